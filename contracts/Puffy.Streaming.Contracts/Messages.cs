@@ -1,0 +1,158 @@
+namespace Puffy.Streaming.Contracts;
+
+// Messages exchanged by the five services. Each is keyed on its topic as documented in Topics.
+// Times are UTC DateTime values with millisecond precision. Evolution rule: only add fields that
+// have a default; never rename, retype or remove one (bump the topic version instead).
+
+/// <summary>One CSV row as read by the ingestor (topic <see cref="Topics.RawEvents"/>).</summary>
+/// <param name="SourceFile">File name (no directory) the row came from.</param>
+/// <param name="Line">1-based line number where the row starts (the header is line 1).</param>
+/// <param name="FileDay">The day in the file name (<c>YYYYMMDD</c>), if it has one.</param>
+/// <param name="OriginalRow">The row's text exactly as read, for dead letters.</param>
+/// <param name="ParseError">Set when the row could not be split into the header's fields.</param>
+/// <param name="Referrer">Null when the file has no referrer column (UNKNOWN), which differs from empty.</param>
+/// <param name="StreamTime">Largest valid event time read so far in replay order, this row included.</param>
+public sealed record RawEvent(
+    string SourceFile,
+    long Line,
+    DateOnly? FileDay,
+    string OriginalRow,
+    string? ParseError,
+    string? ClientId,
+    string? PageUrl,
+    string? Referrer,
+    string? Timestamp,
+    string? EventName,
+    string? EventData,
+    string? UserAgent,
+    DateTime StreamTime)
+{
+    public const int SchemaVersion = 1;
+}
+
+/// <summary>An event that passed every check of semantics §2 (topic <see cref="Topics.ValidEvents"/>).</summary>
+public sealed record ValidEvent(
+    string EventId,
+    string ClientId,
+    DateTime Timestamp,
+    string EventName,
+    string? PageUrl,
+    string? Referrer,
+    string? UserAgent,
+    string Device,
+    string? EventData,
+    string? TransactionId,
+    decimal? Revenue,
+    string SourceFile,
+    long Line,
+    DateTime StreamTime)
+{
+    public const int SchemaVersion = 1;
+
+    public bool IsPurchase => TransactionId is not null;
+}
+
+/// <summary>A valid event with the session it belongs to (topic <see cref="Topics.SessionizedEvents"/>).</summary>
+/// <param name="IsSessionStart">True for the session's first event (the landing).</param>
+/// <param name="SessionChannel">Channel of the session, from its landing event.</param>
+public sealed record SessionizedEvent(
+    ValidEvent Event,
+    string SessionId,
+    DateTime SessionStart,
+    bool IsSessionStart,
+    string SessionChannel)
+{
+    public const int SchemaVersion = 1;
+}
+
+/// <summary>A rejected row or message with its reason (topic <see cref="Topics.DeadLetters"/>).</summary>
+/// <param name="Reason">One of <see cref="DeadLetterReasons"/>.</param>
+/// <param name="SourceTopic">Set when a Kafka consumer rejected a message: where it came from.</param>
+public sealed record DeadLetter(
+    string Reason,
+    Severity Severity,
+    string Detail,
+    string SourceFile,
+    long Line,
+    DateOnly? FileDay,
+    string OriginalRow,
+    string? EventId = null,
+    string? ClientId = null,
+    DateTime? Timestamp = null,
+    string? SourceTopic = null,
+    int? SourcePartition = null,
+    long? SourceOffset = null)
+{
+    public const int SchemaVersion = 1;
+}
+
+/// <summary>A closed 30-minute session (topic <see cref="Topics.Sessions"/>).</summary>
+public sealed record Session(
+    string SessionId,
+    string ClientId,
+    DateTime Start,
+    DateTime End,
+    int EventCount,
+    int PageViews,
+    int EmailsFilled,
+    int AddsToCart,
+    int CheckoutsStarted,
+    int Purchases,
+    string? LandingPage,
+    string? LandingReferrer,
+    string Channel,
+    string Device,
+    bool IsConverted,
+    int Orders,
+    decimal Revenue,
+    IReadOnlyList<string> TransactionIds)
+{
+    public const int SchemaVersion = 1;
+}
+
+/// <summary>One touchpoint credited by an attribution model.</summary>
+public sealed record Touch(string Channel, string SessionId, DateTime SessionStart);
+
+/// <summary>A purchase with its 7-day attribution (topic <see cref="Topics.AttributedOrders"/>).</summary>
+/// <param name="DaysFromFirstTouch">Days between the earliest touchpoint's start and the purchase.</param>
+public sealed record AttributedOrder(
+    string TransactionId,
+    string ClientId,
+    string EventId,
+    DateTime PurchaseTime,
+    decimal Revenue,
+    string SessionId,
+    int Touchpoints,
+    double DaysFromFirstTouch,
+    Touch FirstClick,
+    Touch LastClick,
+    Touch LastNonDirect)
+{
+    public const int SchemaVersion = 1;
+
+    public bool IsZeroRevenue => Revenue == 0m;
+
+    public Touch For(string model) => model switch
+    {
+        AttributionModels.FirstClick => FirstClick,
+        AttributionModels.LastClick => LastClick,
+        AttributionModels.LastNonDirect => LastNonDirect,
+        _ => throw new ArgumentOutOfRangeException(nameof(model), model, "unknown attribution model"),
+    };
+}
+
+/// <summary>A measured value for a day of data (topic <see cref="Topics.Metrics"/>).</summary>
+/// <remarks>Values are snapshots: a later metric with the same (Day, Name, Dimension, Source) replaces an earlier one,
+/// so redelivery never double-counts.</remarks>
+/// <param name="Source">The file the value describes, or empty for day-level values.</param>
+/// <param name="Dimension">Sub-key such as a reason code, channel or field name; empty when none.</param>
+public sealed record Metric(DateOnly? Day, string Name, string Dimension, double Value, string Source)
+{
+    public const int SchemaVersion = 1;
+}
+
+/// <summary>A data-quality or business alert, raised once per (rule, day) (topic <see cref="Topics.Alerts"/>).</summary>
+public sealed record Alert(DateOnly? Day, string Rule, Severity Severity, double Observed, double Threshold, string Message)
+{
+    public const int SchemaVersion = 1;
+}

@@ -1,0 +1,31 @@
+namespace Puffy.Streaming.Contracts;
+
+/// <summary>Names of the metrics the services publish for the monitor.</summary>
+public static class MetricNames
+{
+    // Ingestor, per file.
+    public const string FileSchema = "file.schema";            // Dimension: the header's column names, comma-separated.
+    public const string FileUnreadable = "file.unreadable";    // Dimension: the error.
+    public const string FileHeaderUnusable = "file.header_unusable"; // Dimension: the problem.
+    public const string FileRows = "file.rows";
+
+    // Validator, per file, once every row of the file has been decided.
+    public const string FileValid = "file.valid";
+    public const string FileDeadLettered = "file.dead_lettered"; // Dimension: reason code.
+    public const string FileOrders = "file.orders";
+    public const string FileRevenue = "file.revenue";
+    public const string FileZeroRevenueOrders = "file.zero_revenue_orders";
+    public const string FieldObserved = "field.observed";      // Dimension: field name.
+    public const string FieldNull = "field.null";              // Dimension: field name.
+    public const string FileComplete = "file.complete";
+
+    // Sessionizer, per day of session start, once every session that started that day is closed.
+    public const string DaySessions = "day.sessions";
+    public const string DayChannelSessions = "day.channel_sessions"; // Dimension: channel.
+    public const string DayConvertedSessions = "day.converted_sessions";
+    public const string DayOrders = "day.orders";
+    public const string DayComplete = "day.complete";
+
+    // Live mode: wall-clock heartbeat of the ingestor (Value: unix seconds of the last event sent).
+    public const string Heartbeat = "live.heartbeat";
+}

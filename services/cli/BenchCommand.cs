@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Puffy.Streaming.Embedded;
+using Puffy.Streaming.Pipeline.Ingest;
+
+namespace Puffy.Streaming.Cli;
+
+/// <summary>
+/// <c>puffy bench</c>: events/s of the embedded pipeline, end to end (CSV bytes in, SQLite and summary out),
+/// on the real data and on a synthetic scale-up, with the live managed heap sampled at each quarter of the run.
+/// </summary>
+internal static class BenchCommand
+{
+    public static int Execute(Dictionary<string, string?> options)
+    {
+        var data = CommandLine.Optional(options, "data") ?? Path.Combine("data", "puffy-events");
+        var scale = int.Parse(CommandLine.Optional(options, "scale") ?? "100", CultureInfo.InvariantCulture);
+        var sink = CommandLine.Optional(options, "sink") ?? "sqlite";
+        if (sink is not ("sqlite" or "none"))
+            throw new UsageException("--sink must be sqlite or none");
+        var work = CommandLine.Optional(options, "work") ?? Path.Combine(".puffy", "bench");
+        var files = CommandLine.DataFiles(data);
+
+        Console.Out.WriteLine($"bench: sink={sink}, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
+        Measure("real data", files, sink, Path.Combine(work, "out-real"));
+        if (scale > 1)
+        {
+            var scaled = ScaleUp(files, scale, Path.Combine(work, $"data-x{scale}"));
+            Measure($"scale-up x{scale}", scaled, sink, Path.Combine(work, $"out-x{scale}"));
+        }
+
+        using var self = Process.GetCurrentProcess();
+        Console.Out.WriteLine($"process peak working set: {self.PeakWorkingSet64 / 1048576.0:N0} MiB");
+        return CommandLine.Ok;
+    }
+
+    private static void Measure(string label, IReadOnlyList<string> files, string sink, string outDir)
+    {
+        Directory.CreateDirectory(outDir);
+        GC.Collect();
+        var builder = new SummaryBuilder();
+        using var db = sink == "sqlite" ? new SqliteSink(Path.Combine(outDir, "puffy.db")) : null;
+        var pipeline = new EmbeddedPipeline(new PipelineOptions(), db is null ? builder : new CompositeSink(builder, db));
+        var quarters = new List<string>();
+        var nextQuarter = 1;
+        var paused = TimeSpan.Zero;
+        var clock = Stopwatch.StartNew();
+        pipeline.Run(files, new Reporter(p =>
+        {
+            if (p.FilesDone * 4 < nextQuarter * p.FilesTotal || nextQuarter > 4)
+                return;
+            var pause = Stopwatch.StartNew();
+            var live = GC.GetTotalMemory(forceFullCollection: true) / 1048576.0;
+            var (buffered, ids, open, clients) = pipeline.StateSizes;
+            quarters.Add(string.Create(CultureInfo.InvariantCulture,
+                $"  {nextQuarter * 25,3}%: {p.Rows,12:N0} rows, live heap {live,7:N1} MiB, open sessions {open:N0}, tracked clients {clients:N0}, dedup ids {ids:N0}, reorder buffer {buffered:N0}"));
+            nextQuarter++;
+            paused += pause.Elapsed;
+        }));
+        var summary = builder.Complete();
+        db?.Complete(summary);
+        clock.Stop();
+        var seconds = (clock.Elapsed - paused).TotalSeconds;
+        var rate = pipeline.RowsRead / seconds;
+        Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{label}: {pipeline.RowsRead:N0} events in {seconds:0.00} s = {rate:N0} events/s ({summary.Sessions:N0} sessions, {summary.Orders:N0} orders, {summary.DeadLettered:N0} dead letters)"));
+        foreach (var q in quarters)
+            Console.Out.WriteLine(q);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="copies"/> copies of the data set, copy k shifted by k × its span in days, with client
+    /// ids and transaction ids made unique per copy; defects (empty ids, bots, bad rows) are kept as they are.
+    /// An existing complete copy is reused.
+    /// </summary>
+    internal static IReadOnlyList<string> ScaleUp(IReadOnlyList<string> files, int copies, string folder)
+    {
+        var days = files.Select(f => EventTime.DayFromFileName(Path.GetFileName(f))).OfType<DateOnly>().ToList();
+        var span = days.Count == 0 ? 1 : days.Max().DayNumber - days.Min().DayNumber + 1;
+        var marker = Path.Combine(folder, ".complete");
+        var expected = files.Count * copies;
+        if (File.Exists(marker))
+            return CommandLine.DataFiles(folder);
+
+        Directory.CreateDirectory(folder);
+        var clock = Stopwatch.StartNew();
+        for (var k = 0; k < copies; k++)
+        {
+            foreach (var file in files)
+            {
+                var name = Path.GetFileName(file);
+                var day = EventTime.DayFromFileName(name);
+                var target = day is { } d
+                    ? name.Replace(d.ToString("yyyyMMdd", CultureInfo.InvariantCulture), d.AddDays(k * span).ToString("yyyyMMdd", CultureInfo.InvariantCulture), StringComparison.Ordinal)
+                    : $"copy{k:D4}-{name}";
+                File.WriteAllText(Path.Combine(folder, target), Shift(File.ReadAllBytes(file), k, span));
+            }
+        }
+
+        File.WriteAllText(marker, expected.ToString(CultureInfo.InvariantCulture));
+        Console.Out.WriteLine($"generated {expected:N0} files into {folder} in {clock.Elapsed.TotalSeconds:0.0} s (not timed)");
+        return CommandLine.DataFiles(folder);
+    }
+
+    private static string Shift(byte[] content, int copy, int spanDays)
+    {
+        var reader = new CsvRecordReader(content);
+        var b = new StringBuilder(content.Length + (content.Length / 8));
+        if (!reader.TryRead(out var headerRecord) || headerRecord.Fields is null)
+            return Encoding.UTF8.GetString(content);
+        var header = CsvHeader.Parse(headerRecord.Fields);
+        b.Append(headerRecord.Text);
+        var iClient = header.IndexOf(CsvHeader.ClientId);
+        var iTs = header.IndexOf(CsvHeader.Timestamp);
+        var iData = header.IndexOf(CsvHeader.EventData);
+        var offset = TimeSpan.FromDays((double)copy * spanDays);
+        var fields = new List<string>();
+        while (reader.TryRead(out var rec))
+        {
+            b.Append('\n');
+            if (rec.Fields is null || rec.Fields.Count != header.FieldCount || iClient < 0 || iTs < 0)
+            {
+                b.Append(rec.Text);
+                continue;
+            }
+
+            fields.Clear();
+            fields.AddRange(rec.Fields);
+            if (copy > 0)
+            {
+                if (!string.IsNullOrWhiteSpace(fields[iClient]))
+                    fields[iClient] += $"-x{copy}";
+                if (EventTime.TryParse(fields[iTs], out var t))
+                    fields[iTs] = EventTime.Iso(t + offset);
+                if (iData >= 0)
+                    fields[iData] = fields[iData].Replace("\"transaction_id\":\"", $"\"transaction_id\":\"x{copy}-", StringComparison.Ordinal);
+            }
+
+            for (var i = 0; i < fields.Count; i++)
+            {
+                if (i > 0)
+                    b.Append(',');
+                var f = fields[i];
+                if (f.AsSpan().IndexOfAny(",\"\r\n") >= 0)
+                    b.Append('"').Append(f.Replace("\"", "\"\"", StringComparison.Ordinal)).Append('"');
+                else
+                    b.Append(f);
+            }
+        }
+
+        return b.ToString();
+    }
+
+    private sealed class Reporter(Action<PipelineProgress> report) : IProgress<PipelineProgress>
+    {
+        public void Report(PipelineProgress value) => report(value);
+    }
+}

@@ -1,0 +1,124 @@
+using System.Globalization;
+
+namespace Puffy.Streaming.Cli;
+
+/// <summary>Parses <c>puffy COMMAND [--option value]...</c> and dispatches.</summary>
+internal static class CommandLine
+{
+    public const int Ok = 0;
+    public const int Failed = 1;
+    public const int UsageError = 2;
+
+    private const string Usage = """
+        usage:
+          puffy run   --data DIR --out DIR [--lateness 15m] [--no-progress]
+                      Streams every *.csv of DIR (file-name order) through the whole pipeline in-process and
+                      writes puffy.db (SQLite) and summary.json into --out.
+          puffy bench [--scale 100] [--data DIR] [--work DIR] [--sink sqlite|none]
+                      Replays DIR once and a synthetic scale-up (DIR repeated N times, each copy shifted by the
+                      data set's span with its own client and transaction ids) and reports events/s and memory.
+        """;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            Console.Out.WriteLine(Usage);
+            return args.Length == 0 ? UsageError : Ok;
+        }
+
+        Dictionary<string, string?> options;
+        try
+        {
+            options = ParseOptions(args.AsSpan(1));
+        }
+        catch (UsageException e)
+        {
+            return UsageFailure(e.Message);
+        }
+
+        try
+        {
+            return args[0] switch
+            {
+                "run" => await RunCommand.ExecuteAsync(options),
+                "bench" => BenchCommand.Execute(options),
+                _ => UsageFailure($"unknown command '{args[0]}'"),
+            };
+        }
+        catch (UsageException e)
+        {
+            return UsageFailure(e.Message);
+        }
+    }
+
+    private static int UsageFailure(string message)
+    {
+        Console.Error.WriteLine($"puffy: {message}");
+        Console.Error.WriteLine(Usage);
+        return UsageError;
+    }
+
+    private static Dictionary<string, string?> ParseOptions(ReadOnlySpan<string> args)
+    {
+        var options = new Dictionary<string, string?>(StringComparer.Ordinal);
+        for (var i = 0; i < args.Length; i++)
+        {
+            var a = args[i];
+            if (!a.StartsWith("--", StringComparison.Ordinal))
+                throw new UsageException($"unexpected argument '{a}'");
+            var eq = a.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0)
+            {
+                options[a[2..eq]] = a[(eq + 1)..];
+            }
+            else if (i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal))
+            {
+                options[a[2..]] = args[++i];
+            }
+            else
+            {
+                options[a[2..]] = null;
+            }
+        }
+
+        return options;
+    }
+
+    public static string Required(Dictionary<string, string?> options, string name) =>
+        options.TryGetValue(name, out var v) && !string.IsNullOrWhiteSpace(v) ? v : throw new UsageException($"--{name} is required");
+
+    public static string? Optional(Dictionary<string, string?> options, string name) => options.GetValueOrDefault(name);
+
+    public static bool Flag(Dictionary<string, string?> options, string name) => options.ContainsKey(name);
+
+    /// <summary>Durations as <c>15m</c>, <c>90s</c>, <c>1h</c>, <c>500ms</c> or <c>hh:mm:ss</c>.</summary>
+    public static TimeSpan ParseDuration(string text)
+    {
+        var t = text.Trim();
+        (string Suffix, double Ms)[] units = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)];
+        foreach (var (suffix, ms) in units)
+        {
+            if (t.EndsWith(suffix, StringComparison.Ordinal)
+                && double.TryParse(t[..^suffix.Length], NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && n >= 0)
+                return TimeSpan.FromMilliseconds(n * ms);
+        }
+
+        if (TimeSpan.TryParse(t, CultureInfo.InvariantCulture, out var ts) && ts >= TimeSpan.Zero)
+            return ts;
+        throw new UsageException($"'{text}' is not a duration (use e.g. 15m, 90s, 1h)");
+    }
+
+    /// <summary>The *.csv files of a folder in file-name order; a clear error when there are none.</summary>
+    public static IReadOnlyList<string> DataFiles(string folder)
+    {
+        if (!Directory.Exists(folder))
+            throw new UsageException($"data folder '{folder}' does not exist");
+        var files = Directory.GetFiles(folder, "*.csv").OrderBy(Path.GetFileName, StringComparer.Ordinal).ToList();
+        if (files.Count == 0)
+            throw new UsageException($"data folder '{folder}' holds no *.csv files");
+        return files;
+    }
+}
+
+internal sealed class UsageException(string message) : Exception(message);

@@ -1,0 +1,3 @@
+using Puffy.Streaming.Cli;
+
+return await CommandLine.RunAsync(args);

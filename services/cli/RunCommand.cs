@@ -1,0 +1,77 @@
+using Puffy.Streaming.Embedded;
+using Spectre.Console;
+
+namespace Puffy.Streaming.Cli;
+
+/// <summary><c>puffy run</c>: the whole pipeline in-process on a folder of daily CSV exports.</summary>
+internal static class RunCommand
+{
+    public static Task<int> ExecuteAsync(Dictionary<string, string?> options)
+    {
+        var data = CommandLine.Required(options, "data");
+        var outDir = CommandLine.Required(options, "out");
+        var lateness = CommandLine.ParseDuration(CommandLine.Optional(options, "lateness") ?? "15m");
+        var files = CommandLine.DataFiles(data);
+        Directory.CreateDirectory(outDir);
+
+        var pipelineOptions = new PipelineOptions();
+        pipelineOptions.Validator.AllowedLateness = lateness;
+        var builder = new SummaryBuilder();
+        var dbPath = Path.Combine(outDir, "puffy.db");
+        using var db = new SqliteSink(dbPath);
+        var pipeline = new EmbeddedPipeline(pipelineOptions, new CompositeSink(builder, db));
+
+        var interactive = !CommandLine.Flag(options, "no-progress") && !Console.IsOutputRedirected
+                          && AnsiConsole.Profile.Capabilities.Interactive;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        if (interactive)
+        {
+            AnsiConsole.Progress()
+                .AutoClear(false)
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+                .Start(ctx =>
+                {
+                    var task = ctx.AddTask("starting", maxValue: files.Count);
+                    pipeline.Run(files, new Reporter(p =>
+                    {
+                        task.Value = p.FilesDone;
+                        task.Description = Markup.Escape(ProgressLine(p));
+                    }));
+                    task.Value = files.Count;
+                });
+        }
+        else
+        {
+            var lastFiles = -1;
+            pipeline.Run(files, new Reporter(p =>
+            {
+                if (p.FilesDone == lastFiles)
+                    return;
+                lastFiles = p.FilesDone;
+                Console.Out.WriteLine($"progress: {ProgressLine(p)}");
+            }));
+        }
+
+        var summary = builder.Complete();
+        db.Complete(summary);
+        var summaryPath = Path.Combine(outDir, "summary.json");
+        File.WriteAllText(summaryPath, summary.ToJson());
+        clock.Stop();
+
+        Console.Out.Write(SummaryReport.Render(summary));
+        Console.Out.WriteLine();
+        Console.Out.WriteLine($"wrote {dbPath} and {summaryPath} in {clock.Elapsed.TotalSeconds:0.00} s");
+        return Task.FromResult(CommandLine.Ok);
+    }
+
+    internal static string ProgressLine(PipelineProgress p)
+    {
+        var rate = p.Elapsed.TotalSeconds > 0 ? p.Rows / p.Elapsed.TotalSeconds : 0;
+        return $"files {p.FilesDone}/{p.FilesTotal} | {p.Rows:N0} rows | {rate:N0} rows/s | {p.CurrentFile}";
+    }
+
+    private sealed class Reporter(Action<PipelineProgress> report) : IProgress<PipelineProgress>
+    {
+        public void Report(PipelineProgress value) => report(value);
+    }
+}

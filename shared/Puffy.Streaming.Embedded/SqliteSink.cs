@@ -1,0 +1,266 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+using Puffy.Streaming.Contracts;
+using Puffy.Streaming.Pipeline.Ingest;
+
+namespace Puffy.Streaming.Embedded;
+
+/// <summary>
+/// Writes the run into a SQLite database an analyst can open with <c>sqlite3</c>. Rows are handed to a writer
+/// thread in batches, so inserting runs on the second core while the pipeline runs on the first.
+/// </summary>
+public sealed class SqliteSink : IPipelineSink, IDisposable
+{
+    private const int BatchSize = 4096;
+    private readonly SqliteConnection _db;
+    private readonly BlockingCollection<object[]> _queue = new(boundedCapacity: 64);
+    private readonly Thread _writer;
+    private readonly List<object> _events = new(BatchSize);
+    private readonly List<object> _other = new(256);
+    private Exception? _failure;
+
+    public SqliteSink(string path)
+    {
+        if (File.Exists(path))
+            File.Delete(path);
+        _db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        _db.Open();
+        Execute(Schema);
+        _writer = new Thread(WriteLoop) { IsBackground = true, Name = "sqlite-writer" };
+        _writer.Start();
+    }
+
+    private const string Schema = """
+        PRAGMA journal_mode = OFF;
+        PRAGMA synchronous = OFF;
+        PRAGMA temp_store = MEMORY;
+        PRAGMA cache_size = -65536;
+        CREATE TABLE events (
+            event_id TEXT NOT NULL, session_id TEXT NOT NULL, client_id TEXT NOT NULL, ts TEXT NOT NULL,
+            event_name TEXT NOT NULL, page_url TEXT, referrer TEXT, user_agent TEXT, device TEXT NOT NULL,
+            event_data TEXT, transaction_id TEXT, revenue REAL, source_file TEXT NOT NULL, line INTEGER NOT NULL);
+        CREATE TABLE dead_letters (
+            source_file TEXT NOT NULL, line INTEGER NOT NULL, reason TEXT NOT NULL, severity TEXT NOT NULL,
+            detail TEXT NOT NULL, original_row TEXT NOT NULL, event_id TEXT, client_id TEXT, ts TEXT);
+        CREATE TABLE sessions (
+            session_id TEXT NOT NULL PRIMARY KEY, client_id TEXT NOT NULL, start TEXT NOT NULL, end TEXT NOT NULL,
+            day TEXT NOT NULL, event_count INTEGER NOT NULL, page_views INTEGER NOT NULL, emails_filled INTEGER NOT NULL,
+            adds_to_cart INTEGER NOT NULL, checkouts_started INTEGER NOT NULL, purchases INTEGER NOT NULL,
+            landing_page TEXT, landing_referrer TEXT, channel TEXT NOT NULL, device TEXT NOT NULL,
+            is_converted INTEGER NOT NULL, orders INTEGER NOT NULL, revenue REAL NOT NULL, transaction_ids TEXT NOT NULL);
+        CREATE TABLE orders (
+            transaction_id TEXT NOT NULL PRIMARY KEY, client_id TEXT NOT NULL, event_id TEXT NOT NULL,
+            purchase_time TEXT NOT NULL, revenue REAL NOT NULL, is_zero_revenue INTEGER NOT NULL, session_id TEXT NOT NULL,
+            touchpoints INTEGER NOT NULL, days_from_first_touch REAL NOT NULL,
+            first_click_channel TEXT NOT NULL, first_click_session_id TEXT NOT NULL,
+            last_click_channel TEXT NOT NULL, last_click_session_id TEXT NOT NULL,
+            last_non_direct_channel TEXT NOT NULL, last_non_direct_session_id TEXT NOT NULL);
+        CREATE TABLE marketing_daily (
+            day TEXT NOT NULL, model TEXT NOT NULL, channel TEXT NOT NULL, sessions INTEGER NOT NULL,
+            converted_sessions INTEGER NOT NULL, orders INTEGER NOT NULL, revenue REAL NOT NULL, conversion_rate REAL NOT NULL,
+            PRIMARY KEY (day, model, channel));
+        CREATE TABLE alerts (
+            day TEXT NOT NULL, rule TEXT NOT NULL, severity TEXT NOT NULL, observed REAL NOT NULL, threshold REAL NOT NULL,
+            message TEXT NOT NULL, PRIMARY KEY (rule, day));
+        CREATE TABLE metrics (
+            day TEXT NOT NULL, name TEXT NOT NULL, dimension TEXT NOT NULL, value REAL NOT NULL, source TEXT NOT NULL);
+        """;
+
+    public void OnDeadLetter(DeadLetter deadLetter) => AddOther(deadLetter);
+
+    public void OnEvent(SessionizedEvent sessionized)
+    {
+        _events.Add(sessionized);
+        if (_events.Count >= BatchSize)
+            Flush(_events);
+    }
+
+    public void OnSession(Session session) => AddOther(session);
+
+    public void OnOrder(AttributedOrder order) => AddOther(order);
+
+    public void OnMetric(Metric metric) => AddOther(metric);
+
+    private void AddOther(object item)
+    {
+        _other.Add(item);
+        if (_other.Count >= BatchSize)
+            Flush(_other);
+    }
+
+    private void Flush(List<object> items)
+    {
+        if (items.Count == 0)
+            return;
+        if (_failure is not null)
+            throw new InvalidOperationException("writing the SQLite database failed", _failure);
+        _queue.Add([.. items]);
+        items.Clear();
+    }
+
+    /// <summary>Waits for every row to be written, then writes the run-level tables and indexes.</summary>
+    public void Complete(RunSummary summary)
+    {
+        Flush(_events);
+        Flush(_other);
+        _queue.CompleteAdding();
+        _writer.Join();
+        if (_failure is not null)
+            throw new InvalidOperationException("writing the SQLite database failed", _failure);
+
+        using var tx = _db.BeginTransaction();
+        using (var cmd = Command(tx, "INSERT INTO marketing_daily VALUES ($1,$2,$3,$4,$5,$6,$7,$8)", 8))
+        {
+            foreach (var r in summary.MarketingDaily)
+                Run(cmd, RunSummary.Day(r.Day), r.Model, r.Channel, r.Sessions, r.ConvertedSessions, r.Orders, (double)r.Revenue, r.ConversionRate);
+        }
+
+        using (var cmd = Command(tx, "INSERT INTO alerts VALUES ($1,$2,$3,$4,$5,$6)", 6))
+        {
+            foreach (var a in summary.Alerts)
+                Run(cmd, RunSummary.Day(a.Day), a.Rule, RunSummary.SeverityText(a.Severity), a.Observed, a.Threshold, a.Message);
+        }
+
+        var reasons = DeadLetterReasons.All;
+        var columns = string.Join(", ", reasons.Select(r => $"dl_{r} INTEGER NOT NULL DEFAULT 0"));
+        Execute($"CREATE TABLE file_stats (file TEXT NOT NULL PRIMARY KEY, day TEXT, rows INTEGER NOT NULL, columns TEXT NOT NULL, valid INTEGER NOT NULL, dead_lettered INTEGER NOT NULL, error TEXT, {columns})", tx);
+        var names = string.Join(", ", reasons.Select(r => $"dl_{r}"));
+        var marks = string.Join(",", Enumerable.Range(8, reasons.Count).Select(i => $"${i}"));
+        using (var cmd = Command(tx, $"INSERT INTO file_stats (file, day, rows, columns, valid, dead_lettered, error, {names}) VALUES ($1,$2,$3,$4,$5,$6,$7,{marks})", 7 + reasons.Count))
+        {
+            foreach (var f in summary.Files.Values)
+            {
+                object?[] values = [f.File, f.Day is { } d ? RunSummary.Day(d) : null, f.Rows, f.Columns, f.Valid, f.DeadLetteredTotal, f.Error,
+                    .. reasons.Select(r => (object?)f.DeadLettered.GetValueOrDefault(r))];
+                Run(cmd, values);
+            }
+        }
+
+        Execute("""
+            CREATE INDEX events_session ON events (session_id);
+            CREATE INDEX events_client_ts ON events (client_id, ts);
+            CREATE INDEX sessions_client ON sessions (client_id, start);
+            CREATE INDEX dead_letters_reason ON dead_letters (reason);
+            """, tx);
+        tx.Commit();
+    }
+
+    private void WriteLoop()
+    {
+        try
+        {
+            SqliteTransaction? tx = null;
+            var sinceCommit = 0;
+            SqliteCommand? ev = null, dl = null, se = null, or = null, me = null;
+            foreach (var batch in _queue.GetConsumingEnumerable())
+            {
+                if (tx is null)
+                {
+                    tx = _db.BeginTransaction();
+                    ev = Command(tx, "INSERT INTO events VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)", 14);
+                    dl = Command(tx, "INSERT INTO dead_letters VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)", 9);
+                    se = Command(tx, "INSERT OR REPLACE INTO sessions VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)", 19);
+                    or = Command(tx, "INSERT OR REPLACE INTO orders VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)", 15);
+                    me = Command(tx, "INSERT INTO metrics VALUES ($1,$2,$3,$4,$5)", 5);
+                }
+
+                foreach (var item in batch)
+                {
+                    switch (item)
+                    {
+                        case SessionizedEvent s:
+                            var e = s.Event;
+                            Run(ev!, e.EventId, s.SessionId, e.ClientId, EventTime.Iso(e.Timestamp), e.EventName, e.PageUrl, e.Referrer,
+                                e.UserAgent, e.Device, e.EventData, e.TransactionId, (double?)e.Revenue, e.SourceFile, e.Line);
+                            break;
+                        case DeadLetter d:
+                            Run(dl!, d.SourceFile, d.Line, d.Reason, RunSummary.SeverityText(d.Severity), d.Detail, d.OriginalRow, d.EventId,
+                                d.ClientId, d.Timestamp is { } t ? EventTime.Iso(t) : null);
+                            break;
+                        case Session x:
+                            Run(se!, x.SessionId, x.ClientId, EventTime.Iso(x.Start), EventTime.Iso(x.End), RunSummary.Day(DateOnly.FromDateTime(x.Start)),
+                                x.EventCount, x.PageViews, x.EmailsFilled, x.AddsToCart, x.CheckoutsStarted, x.Purchases, x.LandingPage,
+                                x.LandingReferrer, x.Channel, x.Device, x.IsConverted ? 1 : 0, x.Orders, (double)x.Revenue, string.Join(",", x.TransactionIds));
+                            break;
+                        case AttributedOrder o:
+                            Run(or!, o.TransactionId, o.ClientId, o.EventId, EventTime.Iso(o.PurchaseTime), (double)o.Revenue, o.IsZeroRevenue ? 1 : 0,
+                                o.SessionId, o.Touchpoints, o.DaysFromFirstTouch, o.FirstClick.Channel, o.FirstClick.SessionId,
+                                o.LastClick.Channel, o.LastClick.SessionId, o.LastNonDirect.Channel, o.LastNonDirect.SessionId);
+                            break;
+                        case Metric m:
+                            Run(me!, RunSummary.Day(m.Day), m.Name, m.Dimension, m.Value, m.Source);
+                            break;
+                    }
+                }
+
+                sinceCommit += batch.Length;
+                if (sinceCommit >= 200_000 || _queue.Count == 0 && _queue.IsAddingCompleted)
+                {
+                    foreach (var c in new[] { ev, dl, se, or, me })
+                        c!.Dispose();
+                    tx.Commit();
+                    tx.Dispose();
+                    tx = null;
+                    sinceCommit = 0;
+                }
+            }
+
+            if (tx is not null)
+            {
+                foreach (var c in new[] { ev, dl, se, or, me })
+                    c!.Dispose();
+                tx.Commit();
+                tx.Dispose();
+            }
+        }
+        catch (Exception e) when (e is SqliteException or InvalidOperationException or IOException)
+        {
+            _failure = e;
+            // Keep draining so the producer never blocks on a dead writer; it sees _failure on its next batch.
+            foreach (var _ in _queue.GetConsumingEnumerable())
+            {
+            }
+        }
+    }
+
+    private SqliteCommand Command(SqliteTransaction tx, string sql, int parameters)
+    {
+        var cmd = _db.CreateCommand();
+        cmd.Transaction = tx;
+#pragma warning disable CA2100 // statement text is fixed by this class; values go through parameters
+        cmd.CommandText = sql;
+#pragma warning restore CA2100
+        for (var i = 1; i <= parameters; i++)
+            cmd.Parameters.Add(new SqliteParameter("$" + i.ToString(CultureInfo.InvariantCulture), null));
+        cmd.Prepare();
+        return cmd;
+    }
+
+    private static void Run(SqliteCommand cmd, params object?[] values)
+    {
+        for (var i = 0; i < values.Length; i++)
+            cmd.Parameters[i].Value = values[i] ?? DBNull.Value;
+        cmd.ExecuteNonQuery();
+    }
+
+    private void Execute(string sql, SqliteTransaction? tx = null)
+    {
+        using var cmd = _db.CreateCommand();
+        cmd.Transaction = tx;
+#pragma warning disable CA2100 // fixed DDL
+        cmd.CommandText = sql;
+#pragma warning restore CA2100
+        cmd.ExecuteNonQuery();
+    }
+
+    public void Dispose()
+    {
+        if (!_queue.IsAddingCompleted)
+            _queue.CompleteAdding();
+        if (_writer.IsAlive)
+            _writer.Join();
+        _queue.Dispose();
+        _db.Dispose();
+    }
+}

@@ -1,0 +1,96 @@
+namespace Puffy.Streaming.Pipeline.Classification;
+
+/// <summary>Click-id parameters the channel rules look at.</summary>
+[Flags]
+public enum ClickIds
+{
+    None = 0,
+    Gclid = 1 << 0,
+    Gbraid = 1 << 1,
+    Wbraid = 1 << 2,
+    GadSource = 1 << 3,
+    Msclkid = 1 << 4,
+    Ttclid = 1 << 5,
+    Fbclid = 1 << 6,
+    Irclickid = 1 << 7,
+    Irgwc = 1 << 8,
+}
+
+/// <summary>
+/// What the channel rules need from a landing url's query string: which click ids are present and the raw
+/// utm_medium / utm_source values. Keys match case-insensitively and are percent-decoded; the first occurrence
+/// of a key wins. Parsing allocates only for the two UTM values.
+/// </summary>
+public readonly record struct LandingQuery(ClickIds ClickIds, string? Medium, string? Source)
+{
+    private static readonly (string Key, ClickIds Flag)[] Known =
+    [
+        ("gclid", ClickIds.Gclid), ("gbraid", ClickIds.Gbraid), ("wbraid", ClickIds.Wbraid), ("gad_source", ClickIds.GadSource),
+        ("msclkid", ClickIds.Msclkid), ("ttclid", ClickIds.Ttclid), ("fbclid", ClickIds.Fbclid), ("irclickid", ClickIds.Irclickid),
+        ("irgwc", ClickIds.Irgwc),
+    ];
+
+    public bool Has(ClickIds id) => (ClickIds & id) != 0;
+
+    public static LandingQuery Parse(string? url)
+    {
+        if (string.IsNullOrEmpty(url))
+            return default;
+        var q = url.IndexOf('?');
+        if (q < 0)
+            return default;
+        var hash = url.IndexOf('#', q);
+        var query = hash < 0 ? url.AsSpan(q + 1) : url.AsSpan(q + 1, hash - q - 1);
+        var ids = ClickIds.None;
+        string? medium = null, source = null;
+        while (!query.IsEmpty)
+        {
+            var amp = query.IndexOf('&');
+            var pair = amp < 0 ? query : query[..amp];
+            query = amp < 0 ? [] : query[(amp + 1)..];
+            if (pair.IsEmpty)
+                continue;
+            var eq = pair.IndexOf('=');
+            var rawKey = eq < 0 ? pair : pair[..eq];
+            var key = rawKey.Contains('%') || rawKey.Contains('+') ? Decode(rawKey).AsSpan() : rawKey;
+            var value = eq < 0 ? [] : pair[(eq + 1)..];
+            if (key.Equals("utm_medium", StringComparison.OrdinalIgnoreCase))
+            {
+                medium ??= Decode(value);
+                continue;
+            }
+
+            if (key.Equals("utm_source", StringComparison.OrdinalIgnoreCase))
+            {
+                source ??= Decode(value);
+                continue;
+            }
+
+            foreach (var (name, flag) in Known)
+            {
+                if (key.Equals(name, StringComparison.OrdinalIgnoreCase))
+                {
+                    ids |= flag;
+                    break;
+                }
+            }
+        }
+
+        return new LandingQuery(ids, medium, source);
+    }
+
+    private static string Decode(ReadOnlySpan<char> s)
+    {
+        var text = s.ToString();
+        if (!s.Contains('%') && !s.Contains('+'))
+            return text;
+        try
+        {
+            return Uri.UnescapeDataString(text.Replace('+', ' '));
+        }
+        catch (UriFormatException)
+        {
+            return text;
+        }
+    }
+}

@@ -1,0 +1,191 @@
+using System.Text;
+using System.Text.Unicode;
+
+namespace Puffy.Streaming.Pipeline.Ingest;
+
+/// <summary>One CSV record: its text as read and its fields, or why it could not be split.</summary>
+public readonly record struct CsvRecord(long Line, string Text, IReadOnlyList<string>? Fields, string? Error);
+
+/// <summary>
+/// RFC 4180 reader over a file's bytes. A record normally is one line; a quoted field may span lines.
+/// A record that cannot be split (broken quoting, invalid UTF-8) is returned with an error, and when a stray
+/// quote made it swallow further lines, only its first line is taken as the broken record and reading resumes
+/// on the next line, so one bad quote costs one row, not the rest of the file.
+/// </summary>
+public sealed class CsvRecordReader
+{
+    private readonly ReadOnlyMemory<byte> _data;
+    private int _pos;
+    private long _line = 1;
+
+    public CsvRecordReader(ReadOnlyMemory<byte> data)
+    {
+        _data = data;
+        var span = data.Span;
+        if (span.Length >= 3 && span[0] == 0xEF && span[1] == 0xBB && span[2] == 0xBF)
+            _pos = 3;
+    }
+
+    public bool TryRead(out CsvRecord record)
+    {
+        var span = _data.Span;
+        if (_pos >= span.Length)
+        {
+            record = default;
+            return false;
+        }
+
+        var start = _pos;
+        var line = _line;
+        var (end, next, lines, unterminated) = FindRecordEnd(span, start);
+        string? error = null;
+        List<string>? fields = null;
+        if (unterminated)
+        {
+            error = "unterminated quoted field";
+        }
+        else if (!Utf8.IsValid(span[start..end]))
+        {
+            error = "not valid UTF-8";
+        }
+        else
+        {
+            var text = Encoding.UTF8.GetString(span[start..end]);
+            fields = new List<string>(8);
+            error = Split(text, fields);
+            if (error is null)
+            {
+                _pos = next;
+                _line += lines;
+                record = new CsvRecord(line, text, fields, null);
+                return true;
+            }
+        }
+
+        if (lines > 1)
+        {
+            // Resynchronise on the next physical line: the broken record is the first line only.
+            var nl = span[start..].IndexOf((byte)'\n');
+            end = TrimCrEnd(span, start, start + nl);
+            next = start + nl + 1;
+            lines = 1;
+        }
+
+        _pos = next;
+        _line += lines;
+        var raw = Encoding.UTF8.GetString(span[start..end]);
+        record = new CsvRecord(line, raw, null, error);
+        return true;
+    }
+
+    /// <summary>Finds where the record starting at <paramref name="start"/> ends (exclusive, without CR/LF).</summary>
+    private static (int End, int Next, long Lines, bool Unterminated) FindRecordEnd(ReadOnlySpan<byte> span, int start)
+    {
+        var inQuote = false;
+        var pos = start;
+        long lines = 1;
+        while (true)
+        {
+            var idx = span[pos..].IndexOfAny((byte)'"', (byte)'\n');
+            if (idx < 0)
+            {
+                // End of data: the last record has no line terminator.
+                return (TrimCrEnd(span, start, span.Length), span.Length, lines, inQuote);
+            }
+
+            pos += idx;
+            if (span[pos] == (byte)'"')
+            {
+                inQuote = !inQuote;
+                pos++;
+                continue;
+            }
+
+            if (!inQuote)
+                return (TrimCrEnd(span, start, pos), pos + 1, lines, false);
+            lines++;
+            pos++;
+        }
+    }
+
+    private static int TrimCrEnd(ReadOnlySpan<byte> span, int start, int end) =>
+        end > start && span[end - 1] == (byte)'\r' ? end - 1 : end;
+
+    /// <summary>Splits one record's text into fields; returns an error text when the quoting is broken.</summary>
+    internal static string? Split(string text, List<string> fields)
+    {
+        if (!text.Contains('"', StringComparison.Ordinal))
+        {
+            var from = 0;
+            while (true)
+            {
+                var comma = text.IndexOf(',', from);
+                if (comma < 0)
+                {
+                    fields.Add(from == 0 ? text : text[from..]);
+                    return null;
+                }
+
+                fields.Add(text[from..comma]);
+                from = comma + 1;
+            }
+        }
+
+        var i = 0;
+        StringBuilder? sb = null;
+        while (true)
+        {
+            if (i < text.Length && text[i] == '"')
+            {
+                sb ??= new StringBuilder();
+                sb.Clear();
+                i++;
+                while (true)
+                {
+                    var q = text.IndexOf('"', i);
+                    if (q < 0)
+                        return "unterminated quoted field";
+                    sb.Append(text, i, q - i);
+                    if (q + 1 < text.Length && text[q + 1] == '"')
+                    {
+                        sb.Append('"');
+                        i = q + 2;
+                        continue;
+                    }
+
+                    i = q + 1;
+                    break;
+                }
+
+                fields.Add(sb.ToString());
+                if (i == text.Length)
+                    return null;
+                if (text[i] != ',')
+                    return $"unexpected character after closing quote at position {i + 1}";
+                i++;
+                if (i == text.Length)
+                {
+                    fields.Add(string.Empty);
+                    return null;
+                }
+
+                continue;
+            }
+
+            var comma = text.IndexOf(',', i);
+            var stop = comma < 0 ? text.Length : comma;
+            var quote = text.IndexOf('"', i, stop - i);
+            if (quote >= 0)
+                return $"quote inside an unquoted field at position {quote + 1}";
+            fields.Add(text[i..stop]);
+            if (comma < 0)
+                return null;
+            i = comma + 1;
+            if (i == text.Length)
+            {
+                fields.Add(string.Empty);
+                return null;
+            }
+        }
+    }
+}

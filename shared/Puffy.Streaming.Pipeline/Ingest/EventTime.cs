@@ -1,0 +1,86 @@
+using System.Globalization;
+
+namespace Puffy.Streaming.Pipeline.Ingest;
+
+/// <summary>Parsing of event timestamps and the file-day plausibility window (semantics §1, §2).</summary>
+public static class EventTime
+{
+    /// <summary>How far outside its file's day an event may lie before it is <c>invalid_timestamp</c>.</summary>
+    public static readonly TimeSpan FileDaySlack = TimeSpan.FromHours(24);
+
+    /// <summary>
+    /// Parses ISO-8601 UTC: <c>YYYY-MM-DDTHH:MM:SS[.f{1,7}]Z</c> (or <c>+00:00</c> instead of <c>Z</c>).
+    /// The fast path handles the export's own shape; anything else goes through the framework's exact parser.
+    /// </summary>
+    public static bool TryParse(string? text, out DateTime utc)
+    {
+        utc = default;
+        if (string.IsNullOrEmpty(text))
+            return false;
+        var s = text.AsSpan();
+        if (s.Length == 24 && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' && s[16] == ':' && s[19] == '.' && s[23] == 'Z'
+            && TryDigits(s, 0, 4, out var year) && TryDigits(s, 5, 2, out var month) && TryDigits(s, 8, 2, out var day)
+            && TryDigits(s, 11, 2, out var hour) && TryDigits(s, 14, 2, out var minute) && TryDigits(s, 17, 2, out var second)
+            && TryDigits(s, 20, 3, out var ms))
+        {
+            if (month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(Math.Max(year, 1), month) || year < 1
+                || hour > 23 || minute > 59 || second > 59)
+                return false;
+            utc = new DateTime(year, month, day, hour, minute, second, ms, DateTimeKind.Utc);
+            return true;
+        }
+
+        return DateTime.TryParseExact(text, Formats, CultureInfo.InvariantCulture,
+            DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out utc);
+    }
+
+    private static readonly string[] Formats =
+    [
+        "yyyy-MM-dd'T'HH:mm:ss'Z'", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'",
+        "yyyy-MM-dd'T'HH:mm:ss'+00:00'", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'+00:00'",
+    ];
+
+    private static bool TryDigits(ReadOnlySpan<char> s, int start, int count, out int value)
+    {
+        value = 0;
+        for (var i = start; i < start + count; i++)
+        {
+            var d = s[i] - '0';
+            if ((uint)d > 9)
+                return false;
+            value = value * 10 + d;
+        }
+
+        return true;
+    }
+
+    /// <summary>True when <paramref name="utc"/> lies within 24 h of the file's day (always true without a day).</summary>
+    public static bool IsPlausibleFor(DateTime utc, DateOnly? fileDay)
+    {
+        if (fileDay is not { } day)
+            return true;
+        var start = day.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
+        return utc >= start - FileDaySlack && utc <= start.AddDays(1) + FileDaySlack;
+    }
+
+    /// <summary>The <c>YYYYMMDD</c> day in a file name, if any (the first run of 8 digits that is a real date).</summary>
+    public static DateOnly? DayFromFileName(string fileName)
+    {
+        var name = Path.GetFileNameWithoutExtension(fileName);
+        for (var i = 0; i + 8 <= name.Length; i++)
+        {
+            if (i > 0 && char.IsAsciiDigit(name[i - 1]))
+                continue;
+            var run = name.AsSpan(i, 8);
+            if (!run.ContainsAnyExceptInRange('0', '9') && (i + 8 == name.Length || !char.IsAsciiDigit(name[i + 8]))
+                && DateOnly.TryParseExact(run, "yyyyMMdd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d))
+                return d;
+        }
+
+        return null;
+    }
+
+    public static DateOnly DayOf(DateTime utc) => DateOnly.FromDateTime(utc);
+
+    public static string Iso(DateTime utc) => utc.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,83 @@
+using Puffy.Streaming.Contracts;
+
+namespace Puffy.Streaming.Pipeline.Ingest;
+
+/// <summary>
+/// The ingestor's core: turns a file's bytes into <see cref="RawEvent"/>s in file order and keeps the stream time
+/// (the largest plausible event time read so far, semantics §3) that every event carries downstream.
+/// Rows whose time is unparseable or outside the file's 24-hour window do not move the stream time.
+/// </summary>
+public sealed class IngestorCore
+{
+    public DateTime StreamTime { get; private set; } = DateTime.MinValue;
+
+    /// <summary>Called with the file's metrics (schema, rows, header problems) as they become known.</summary>
+    public Action<Metric> OnMetric { get; init; } = static _ => { };
+
+    /// <summary>Reads one file. A file without a usable header yields every row as unparseable, so none is lost.</summary>
+    public IEnumerable<RawEvent> ReadFile(string fileName, ReadOnlyMemory<byte> content)
+    {
+        var day = EventTime.DayFromFileName(fileName);
+        var reader = new CsvRecordReader(content);
+        CsvHeader header;
+        if (!reader.TryRead(out var first))
+        {
+            header = CsvHeader.Unusable("the file is empty (no header row)");
+        }
+        else if (first.Fields is null)
+        {
+            header = CsvHeader.Unusable($"the header row cannot be read: {first.Error}");
+        }
+        else
+        {
+            header = CsvHeader.Parse(first.Fields);
+        }
+
+        OnMetric(new Metric(day, MetricNames.FileSchema, string.Join(",", header.Columns), header.FieldCount, fileName));
+        if (!header.IsUsable)
+            OnMetric(new Metric(day, MetricNames.FileHeaderUnusable, header.Problem!, 1, fileName));
+
+        var iClient = header.IndexOf(CsvHeader.ClientId);
+        var iPage = header.IndexOf(CsvHeader.PageUrl);
+        var iRef = header.IndexOf(CsvHeader.Referrer);
+        var iTs = header.IndexOf(CsvHeader.Timestamp);
+        var iName = header.IndexOf(CsvHeader.EventName);
+        var iData = header.IndexOf(CsvHeader.EventData);
+        var iUa = header.IndexOf(CsvHeader.UserAgent);
+        long rows = 0;
+        while (reader.TryRead(out var rec))
+        {
+            rows++;
+            string? error = rec.Error;
+            if (error is null && !header.IsUsable)
+                error = $"file header is unusable: {header.Problem}";
+            if (error is null && rec.Fields!.Count != header.FieldCount)
+                error = $"expected {header.FieldCount} fields, found {rec.Fields.Count}";
+            if (error is not null)
+            {
+                yield return new RawEvent(fileName, rec.Line, day, rec.Text, error, null, null, null, null, null, null, null, StreamTime);
+                continue;
+            }
+
+            var f = rec.Fields!;
+            var ts = f[iTs];
+            if (EventTime.TryParse(ts, out var t) && EventTime.IsPlausibleFor(t, day) && t > StreamTime)
+                StreamTime = t;
+            yield return new RawEvent(fileName, rec.Line, day, rec.Text, null,
+                f[iClient],
+                iPage >= 0 ? f[iPage] : null,
+                iRef >= 0 ? f[iRef] : null,
+                ts,
+                f[iName],
+                iData >= 0 ? f[iData] : null,
+                iUa >= 0 ? f[iUa] : null,
+                StreamTime);
+        }
+
+        OnMetric(new Metric(day, MetricNames.FileRows, string.Empty, rows, fileName));
+    }
+
+    /// <summary>Reports a file that could not be read at all (I/O error).</summary>
+    public void ReportUnreadable(string fileName, string error) =>
+        OnMetric(new Metric(EventTime.DayFromFileName(fileName), MetricNames.FileUnreadable, error, 1, fileName));
+}

@@ -1,0 +1,308 @@
+using System.Globalization;
+using Puffy.Streaming.Contracts;
+using Puffy.Streaming.Pipeline.Ingest;
+
+namespace Puffy.Streaming.Pipeline.Monitoring;
+
+public sealed class MonitorOptions
+{
+    public double MissingClientIdWarningPercent { get; set; } = 5;
+    public double MissingClientIdCriticalPercent { get; set; } = 10;
+
+    /// <summary>Robust standard deviations (1.4826 × MAD) from the trailing median that count as anomalous.</summary>
+    public double AnomalySigmas { get; set; } = 3;
+
+    /// <summary>Trailing days the anomaly rules compare against.</summary>
+    public int AnomalyWindowDays { get; set; } = 7;
+
+    /// <summary>Fewest earlier days an anomaly rule needs before it says anything.</summary>
+    public int AnomalyMinHistory { get; set; } = 3;
+
+    public double DirectShareJumpPoints { get; set; } = 15;
+
+    /// <summary>Live mode: how long without events before <c>no_events</c> fires.</summary>
+    public TimeSpan IdleAfter { get; set; } = TimeSpan.FromMinutes(10);
+}
+
+/// <summary>Alert rule names.</summary>
+public static class AlertRules
+{
+    public const string FileUnreadable = "file_unreadable";
+    public const string SchemaChange = "schema_change";
+    public const string MissingClientIdRate = "missing_client_id_rate";
+    public const string DuplicateTransactionId = "duplicate_transaction_id";
+    public const string ZeroRevenueOrders = "zero_revenue_orders";
+    public const string FieldAllNull = "field_all_null";
+    public const string RowsAnomaly = "rows_anomaly";
+    public const string OrdersAnomaly = "orders_anomaly";
+    public const string RevenueAnomaly = "revenue_anomaly";
+    public const string ConversionRateAnomaly = "conversion_rate_anomaly";
+    public const string DirectShareJump = "direct_share_jump";
+    public const string NoEvents = "no_events";
+}
+
+/// <summary>
+/// The monitor's core (semantics §8): consumes metric snapshots and raises each alert once per (rule, day).
+/// File rules run when a file's metrics are complete, session rules when a day's sessions are all closed.
+/// </summary>
+public sealed class MonitorCore(MonitorOptions options)
+{
+    private readonly Dictionary<string, FileSnapshot> _files = new(StringComparer.Ordinal);
+    private readonly HashSet<(string Rule, DateOnly? Day)> _raised = [];
+    private readonly List<Alert> _alerts = [];
+    private readonly SortedDictionary<DateOnly, DayValues> _fileDays = [];
+    private readonly SortedDictionary<DateOnly, double> _conversion = [];
+    private readonly SortedDictionary<DateOnly, double> _directShare = [];
+    private readonly Dictionary<DateOnly, DaySessions> _sessionDays = [];
+    private FileSnapshot? _lastSchemaFile;
+    private FileSnapshot? _lastCompleteFile;
+    private DateTime? _lastHeartbeat;
+
+    public IReadOnlyList<Alert> Alerts => _alerts;
+
+    public IReadOnlyList<Alert> Accept(Metric m)
+    {
+        var raised = new List<Alert>();
+        switch (m.Name)
+        {
+            case MetricNames.FileSchema:
+                OnSchema(Snapshot(m), m, raised);
+                break;
+            case MetricNames.FileUnreadable or MetricNames.FileHeaderUnusable:
+                Raise(raised, m.Day, AlertRules.FileUnreadable, Severity.Critical, 1, 0,
+                    $"{m.Source}: {m.Dimension}; its rows could not be read as events");
+                break;
+            case MetricNames.FileValid:
+                Snapshot(m).Valid = m.Value;
+                break;
+            case MetricNames.FileDeadLettered:
+                Snapshot(m).DeadLettered[m.Dimension] = m.Value;
+                break;
+            case MetricNames.FileOrders:
+                Snapshot(m).Orders = m.Value;
+                break;
+            case MetricNames.FileRevenue:
+                Snapshot(m).Revenue = m.Value;
+                break;
+            case MetricNames.FileZeroRevenueOrders:
+                Snapshot(m).ZeroRevenue = m.Value;
+                break;
+            case MetricNames.FieldObserved:
+                Snapshot(m).FieldObserved[m.Dimension] = m.Value;
+                break;
+            case MetricNames.FieldNull:
+                Snapshot(m).FieldNull[m.Dimension] = m.Value;
+                break;
+            case MetricNames.FileComplete:
+                var f = Snapshot(m);
+                f.Rows = m.Value;
+                OnFileComplete(f, raised);
+                break;
+            case MetricNames.DaySessions when m.Day is { } d1:
+                SessionDay(d1).Sessions = m.Value;
+                break;
+            case MetricNames.DayChannelSessions when m.Day is { } d2:
+                SessionDay(d2).ByChannel[m.Dimension] = m.Value;
+                break;
+            case MetricNames.DayOrders when m.Day is { } d3:
+                SessionDay(d3).Orders = m.Value;
+                break;
+            case MetricNames.DayComplete when m.Day is { } d4:
+                OnDayComplete(d4, SessionDay(d4), raised);
+                break;
+            case MetricNames.Heartbeat:
+                _lastHeartbeat = DateTime.UnixEpoch.AddSeconds(m.Value);
+                break;
+        }
+
+        return raised;
+    }
+
+    /// <summary>Live mode: raises <c>no_events</c> when nothing was sent for longer than the idle limit.</summary>
+    public IReadOnlyList<Alert> CheckIdle(DateTime nowUtc)
+    {
+        var raised = new List<Alert>();
+        if (_lastHeartbeat is { } last && nowUtc - last > options.IdleAfter)
+        {
+            var idle = nowUtc - last;
+            Raise(raised, DateOnly.FromDateTime(nowUtc), AlertRules.NoEvents, Severity.Critical, idle.TotalMinutes,
+                options.IdleAfter.TotalMinutes, Inv($"no events for {idle.TotalMinutes:0} min (since {EventTime.Iso(last)})"));
+        }
+
+        return raised;
+    }
+
+    private FileSnapshot Snapshot(Metric m)
+    {
+        if (!_files.TryGetValue(m.Source, out var f))
+            _files[m.Source] = f = new FileSnapshot(m.Source, m.Day);
+        return f;
+    }
+
+    private DaySessions SessionDay(DateOnly day)
+    {
+        if (!_sessionDays.TryGetValue(day, out var d))
+            _sessionDays[day] = d = new DaySessions();
+        return d;
+    }
+
+    private void OnSchema(FileSnapshot f, Metric m, List<Alert> raised)
+    {
+        f.Columns = m.Dimension.Length == 0 ? [] : m.Dimension.Split(',');
+        var previous = _lastSchemaFile;
+        _lastSchemaFile = f;
+        if (previous is null || previous.Columns.Length == 0 || f.Columns.Length == 0)
+            return;
+        var before = previous.Columns.ToDictionary(CsvHeader.Canonical, c => c, StringComparer.Ordinal);
+        var after = f.Columns.ToDictionary(CsvHeader.Canonical, c => c, StringComparer.Ordinal);
+        var changes = new List<string>();
+        var critical = false;
+        foreach (var (canonical, name) in before)
+        {
+            if (!after.TryGetValue(canonical, out var now))
+            {
+                changes.Add($"column '{name}' missing");
+                critical |= canonical == CsvHeader.Referrer;
+            }
+            else if (now != name)
+            {
+                changes.Add($"column '{name}' renamed to '{now}'");
+            }
+        }
+
+        foreach (var (canonical, name) in after)
+        {
+            if (!before.ContainsKey(canonical))
+                changes.Add($"column '{name}' added");
+        }
+
+        if (changes.Count == 0)
+            return;
+        var impact = critical ? " (referrer missing: sessions can no longer be told Direct from Unattributed)" : string.Empty;
+        Raise(raised, f.Day, AlertRules.SchemaChange, critical ? Severity.Critical : Severity.Warning, changes.Count, 0,
+            $"{f.File} vs {previous.File}: {string.Join("; ", changes)}{impact}");
+    }
+
+    private void OnFileComplete(FileSnapshot f, List<Alert> raised)
+    {
+        var previous = _lastCompleteFile;
+        _lastCompleteFile = f;
+        var missing = f.DeadLettered.GetValueOrDefault(DeadLetterReasons.MissingClientId);
+        if (f.Rows > 0)
+        {
+            var pct = Math.Round(100 * missing / f.Rows, 2);
+            if (pct > options.MissingClientIdCriticalPercent)
+                Raise(raised, f.Day, AlertRules.MissingClientIdRate, Severity.Critical, pct, options.MissingClientIdCriticalPercent,
+                    Inv($"{f.File}: {missing:0} of {f.Rows:0} rows ({pct:0.00}%) have no client id"));
+            else if (pct > options.MissingClientIdWarningPercent)
+                Raise(raised, f.Day, AlertRules.MissingClientIdRate, Severity.Warning, pct, options.MissingClientIdWarningPercent,
+                    Inv($"{f.File}: {missing:0} of {f.Rows:0} rows ({pct:0.00}%) have no client id"));
+        }
+
+        var duplicates = f.DeadLettered.GetValueOrDefault(DeadLetterReasons.DuplicateTransactionId);
+        if (duplicates > 0)
+            Raise(raised, f.Day, AlertRules.DuplicateTransactionId, Severity.Critical, duplicates, 0,
+                Inv($"{f.File}: {duplicates:0} purchase(s) reuse a transaction_id already taken by an earlier purchase; the later one is not counted"));
+        if (f.ZeroRevenue > 0)
+            Raise(raised, f.Day, AlertRules.ZeroRevenueOrders, Severity.Warning, f.ZeroRevenue, 0,
+                Inv($"{f.File}: {f.ZeroRevenue:0} order(s) with revenue 0"));
+
+        if (previous is not null)
+        {
+            var turned = f.FieldObserved.Keys
+                .Where(k => f.FieldObserved[k] > 0 && f.FieldNull.GetValueOrDefault(k) >= f.FieldObserved[k]
+                            && previous.FieldObserved.GetValueOrDefault(k) > 0
+                            && previous.FieldNull.GetValueOrDefault(k) < previous.FieldObserved[k])
+                .Order(StringComparer.Ordinal)
+                .ToList();
+            if (turned.Count > 0)
+                Raise(raised, f.Day, AlertRules.FieldAllNull, Severity.Warning, turned.Count, 0,
+                    $"{f.File}: {string.Join(", ", turned)} turned all-null (had values in {previous.File})");
+        }
+
+        if (f.Day is not { } day)
+            return;
+        if (!_fileDays.TryGetValue(day, out var values))
+            _fileDays[day] = values = new DayValues();
+        values.Files[f.File] = (f.Rows, f.Orders, f.Revenue);
+        Anomaly(raised, day, AlertRules.RowsAnomaly, "rows", _fileDays.ToDictionary(kv => kv.Key, kv => kv.Value.Files.Values.Sum(v => v.Rows)));
+        Anomaly(raised, day, AlertRules.OrdersAnomaly, "orders", _fileDays.ToDictionary(kv => kv.Key, kv => kv.Value.Files.Values.Sum(v => v.Orders)));
+        Anomaly(raised, day, AlertRules.RevenueAnomaly, "revenue", _fileDays.ToDictionary(kv => kv.Key, kv => kv.Value.Files.Values.Sum(v => v.Revenue)));
+    }
+
+    private void OnDayComplete(DateOnly day, DaySessions d, List<Alert> raised)
+    {
+        if (d.Sessions <= 0)
+            return;
+        _conversion[day] = d.Orders / d.Sessions;
+        Anomaly(raised, day, AlertRules.ConversionRateAnomaly, "conversion rate", _conversion);
+        var share = Math.Round(100 * d.ByChannel.GetValueOrDefault(Channels.Direct) / d.Sessions, 2);
+        var before = _directShare.Where(kv => kv.Key < day).Select(kv => (double?)kv.Value).LastOrDefault();
+        _directShare[day] = share;
+        if (before is { } prev && Math.Abs(share - prev) > options.DirectShareJumpPoints)
+            Raise(raised, day, AlertRules.DirectShareJump, Severity.Warning, share, options.DirectShareJumpPoints,
+                Inv($"Direct share of sessions moved from {prev:0.00}% to {share:0.00}% ({share - prev:+0.00;-0.00} points)"));
+    }
+
+    private void Anomaly(List<Alert> raised, DateOnly day, string rule, string what, IReadOnlyDictionary<DateOnly, double> series)
+    {
+        var history = series.Where(kv => kv.Key < day && kv.Key >= day.AddDays(-options.AnomalyWindowDays)).Select(kv => kv.Value).ToList();
+        if (history.Count < options.AnomalyMinHistory || !series.TryGetValue(day, out var value))
+            return;
+        var median = Median(history);
+        var sigma = 1.4826 * Median(history.Select(v => Math.Abs(v - median)).ToList());
+        if (sigma <= 0)
+            return;
+        var z = (value - median) / sigma;
+        if (Math.Abs(z) <= options.AnomalySigmas)
+            return;
+        var bound = median + Math.Sign(z) * options.AnomalySigmas * sigma;
+        Raise(raised, day, rule, Severity.Warning, Math.Round(value, 4), Math.Round(bound, 4),
+            Inv($"daily {what} {value:0.####} is {z:+0.0;-0.0} robust sd from the trailing {history.Count}-day median {median:0.####}"));
+    }
+
+    private static double Median(List<double> values)
+    {
+        values.Sort();
+        var n = values.Count;
+        return n % 2 == 1 ? values[n / 2] : (values[(n / 2) - 1] + values[n / 2]) / 2;
+    }
+
+    private void Raise(List<Alert> raised, DateOnly? day, string rule, Severity severity, double observed, double threshold, string message)
+    {
+        if (!_raised.Add((rule, day)))
+            return;
+        var alert = new Alert(day, rule, severity, observed, threshold, message);
+        _alerts.Add(alert);
+        raised.Add(alert);
+    }
+
+    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+
+    private sealed class FileSnapshot(string file, DateOnly? day)
+    {
+        public string File { get; } = file;
+        public DateOnly? Day { get; } = day;
+        public string[] Columns { get; set; } = [];
+        public double Rows { get; set; }
+        public double Valid { get; set; }
+        public double Orders { get; set; }
+        public double Revenue { get; set; }
+        public double ZeroRevenue { get; set; }
+        public Dictionary<string, double> DeadLettered { get; } = new(StringComparer.Ordinal);
+        public Dictionary<string, double> FieldObserved { get; } = new(StringComparer.Ordinal);
+        public Dictionary<string, double> FieldNull { get; } = new(StringComparer.Ordinal);
+    }
+
+    private sealed class DayValues
+    {
+        public Dictionary<string, (double Rows, double Orders, double Revenue)> Files { get; } = new(StringComparer.Ordinal);
+    }
+
+    private sealed class DaySessions
+    {
+        public double Sessions { get; set; }
+        public double Orders { get; set; }
+        public Dictionary<string, double> ByChannel { get; } = new(StringComparer.Ordinal);
+    }
+}

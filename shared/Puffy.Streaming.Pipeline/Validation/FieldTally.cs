@@ -1,0 +1,90 @@
+using System.Text.Json;
+using Puffy.Streaming.Contracts;
+
+namespace Puffy.Streaming.Pipeline.Validation;
+
+/// <summary>
+/// Per-file counts of how often each tracked field was observed and how often it was null, so the monitor can
+/// tell when a field turns all-null (semantics §8). CSV columns count when the column exists (empty = null);
+/// purchase fields count on every purchase (absent or JSON null = null); item fields on every item.
+/// </summary>
+public sealed class FieldTally
+{
+    public static IReadOnlyList<string> Fields { get; } =
+    [
+        "page_url", "referrer", "user_agent",
+        "transaction_id", "revenue", "user_email",
+        "item_id", "item_name", "item_variant", "quantity", "item_price",
+    ];
+
+    private static readonly string[] PurchaseFields = ["transaction_id", "revenue", "user_email"];
+    private static readonly string[] ItemFields = ["item_id", "item_name", "item_variant", "quantity", "item_price"];
+
+    private readonly long[] _observed = new long[Fields.Count];
+    private readonly long[] _null = new long[Fields.Count];
+
+    public long Observed(string field) => _observed[IndexOf(field)];
+
+    public long Null(string field) => _null[IndexOf(field)];
+
+    private static int IndexOf(string field)
+    {
+        for (var i = 0; i < Fields.Count; i++)
+        {
+            if (Fields[i] == field)
+                return i;
+        }
+
+        throw new ArgumentOutOfRangeException(nameof(field), field, "not a tracked field");
+    }
+
+    internal void ObserveColumns(RawEvent raw)
+    {
+        Count(0, raw.PageUrl);
+        Count(1, raw.Referrer);
+        Count(2, raw.UserAgent);
+    }
+
+    private void Count(int i, string? columnValue)
+    {
+        if (columnValue is null)
+            return; // the column is missing from the file: not observed at all
+        _observed[i]++;
+        if (columnValue.Length == 0)
+            _null[i]++;
+    }
+
+    internal void ObservePurchase(JsonElement root)
+    {
+        for (var k = 0; k < PurchaseFields.Length; k++)
+            CountJson(3 + k, root, PurchaseFields[k]);
+        if (root.TryGetProperty("items", out var items) && items.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var item in items.EnumerateArray())
+            {
+                if (item.ValueKind != JsonValueKind.Object)
+                    continue;
+                for (var k = 0; k < ItemFields.Length; k++)
+                    CountJson(6 + k, item, ItemFields[k]);
+            }
+        }
+    }
+
+    private void CountJson(int i, JsonElement obj, string name)
+    {
+        _observed[i]++;
+        if (!obj.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null)
+            _null[i]++;
+    }
+
+    public IEnumerable<Metric> ToMetrics(DateOnly? day, string file)
+    {
+        for (var i = 0; i < Fields.Count; i++)
+        {
+            if (_observed[i] == 0)
+                continue;
+            yield return new Metric(day, MetricNames.FieldObserved, Fields[i], _observed[i], file);
+            yield return new Metric(day, MetricNames.FieldNull, Fields[i], _null[i], file);
+        }
+    }
+}

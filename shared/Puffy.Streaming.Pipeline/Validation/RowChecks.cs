@@ -1,0 +1,132 @@
+using System.Globalization;
+using System.Text.Json;
+using Puffy.Streaming.Contracts;
+using Puffy.Streaming.Pipeline.Ingest;
+
+namespace Puffy.Streaming.Pipeline.Validation;
+
+/// <summary>Outcome of the row-local checks: a rejection with reason, or a candidate event with its id.</summary>
+public readonly record struct RowVerdict(string? Reason, string? Detail, ValidEvent? Event, UInt128 Id)
+{
+    public bool IsRejected => Reason is not null;
+}
+
+/// <summary>
+/// The checks of semantics §2 that need nothing but the row itself, in the contract's order:
+/// unparseable_row, missing_client_id, invalid_timestamp, unknown_event_name, malformed_event_data,
+/// invalid_purchase, bot_user_agent. The stateful ones (duplicates, lateness) live in <see cref="ValidatorCore"/>.
+/// </summary>
+public static class RowChecks
+{
+    public static RowVerdict Check(RawEvent raw, FieldTally? fields = null)
+    {
+        if (raw.ParseError is not null)
+            return Reject(DeadLetterReasons.UnparseableRow, raw.ParseError);
+
+        fields?.ObserveColumns(raw);
+
+        if (string.IsNullOrWhiteSpace(raw.ClientId))
+            return Reject(DeadLetterReasons.MissingClientId, "client id is empty");
+
+        if (!EventTime.TryParse(raw.Timestamp, out var time))
+            return Reject(DeadLetterReasons.InvalidTimestamp, $"'{raw.Timestamp}' is not an ISO-8601 UTC timestamp");
+        if (!EventTime.IsPlausibleFor(time, raw.FileDay))
+            return Reject(DeadLetterReasons.InvalidTimestamp,
+                $"{EventTime.Iso(time)} lies more than 24 h outside the file's day {raw.FileDay:yyyy-MM-dd}");
+
+        var name = raw.EventName;
+        if (name == EventNames.PurchaseAlias)
+            name = EventNames.CheckoutCompleted;
+        else if (name is not (EventNames.PageViewed or EventNames.EmailFilledOnPopup or EventNames.ProductAddedToCart
+                 or EventNames.CheckoutStarted or EventNames.CheckoutCompleted))
+            return Reject(DeadLetterReasons.UnknownEventName, $"unknown event name '{raw.EventName}'");
+
+        var isPurchase = name == EventNames.CheckoutCompleted;
+        string? transactionId = null;
+        decimal? revenue = null;
+        var data = raw.EventData;
+        if (!string.IsNullOrWhiteSpace(data))
+        {
+            JsonDocument doc;
+            try
+            {
+                doc = JsonDocument.Parse(data);
+            }
+            catch (JsonException e)
+            {
+                return Reject(DeadLetterReasons.MalformedEventData, $"event_data is not valid JSON: {e.Message}");
+            }
+
+            using (doc)
+            {
+                if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                    return Reject(DeadLetterReasons.MalformedEventData,
+                        $"event_data is a JSON {doc.RootElement.ValueKind.ToString().ToLowerInvariant()}, not an object");
+                if (isPurchase)
+                {
+                    fields?.ObservePurchase(doc.RootElement);
+                    var problem = ReadPurchase(doc.RootElement, out transactionId, out revenue);
+                    if (problem is not null)
+                        return Reject(DeadLetterReasons.InvalidPurchase, problem);
+                }
+            }
+        }
+        else if (isPurchase)
+        {
+            return Reject(DeadLetterReasons.InvalidPurchase, "purchase without event_data (no transaction_id, no revenue)");
+        }
+
+        var bot = UserAgents.BotMarker(raw.UserAgent);
+        if (bot is not null)
+            return Reject(DeadLetterReasons.BotUserAgent, $"user agent contains '{bot}'");
+
+        var id = EventId.Compute(raw.ClientId, raw.Timestamp, raw.EventName, raw.PageUrl, raw.Referrer, raw.EventData, raw.UserAgent);
+        var ev = new ValidEvent(EventId.ToText(id), raw.ClientId, time, name, raw.PageUrl, raw.Referrer, raw.UserAgent,
+            UserAgents.Device(raw.UserAgent), raw.EventData, transactionId, revenue, raw.SourceFile, raw.Line, raw.StreamTime);
+        return new RowVerdict(null, null, ev, id);
+    }
+
+    private static RowVerdict Reject(string reason, string detail) => new(reason, detail, null, default);
+
+    /// <summary>Reads transaction_id and revenue of a purchase; returns the problem, or null when both are usable.</summary>
+    internal static string? ReadPurchase(JsonElement root, out string? transactionId, out decimal? revenue)
+    {
+        transactionId = null;
+        revenue = null;
+        if (root.TryGetProperty("transaction_id", out var tx))
+        {
+            transactionId = tx.ValueKind switch
+            {
+                JsonValueKind.String => tx.GetString()?.Trim(),
+                JsonValueKind.Number => tx.GetRawText(),
+                _ => null,
+            };
+        }
+
+        if (string.IsNullOrEmpty(transactionId))
+        {
+            transactionId = null;
+            return "purchase without transaction_id";
+        }
+
+        if (!root.TryGetProperty("revenue", out var rev) || rev.ValueKind == JsonValueKind.Null)
+            return "purchase without revenue";
+        decimal value;
+        if (rev.ValueKind == JsonValueKind.Number)
+        {
+            if (!rev.TryGetDecimal(out value))
+                return $"revenue {rev.GetRawText()} is out of range";
+        }
+        else if (rev.ValueKind != JsonValueKind.String
+                 || !decimal.TryParse(rev.GetString(), NumberStyles.AllowDecimalPoint | NumberStyles.AllowLeadingSign,
+                     CultureInfo.InvariantCulture, out value))
+        {
+            return $"revenue {rev.GetRawText()} is not numeric";
+        }
+
+        if (value < 0)
+            return $"revenue {value.ToString(CultureInfo.InvariantCulture)} is negative";
+        revenue = value;
+        return null;
+    }
+}
