@@ -12,9 +12,9 @@ namespace Puffy.Streaming.Embedded;
 /// </summary>
 public sealed class SqliteSink : IPipelineSink, IDisposable
 {
-    private const int BatchSize = 4096;
+    private const int BatchSize = 1024;
     private readonly SqliteConnection _db;
-    private readonly BlockingCollection<object[]> _queue = new(boundedCapacity: 64);
+    private readonly BlockingCollection<object[]> _queue = new(boundedCapacity: 8);
     private readonly Thread _writer;
     private readonly List<object> _events = new(BatchSize);
     private readonly List<object> _other = new(256);
@@ -44,7 +44,7 @@ public sealed class SqliteSink : IPipelineSink, IDisposable
             source_file TEXT NOT NULL, line INTEGER NOT NULL, reason TEXT NOT NULL, severity TEXT NOT NULL,
             detail TEXT NOT NULL, original_row TEXT NOT NULL, event_id TEXT, client_id TEXT, ts TEXT);
         CREATE TABLE sessions (
-            session_id TEXT NOT NULL PRIMARY KEY, client_id TEXT NOT NULL, start TEXT NOT NULL, end TEXT NOT NULL,
+            session_id TEXT NOT NULL, client_id TEXT NOT NULL, start TEXT NOT NULL, end TEXT NOT NULL,
             day TEXT NOT NULL, event_count INTEGER NOT NULL, page_views INTEGER NOT NULL, emails_filled INTEGER NOT NULL,
             adds_to_cart INTEGER NOT NULL, checkouts_started INTEGER NOT NULL, purchases INTEGER NOT NULL,
             landing_page TEXT, landing_referrer TEXT, channel TEXT NOT NULL, device TEXT NOT NULL,
@@ -139,9 +139,8 @@ public sealed class SqliteSink : IPipelineSink, IDisposable
 
         Execute("""
             CREATE INDEX events_session ON events (session_id);
-            CREATE INDEX events_client_ts ON events (client_id, ts);
+            CREATE UNIQUE INDEX sessions_id ON sessions (session_id);
             CREATE INDEX sessions_client ON sessions (client_id, start);
-            CREATE INDEX dead_letters_reason ON dead_letters (reason);
             """, tx);
         tx.Commit();
     }
@@ -152,53 +151,50 @@ public sealed class SqliteSink : IPipelineSink, IDisposable
         {
             SqliteTransaction? tx = null;
             var sinceCommit = 0;
-            SqliteCommand? ev = null, dl = null, se = null, or = null, me = null;
+            using var ev = new BulkStatement(_db, "INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+            using var dl = new BulkStatement(_db, "INSERT INTO dead_letters VALUES (?,?,?,?,?,?,?,?,?)");
+            using var se = new BulkStatement(_db, "INSERT INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+            using var or = new BulkStatement(_db, "INSERT OR REPLACE INTO orders VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+            using var me = new BulkStatement(_db, "INSERT INTO metrics VALUES (?,?,?,?,?)");
             foreach (var batch in _queue.GetConsumingEnumerable())
             {
-                if (tx is null)
-                {
-                    tx = _db.BeginTransaction();
-                    ev = Command(tx, "INSERT INTO events VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)", 14);
-                    dl = Command(tx, "INSERT INTO dead_letters VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)", 9);
-                    se = Command(tx, "INSERT OR REPLACE INTO sessions VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)", 19);
-                    or = Command(tx, "INSERT OR REPLACE INTO orders VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)", 15);
-                    me = Command(tx, "INSERT INTO metrics VALUES ($1,$2,$3,$4,$5)", 5);
-                }
-
+                tx ??= _db.BeginTransaction();
                 foreach (var item in batch)
                 {
                     switch (item)
                     {
                         case SessionizedEvent s:
                             var e = s.Event;
-                            Run(ev!, e.EventId, s.SessionId, e.ClientId, EventTime.Iso(e.Timestamp), e.EventName, e.PageUrl, e.Referrer,
-                                e.UserAgent, e.Device, e.EventData, e.TransactionId, (double?)e.Revenue, e.SourceFile, e.Line);
+                            ev.Text(e.EventId).Text(s.SessionId).Text(e.ClientId).Text(EventTime.Iso(e.Timestamp)).Text(e.EventName)
+                                .Text(e.PageUrl).Text(e.Referrer).Text(e.UserAgent).Text(e.Device).Text(e.EventData).Text(e.TransactionId)
+                                .Real((double?)e.Revenue).Text(e.SourceFile).Int(e.Line).Run();
                             break;
                         case DeadLetter d:
-                            Run(dl!, d.SourceFile, d.Line, d.Reason, RunSummary.SeverityText(d.Severity), d.Detail, d.OriginalRow, d.EventId,
-                                d.ClientId, d.Timestamp is { } t ? EventTime.Iso(t) : null);
+                            dl.Text(d.SourceFile).Int(d.Line).Text(d.Reason).Text(RunSummary.SeverityText(d.Severity)).Text(d.Detail)
+                                .Text(d.OriginalRow).Text(d.EventId).Text(d.ClientId).Text(d.Timestamp is { } t ? EventTime.Iso(t) : null).Run();
                             break;
                         case Session x:
-                            Run(se!, x.SessionId, x.ClientId, EventTime.Iso(x.Start), EventTime.Iso(x.End), RunSummary.Day(DateOnly.FromDateTime(x.Start)),
-                                x.EventCount, x.PageViews, x.EmailsFilled, x.AddsToCart, x.CheckoutsStarted, x.Purchases, x.LandingPage,
-                                x.LandingReferrer, x.Channel, x.Device, x.IsConverted ? 1 : 0, x.Orders, (double)x.Revenue, string.Join(",", x.TransactionIds));
+                            se.Text(x.SessionId).Text(x.ClientId).Text(EventTime.Iso(x.Start)).Text(EventTime.Iso(x.End))
+                                .Text(RunSummary.Day(DateOnly.FromDateTime(x.Start))).Int(x.EventCount).Int(x.PageViews).Int(x.EmailsFilled)
+                                .Int(x.AddsToCart).Int(x.CheckoutsStarted).Int(x.Purchases).Text(x.LandingPage).Text(x.LandingReferrer)
+                                .Text(x.Channel).Text(x.Device).Int(x.IsConverted ? 1 : 0).Int(x.Orders).Real((double)x.Revenue)
+                                .Text(string.Join(",", x.TransactionIds)).Run();
                             break;
                         case AttributedOrder o:
-                            Run(or!, o.TransactionId, o.ClientId, o.EventId, EventTime.Iso(o.PurchaseTime), (double)o.Revenue, o.IsZeroRevenue ? 1 : 0,
-                                o.SessionId, o.Touchpoints, o.DaysFromFirstTouch, o.FirstClick.Channel, o.FirstClick.SessionId,
-                                o.LastClick.Channel, o.LastClick.SessionId, o.LastNonDirect.Channel, o.LastNonDirect.SessionId);
+                            or.Text(o.TransactionId).Text(o.ClientId).Text(o.EventId).Text(EventTime.Iso(o.PurchaseTime)).Real((double)o.Revenue)
+                                .Int(o.IsZeroRevenue ? 1 : 0).Text(o.SessionId).Int(o.Touchpoints).Real(o.DaysFromFirstTouch)
+                                .Text(o.FirstClick.Channel).Text(o.FirstClick.SessionId).Text(o.LastClick.Channel).Text(o.LastClick.SessionId)
+                                .Text(o.LastNonDirect.Channel).Text(o.LastNonDirect.SessionId).Run();
                             break;
                         case Metric m:
-                            Run(me!, RunSummary.Day(m.Day), m.Name, m.Dimension, m.Value, m.Source);
+                            me.Text(RunSummary.Day(m.Day)).Text(m.Name).Text(m.Dimension).Real(m.Value).Text(m.Source).Run();
                             break;
                     }
                 }
 
                 sinceCommit += batch.Length;
-                if (sinceCommit >= 200_000 || _queue.Count == 0 && _queue.IsAddingCompleted)
+                if (sinceCommit >= 500_000)
                 {
-                    foreach (var c in new[] { ev, dl, se, or, me })
-                        c!.Dispose();
                     tx.Commit();
                     tx.Dispose();
                     tx = null;
@@ -206,13 +202,8 @@ public sealed class SqliteSink : IPipelineSink, IDisposable
                 }
             }
 
-            if (tx is not null)
-            {
-                foreach (var c in new[] { ev, dl, se, or, me })
-                    c!.Dispose();
-                tx.Commit();
-                tx.Dispose();
-            }
+            tx?.Commit();
+            tx?.Dispose();
         }
         catch (Exception e) when (e is SqliteException or InvalidOperationException or IOException)
         {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Puffy.Streaming.Contracts;
 
 namespace Puffy.Streaming.Pipeline.Attribution;
@@ -12,40 +13,36 @@ public sealed class AttributionOptions
 /// The attribution service's core (semantics §5). It sees sessionized events in event-time order per client,
 /// remembers each client's session starts for the lookback, and attributes every purchase on arrival: all of its
 /// touchpoints have started by then. Clients with no session start inside the lookback are forgotten.
+/// Touchpoints are kept as plain values (time, channel, session id bits), so the week-long state costs the
+/// garbage collector little.
 /// </summary>
 public sealed class AttributionCore(AttributionOptions options)
 {
+    private const string SessionPrefix = "s-";
     private readonly Dictionary<string, ClientTouches> _clients = new(StringComparer.Ordinal);
 
-    // Clients ordered by their latest session start (input is time-ordered, so appending keeps the order).
-    private readonly LinkedList<ClientTouches> _byLastStart = new();
+    // Session starts in arrival (time) order; an entry is stale when its client has started a later session since.
+    private readonly Queue<(long StartTicks, ClientTouches Client)> _expiry = new();
 
     public int TrackedClients => _clients.Count;
 
     public AttributedOrder? Accept(SessionizedEvent se)
     {
         var ev = se.Event;
-        Expire(ev.Timestamp - options.Lookback);
+        var lookback = options.Lookback.Ticks;
+        Expire(ev.Timestamp.Ticks - lookback);
         if (se.IsSessionStart)
         {
             if (!_clients.TryGetValue(ev.ClientId, out var c))
-            {
-                c = new ClientTouches(ev.ClientId);
-                c.Node = new LinkedListNode<ClientTouches>(c);
-                _clients[ev.ClientId] = c;
-            }
-            else
-            {
-                _byLastStart.Remove(c.Node);
-            }
-
-            var keepFrom = ev.Timestamp - options.Lookback;
+                _clients[ev.ClientId] = c = new ClientTouches(ev.ClientId);
+            var keepFrom = ev.Timestamp.Ticks - lookback;
             var stale = 0;
-            while (stale < c.Touches.Count && c.Touches[stale].SessionStart < keepFrom)
+            while (stale < c.Touches.Count && c.Touches[stale].StartTicks < keepFrom)
                 stale++;
             c.Touches.RemoveRange(0, stale);
-            c.Touches.Add(new Touch(se.SessionChannel, se.SessionId, se.SessionStart));
-            _byLastStart.AddLast(c.Node);
+            var touch = new TouchValue(se.SessionStart.Ticks, ChannelIndex(se.SessionChannel), SessionBits(se.SessionId));
+            c.Touches.Add(touch);
+            _expiry.Enqueue((touch.StartTicks, c));
         }
 
         return ev.TransactionId is { } tx ? Attribute(se, tx) : null;
@@ -54,10 +51,18 @@ public sealed class AttributionCore(AttributionOptions options)
     private AttributedOrder Attribute(SessionizedEvent se, string tx)
     {
         var ev = se.Event;
-        var from = ev.Timestamp - options.Lookback;
-        var touches = _clients.TryGetValue(ev.ClientId, out var client)
-            ? client.Touches.Where(t => t.SessionStart >= from && t.SessionStart <= ev.Timestamp).ToList()
-            : [];
+        var from = ev.Timestamp.Ticks - options.Lookback.Ticks;
+        var to = ev.Timestamp.Ticks;
+        var touches = new List<Touch>();
+        if (_clients.TryGetValue(ev.ClientId, out var client))
+        {
+            foreach (var t in client.Touches)
+            {
+                if (t.StartTicks >= from && t.StartTicks <= to)
+                    touches.Add(t.ToTouch());
+            }
+        }
+
         if (touches.Count == 0)
         {
             // Cannot happen for sessionized input (the purchase's own session is a touchpoint); kept total for safety.
@@ -71,19 +76,44 @@ public sealed class AttributionCore(AttributionOptions options)
             (ev.Timestamp - first.SessionStart).TotalDays, first, last, lastNonDirect);
     }
 
-    private void Expire(DateTime before)
+    private void Expire(long beforeTicks)
     {
-        while (_byLastStart.First is { } node && node.Value.Touches[^1].SessionStart < before)
+        while (_expiry.TryPeek(out var e) && e.StartTicks < beforeTicks)
         {
-            _byLastStart.RemoveFirst();
-            _clients.Remove(node.Value.ClientId);
+            _expiry.Dequeue();
+            var touches = e.Client.Touches;
+            if (touches.Count > 0 && touches[^1].StartTicks < beforeTicks && _clients.TryGetValue(e.Client.ClientId, out var current)
+                && ReferenceEquals(current, e.Client))
+                _clients.Remove(e.Client.ClientId);
         }
+    }
+
+    private static byte ChannelIndex(string channel)
+    {
+        var all = Channels.All;
+        for (var i = 0; i < all.Count; i++)
+        {
+            if (all[i] == channel)
+                return (byte)i;
+        }
+
+        throw new ArgumentOutOfRangeException(nameof(channel), channel, "unknown channel");
+    }
+
+    private static UInt128 SessionBits(string sessionId) =>
+        sessionId.Length == SessionPrefix.Length + 32 && sessionId.StartsWith(SessionPrefix, StringComparison.Ordinal)
+            ? UInt128.Parse(sessionId.AsSpan(SessionPrefix.Length), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture)
+            : throw new ArgumentException($"'{sessionId}' is not a session id", nameof(sessionId));
+
+    private readonly record struct TouchValue(long StartTicks, byte Channel, UInt128 Session)
+    {
+        public Touch ToTouch() => new(Channels.All[Channel], SessionPrefix + Session.ToString("x32", CultureInfo.InvariantCulture),
+            new DateTime(StartTicks, DateTimeKind.Utc));
     }
 
     private sealed class ClientTouches(string clientId)
     {
         public string ClientId { get; } = clientId;
-        public List<Touch> Touches { get; } = [];
-        public LinkedListNode<ClientTouches> Node { get; set; } = null!;
+        public List<TouchValue> Touches { get; } = new(2);
     }
 }

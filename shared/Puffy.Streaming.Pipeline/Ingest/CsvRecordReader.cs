@@ -4,6 +4,7 @@ using System.Text.Unicode;
 namespace Puffy.Streaming.Pipeline.Ingest;
 
 /// <summary>One CSV record: its text as read and its fields, or why it could not be split.</summary>
+/// <remarks>The field list is reused by the next read: copy what must outlive it.</remarks>
 public readonly record struct CsvRecord(long Line, string Text, IReadOnlyList<string>? Fields, string? Error);
 
 /// <summary>
@@ -15,6 +16,7 @@ public readonly record struct CsvRecord(long Line, string Text, IReadOnlyList<st
 public sealed class CsvRecordReader
 {
     private readonly ReadOnlyMemory<byte> _data;
+    private readonly List<string> _fields = new(16);
     private int _pos;
     private long _line = 1;
 
@@ -51,7 +53,8 @@ public sealed class CsvRecordReader
         else
         {
             var text = Encoding.UTF8.GetString(span[start..end]);
-            fields = new List<string>(8);
+            fields = _fields;
+            fields.Clear();
             error = Split(text, fields);
             if (error is null)
             {
@@ -132,32 +135,43 @@ public sealed class CsvRecordReader
         }
 
         var i = 0;
-        StringBuilder? sb = null;
         while (true)
         {
             if (i < text.Length && text[i] == '"')
             {
-                sb ??= new StringBuilder();
-                sb.Clear();
                 i++;
-                while (true)
+                var q = text.IndexOf('"', i);
+                if (q < 0)
+                    return "unterminated quoted field";
+                if (q + 1 < text.Length && text[q + 1] == '"')
                 {
-                    var q = text.IndexOf('"', i);
-                    if (q < 0)
-                        return "unterminated quoted field";
-                    sb.Append(text, i, q - i);
-                    if (q + 1 < text.Length && text[q + 1] == '"')
+                    // Escaped quotes inside: assemble the value piece by piece.
+                    var sb = new StringBuilder(text.Length - i);
+                    while (true)
                     {
-                        sb.Append('"');
-                        i = q + 2;
-                        continue;
+                        sb.Append(text, i, q - i);
+                        if (q + 1 < text.Length && text[q + 1] == '"')
+                        {
+                            sb.Append('"');
+                            i = q + 2;
+                            q = text.IndexOf('"', i);
+                            if (q < 0)
+                                return "unterminated quoted field";
+                            continue;
+                        }
+
+                        i = q + 1;
+                        break;
                     }
 
+                    fields.Add(sb.ToString());
+                }
+                else
+                {
+                    fields.Add(text[i..q]);
                     i = q + 1;
-                    break;
                 }
 
-                fields.Add(sb.ToString());
                 if (i == text.Length)
                     return null;
                 if (text[i] != ',')
