@@ -72,20 +72,39 @@ public static partial class ChannelClassifier
     {
         if (referrer is null)
             return null;
-        var text = referrer.Trim();
+        if (referrer.Length == 0)
+            return string.Empty;
+        var cache = t_hosts ??= new Dictionary<string, string>(StringComparer.Ordinal);
+        if (cache.TryGetValue(referrer, out var cached))
+            return cached;
+        var host = ParseHost(referrer.AsSpan());
+        if (cache.Count >= HostCacheLimit)
+            cache.Clear();
+        cache[referrer] = host;
+        return host;
+    }
+
+    // Referrers repeat heavily (search engines, the shop itself): remember recent hosts per thread.
+    private const int HostCacheLimit = 4096;
+
+    [ThreadStatic]
+    private static Dictionary<string, string>? t_hosts;
+
+    private static string ParseHost(ReadOnlySpan<char> text)
+    {
+        text = text.Trim();
         var scheme = text.IndexOf("://", StringComparison.Ordinal);
         if (scheme > 0)
         {
             text = text[(scheme + 3)..];
-            var at = text.IndexOf('@');
-            var slash = text.AsSpan().IndexOfAny(UrlDelimiters);
-            if (at >= 0 && (slash < 0 || at < slash))
-                text = text[(at + 1)..];
-            var end = text.AsSpan().IndexOfAny(UrlDelimiters);
+            var end = text.IndexOfAny(UrlDelimiters);
             if (end >= 0)
                 text = text[..end];
+            var at = text.LastIndexOf('@');
+            if (at >= 0)
+                text = text[(at + 1)..];
             var colon = text.LastIndexOf(':');
-            if (colon >= 0 && !text.EndsWith(']'))
+            if (colon >= 0 && !text.EndsWith("]", StringComparison.Ordinal))
                 text = text[..colon];
         }
         else
@@ -95,7 +114,9 @@ public static partial class ChannelClassifier
                 text = text[..slash];
         }
 
-        return text.ToLowerInvariant();
+        Span<char> lower = text.Length <= 256 ? stackalloc char[text.Length] : new char[text.Length];
+        text.ToLowerInvariant(lower);
+        return new string(lower);
     }
 
     private static bool IsShopHost(string host) => MatchesDomain(host, ShopHosts);

@@ -15,8 +15,8 @@ public sealed class MonitorOptions
     /// <summary>Trailing days the anomaly rules compare against.</summary>
     public int AnomalyWindowDays { get; set; } = 7;
 
-    /// <summary>Fewest earlier days an anomaly rule needs before it says anything.</summary>
-    public int AnomalyMinHistory { get; set; } = 3;
+    /// <summary>Fewest earlier days an anomaly rule needs before it says anything (a full trailing week by default).</summary>
+    public int AnomalyMinHistory { get; set; } = 7;
 
     public double DirectShareJumpPoints { get; set; } = 15;
 
@@ -190,13 +190,12 @@ public sealed class MonitorCore(MonitorOptions options)
         var missing = f.DeadLettered.GetValueOrDefault(DeadLetterReasons.MissingClientId);
         if (f.Rows > 0)
         {
-            var pct = Math.Round(100 * missing / f.Rows, 2);
+            var pct = 100 * missing / f.Rows;
+            var message = Inv($"{f.File}: {missing:0} of {f.Rows:0} rows ({pct:0.00}%) have no client id");
             if (pct > options.MissingClientIdCriticalPercent)
-                Raise(raised, f.Day, AlertRules.MissingClientIdRate, Severity.Critical, pct, options.MissingClientIdCriticalPercent,
-                    Inv($"{f.File}: {missing:0} of {f.Rows:0} rows ({pct:0.00}%) have no client id"));
+                Raise(raised, f.Day, AlertRules.MissingClientIdRate, Severity.Critical, Math.Round(pct, 2), options.MissingClientIdCriticalPercent, message);
             else if (pct > options.MissingClientIdWarningPercent)
-                Raise(raised, f.Day, AlertRules.MissingClientIdRate, Severity.Warning, pct, options.MissingClientIdWarningPercent,
-                    Inv($"{f.File}: {missing:0} of {f.Rows:0} rows ({pct:0.00}%) have no client id"));
+                Raise(raised, f.Day, AlertRules.MissingClientIdRate, Severity.Warning, Math.Round(pct, 2), options.MissingClientIdWarningPercent, message);
         }
 
         var duplicates = f.DeadLettered.GetValueOrDefault(DeadLetterReasons.DuplicateTransactionId);
@@ -236,11 +235,11 @@ public sealed class MonitorCore(MonitorOptions options)
             return;
         _conversion[day] = d.Orders / d.Sessions;
         Anomaly(raised, day, AlertRules.ConversionRateAnomaly, "conversion rate", _conversion);
-        var share = Math.Round(100 * d.ByChannel.GetValueOrDefault(Channels.Direct) / d.Sessions, 2);
+        var share = 100 * d.ByChannel.GetValueOrDefault(Channels.Direct) / d.Sessions;
         var before = _directShare.Where(kv => kv.Key < day).Select(kv => (double?)kv.Value).LastOrDefault();
         _directShare[day] = share;
         if (before is { } prev && Math.Abs(share - prev) > options.DirectShareJumpPoints)
-            Raise(raised, day, AlertRules.DirectShareJump, Severity.Warning, share, options.DirectShareJumpPoints,
+            Raise(raised, day, AlertRules.DirectShareJump, Severity.Warning, Math.Round(share, 2), options.DirectShareJumpPoints,
                 Inv($"Direct share of sessions moved from {prev:0.00}% to {share:0.00}% ({share - prev:+0.00;-0.00} points)"));
     }
 
@@ -251,14 +250,16 @@ public sealed class MonitorCore(MonitorOptions options)
             return;
         var median = Median(history);
         var sigma = 1.4826 * Median(history.Select(v => Math.Abs(v - median)).ToList());
-        if (sigma <= 0)
+        if (value == median)
             return;
-        var z = (value - median) / sigma;
+        // With no spread at all (MAD = 0) any departure is infinitely many robust sd away.
+        var z = sigma > 0 ? (value - median) / sigma : Math.Sign(value - median) * double.PositiveInfinity;
         if (Math.Abs(z) <= options.AnomalySigmas)
             return;
-        var bound = median + Math.Sign(z) * options.AnomalySigmas * sigma;
+        var bound = median + (Math.Sign(z) * options.AnomalySigmas * sigma);
+        var distance = double.IsInfinity(z) ? "differs from the constant" : Inv($"is {z:+0.0;-0.0} robust sd from the");
         Raise(raised, day, rule, Severity.Warning, Math.Round(value, 4), Math.Round(bound, 4),
-            Inv($"daily {what} {value:0.####} is {z:+0.0;-0.0} robust sd from the trailing {history.Count}-day median {median:0.####}"));
+            Inv($"daily {what} {value:0.####} {distance} trailing {history.Count}-day median {median:0.####}"));
     }
 
     private static double Median(List<double> values)

@@ -23,6 +23,7 @@ public sealed class SessionizerCore(SessionizerOptions options)
     // Open sessions ordered by last event time: input is time-ordered, so "moved to the end on every event" keeps it sorted.
     private readonly LinkedList<OpenSession> _byLastEvent = new();
     private readonly SortedDictionary<DateOnly, DayTally> _days = [];
+    private DateTime _earliestDayEnd = DateTime.MaxValue;
     private DateTime _now = DateTime.MinValue;
 
     public Action<SessionizedEvent> OnEvent { get; init; } = static _ => { };
@@ -58,7 +59,12 @@ public sealed class SessionizerCore(SessionizerOptions options)
             _open[ev.ClientId] = s;
             var day = DateOnly.FromDateTime(ev.Timestamp);
             if (!_days.TryGetValue(day, out var tally))
+            {
                 _days[day] = tally = new DayTally();
+                var dayEnd = day.AddDays(1).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
+                if (dayEnd < _earliestDayEnd)
+                    _earliestDayEnd = dayEnd;
+            }
             tally.Open++;
         }
 
@@ -105,13 +111,17 @@ public sealed class SessionizerCore(SessionizerOptions options)
 
     private void CompleteDays(DateTime now)
     {
+        if (now < _earliestDayEnd)
+            return;
         while (_days.Count > 0)
         {
             var (day, tally) = _days.First();
             var dayEnd = day.AddDays(1).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
+            _earliestDayEnd = dayEnd;
             if (tally.Open > 0 || now < dayEnd)
                 return;
             _days.Remove(day);
+            _earliestDayEnd = DateTime.MaxValue;
             OnMetric(new Metric(day, MetricNames.DaySessions, string.Empty, tally.Sessions, string.Empty));
             foreach (var (channel, count) in tally.ByChannel.OrderBy(kv => kv.Key, StringComparer.Ordinal))
                 OnMetric(new Metric(day, MetricNames.DayChannelSessions, channel, count, string.Empty));

@@ -52,7 +52,12 @@ public static class EventId
         var buf = Buffer(max).AsSpan();
         var n = Append(buf, 0, first);
         n = Append(buf, n, second);
-        return prefix + ToText(Hash128(buf[..n]));
+        var id = Hash128(buf[..n]);
+        return string.Create(prefix.Length + 32, (prefix, id), static (span, state) =>
+        {
+            state.prefix.CopyTo(span);
+            state.id.TryFormat(span[state.prefix.Length..], out _, "x32", CultureInfo.InvariantCulture);
+        });
     }
 
     private static int Utf8Max(string? s) => s is null ? 0 : Encoding.UTF8.GetMaxByteCount(s.Length);

@@ -78,13 +78,16 @@ public static class RowChecks
 
         var bot = UserAgents.BotMarker(raw.UserAgent);
         if (bot is not null)
-            return Reject(DeadLetterReasons.BotUserAgent, $"user agent contains '{bot}'");
+            return Reject(DeadLetterReasons.BotUserAgent, BotDetails[bot]);
 
         var id = EventId.Compute(raw.ClientId, raw.Timestamp, raw.EventName, raw.PageUrl, raw.Referrer, raw.EventData, raw.UserAgent);
         var ev = new ValidEvent(EventId.ToText(id), raw.ClientId, time, name, raw.PageUrl, raw.Referrer, raw.UserAgent,
             UserAgents.Device(raw.UserAgent), raw.EventData, transactionId, revenue, raw.SourceFile, raw.Line, raw.StreamTime);
         return new RowVerdict(null, null, ev, id);
     }
+
+    private static readonly Dictionary<string, string> BotDetails =
+        UserAgents.BotMarkers.ToDictionary(m => m, m => $"user agent contains '{m}'", StringComparer.Ordinal);
 
     private static RowVerdict Reject(string reason, string detail) => new(reason, detail, null, default);
 
