@@ -31,6 +31,8 @@ public sealed record RawEvent(
 }
 
 /// <summary>An event that passed every check of semantics §2 (topic <see cref="Topics.ValidEvents"/>).</summary>
+/// <param name="LandingChannel">The channel (semantics §4) this event gives a session it starts; computed once by the
+/// validator, so the sessionizer need not. Null when not computed.</param>
 public sealed record ValidEvent(
     string EventId,
     string ClientId,
@@ -45,7 +47,8 @@ public sealed record ValidEvent(
     decimal? Revenue,
     string SourceFile,
     long Line,
-    DateTime StreamTime)
+    DateTime StreamTime,
+    string? LandingChannel = null)
 {
     public const int SchemaVersion = 1;
 

@@ -25,6 +25,32 @@ internal sealed class BulkStatement : IDisposable
         return this;
     }
 
+    public BulkStatement Text(ReadOnlySpan<char> value)
+    {
+        Check(raw.sqlite3_bind_text16(_stmt, _next++, value));
+        return this;
+    }
+
+    /// <summary>A UTC time as ISO-8601 with milliseconds, formatted without allocating.</summary>
+    public BulkStatement Time(DateTime? value)
+    {
+        if (value is not { } t)
+            return Text((string?)null);
+        Span<char> buffer = stackalloc char[24];
+        t.TryFormat(buffer, out var n, "yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        return Text(buffer[..n]);
+    }
+
+    /// <summary>A day as YYYY-MM-DD, formatted without allocating.</summary>
+    public BulkStatement Day(DateOnly? value)
+    {
+        if (value is not { } d)
+            return Text("unknown".AsSpan());
+        Span<char> buffer = stackalloc char[10];
+        d.TryFormat(buffer, out var n, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        return Text(buffer[..n]);
+    }
+
     public BulkStatement Int(long value)
     {
         Check(raw.sqlite3_bind_int64(_stmt, _next++, value));

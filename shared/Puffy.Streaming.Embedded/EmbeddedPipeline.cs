@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Puffy.Streaming.Contracts;
 using Puffy.Streaming.Pipeline.Attribution;
 using Puffy.Streaming.Pipeline.Ingest;
@@ -57,33 +58,126 @@ public sealed class EmbeddedPipeline
     public (int Buffered, int RememberedIds, int OpenSessions, int TrackedClients) StateSizes =>
         (_validator.Buffered, _validator.RememberedIds, _sessionizer.OpenSessions, _attribution.TrackedClients);
 
-    /// <summary>Streams the files (in file-name order) through the pipeline and closes everything at the end.</summary>
+    /// <summary>
+    /// Streams the files (in file-name order) through the pipeline and closes everything at the end. Reading, CSV
+    /// parsing and the row-local checks run on a second thread ahead of the ordered stages; everything the sink
+    /// and the monitor see still happens on the calling thread, in the same order as <see cref="RunFile"/>.
+    /// </summary>
     public void Run(IReadOnlyList<string> files, IProgress<PipelineProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var ordered = files.OrderBy(Path.GetFileName, StringComparer.Ordinal).ToList();
-        for (var i = 0; i < ordered.Count; i++)
+        using var queue = new BlockingCollection<Item[]>(boundedCapacity: 4);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var producer = Task.Run(() => Produce(ordered, queue, stop.Token), CancellationToken.None);
+        var filesDone = 0;
+        var current = ordered.Count > 0 ? Path.GetFileName(ordered[0]) : string.Empty;
+        try
         {
-            var path = ordered[i];
-            var name = Path.GetFileName(path);
-            ReadOnlyMemory<byte> content;
+            foreach (var batch in queue.GetConsumingEnumerable(stop.Token))
+            {
+                foreach (ref readonly var item in batch.AsSpan())
+                {
+                    switch (item.Kind)
+                    {
+                        case ItemKind.Row:
+                            RowsRead++;
+                            _validator.Accept(item.Raw!, item.Verdict);
+                            break;
+                        case ItemKind.Metric:
+                            OnMetric(item.Metric!);
+                            break;
+                        case ItemKind.FileEnd:
+                            _sink.OnFileRead(item.File!, item.Day, item.Rows, item.Error);
+                            if (item.Error is null)
+                                _validator.EndOfFile(item.File!, item.Day, item.Fields);
+                            filesDone++;
+                            current = item.File!;
+                            break;
+                    }
+                }
+
+                progress?.Report(new PipelineProgress(filesDone, ordered.Count, current, RowsRead, clock.Elapsed));
+            }
+        }
+        finally
+        {
+            stop.Cancel();
             try
             {
-                content = ReadFile(path);
+                producer.GetAwaiter().GetResult();
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
-                _ingestor.ReportUnreadable(name, e.Message);
-                _sink.OnFileRead(name, EventTime.DayFromFileName(name), 0, e.Message);
-                progress?.Report(new PipelineProgress(i + 1, ordered.Count, name, RowsRead, clock.Elapsed));
-                continue;
             }
-
-            RunFile(name, content, progress is null ? null : rows => progress.Report(new PipelineProgress(i, ordered.Count, name, rows, clock.Elapsed)), cancellationToken);
-            progress?.Report(new PipelineProgress(i + 1, ordered.Count, name, RowsRead, clock.Elapsed));
         }
 
+        cancellationToken.ThrowIfCancellationRequested();
         Finish();
+    }
+
+    private enum ItemKind
+    {
+        Row,
+        Metric,
+        FileEnd,
+    }
+
+    private readonly record struct Item(ItemKind Kind, RawEvent? Raw, RowVerdict Verdict, Metric? Metric = null,
+        string? File = null, DateOnly? Day = null, long Rows = 0, FieldTally? Fields = null, string? Error = null);
+
+    private const int BatchSize = 256;
+
+    private void Produce(List<string> files, BlockingCollection<Item[]> queue, CancellationToken token)
+    {
+        try
+        {
+            var batch = new List<Item>(BatchSize);
+            void Emit(Item item)
+            {
+                batch.Add(item);
+                if (batch.Count >= BatchSize)
+                {
+                    queue.Add([.. batch], token);
+                    batch.Clear();
+                }
+            }
+
+            var ingestor = new IngestorCore { OnMetric = m => Emit(new Item(ItemKind.Metric, null, default, m)) };
+            foreach (var path in files)
+            {
+                var name = Path.GetFileName(path);
+                var day = EventTime.DayFromFileName(name);
+                ReadOnlyMemory<byte> content;
+                try
+                {
+                    content = ReadFile(path);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    ingestor.ReportUnreadable(name, e.Message);
+                    Emit(new Item(ItemKind.FileEnd, null, default, File: name, Day: day, Error: e.Message));
+                    continue;
+                }
+
+                var fields = new FieldTally();
+                long rows = 0;
+                foreach (var raw in ingestor.ReadFile(name, content))
+                {
+                    rows++;
+                    Emit(new Item(ItemKind.Row, raw, RowChecks.Check(raw, fields)));
+                }
+
+                Emit(new Item(ItemKind.FileEnd, null, default, File: name, Day: day, Rows: rows, Fields: fields));
+            }
+
+            if (batch.Count > 0)
+                queue.Add([.. batch], token);
+        }
+        finally
+        {
+            queue.CompleteAdding();
+        }
     }
 
     // One buffer for every file: a fresh array per file would land on the large-object heap and force full GCs.

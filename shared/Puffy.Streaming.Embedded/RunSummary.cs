@@ -54,7 +54,9 @@ public sealed class RunSummary
 
     public static string Day(DateOnly? day) => day?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "unknown";
 
-    public static string SeverityText(Severity s) => s.ToString().ToLowerInvariant();
+    private static readonly string[] SeverityTexts = Enum.GetValues<Severity>().Select(v => v.ToString().ToLowerInvariant()).ToArray();
+
+    public static string SeverityText(Severity s) => SeverityTexts[(int)s];
 
     /// <summary>summary.json: exactly the keys of the contract; money with 2 decimals; maps sorted by key.</summary>
     public string ToJson()
@@ -131,9 +133,11 @@ public sealed class SummaryBuilder : IPipelineSink
 
     private FileStats Stats(string file)
     {
+        if (_lastStats is { } last && ReferenceEquals(last.File, file))
+            return last;
         if (!Summary.Files.TryGetValue(file, out var s))
             Summary.Files[file] = s = new FileStats(file, EventTime.DayFromFileName(file));
-        return s;
+        return _lastStats = s;
     }
 
     public void OnFileRead(string file, DateOnly? day, long rows, string? error)
@@ -159,12 +163,17 @@ public sealed class SummaryBuilder : IPipelineSink
         Stats(sessionized.Event.SourceFile).Valid++;
     }
 
+    private readonly Dictionary<DateOnly, long> _sessionsPerDay = [];
+    private readonly Dictionary<string, long> _sessionsPerChannel = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _deviceSessions = new(StringComparer.Ordinal);
+    private FileStats? _lastStats;
+
     public void OnSession(Session session)
     {
         Summary.Sessions++;
-        Increment(Summary.SessionsPerDay, RunSummary.Day(DateOnly.FromDateTime(session.Start)));
-        Increment(Summary.SessionsPerChannel, session.Channel);
-        Increment(Summary.DeviceSessions, session.Device);
+        Increment(_sessionsPerDay, DateOnly.FromDateTime(session.Start));
+        Increment(_sessionsPerChannel, session.Channel);
+        Increment(_deviceSessions, session.Device);
         if (session.IsConverted)
             Summary.ConvertedSessions++;
         _marketing.Add(session);
@@ -199,6 +208,12 @@ public sealed class SummaryBuilder : IPipelineSink
     /// <summary>Finalises derived parts (marketing table, alert order).</summary>
     public RunSummary Complete()
     {
+        foreach (var (day, count) in _sessionsPerDay)
+            Summary.SessionsPerDay[RunSummary.Day(day)] = count;
+        foreach (var (channel, count) in _sessionsPerChannel)
+            Summary.SessionsPerChannel[channel] = count;
+        foreach (var (device, count) in _deviceSessions)
+            Summary.DeviceSessions[device] = count;
         Summary.MarketingDaily = _marketing.Rows();
         Summary.Alerts.Sort((a, b) =>
         {
@@ -208,5 +223,10 @@ public sealed class SummaryBuilder : IPipelineSink
         return Summary;
     }
 
-    private static void Increment(SortedDictionary<string, long> map, string key) => map[key] = map.GetValueOrDefault(key) + 1;
+    private static void Increment<TKey>(Dictionary<TKey, long> map, TKey key)
+        where TKey : notnull
+    {
+        ref var count = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(map, key, out _);
+        count++;
+    }
 }

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 using Puffy.Streaming.Contracts;
-using Puffy.Streaming.Pipeline.Ingest;
 
 namespace Puffy.Streaming.Embedded;
 
@@ -32,6 +31,8 @@ public sealed class SqliteSink : IPipelineSink, IDisposable
     }
 
     private const string Schema = """
+        PRAGMA page_size = 65536;
+        PRAGMA locking_mode = EXCLUSIVE;
         PRAGMA journal_mode = OFF;
         PRAGMA synchronous = OFF;
         PRAGMA temp_store = MEMORY;
@@ -165,29 +166,29 @@ public sealed class SqliteSink : IPipelineSink, IDisposable
                     {
                         case SessionizedEvent s:
                             var e = s.Event;
-                            ev.Text(e.EventId).Text(s.SessionId).Text(e.ClientId).Text(EventTime.Iso(e.Timestamp)).Text(e.EventName)
+                            ev.Text(e.EventId).Text(s.SessionId).Text(e.ClientId).Time(e.Timestamp).Text(e.EventName)
                                 .Text(e.PageUrl).Text(e.Referrer).Text(e.UserAgent).Text(e.Device).Text(e.EventData).Text(e.TransactionId)
                                 .Real((double?)e.Revenue).Text(e.SourceFile).Int(e.Line).Run();
                             break;
                         case DeadLetter d:
                             dl.Text(d.SourceFile).Int(d.Line).Text(d.Reason).Text(RunSummary.SeverityText(d.Severity)).Text(d.Detail)
-                                .Text(d.OriginalRow).Text(d.EventId).Text(d.ClientId).Text(d.Timestamp is { } t ? EventTime.Iso(t) : null).Run();
+                                .Text(d.OriginalRow).Text(d.EventId).Text(d.ClientId).Time(d.Timestamp).Run();
                             break;
                         case Session x:
-                            se.Text(x.SessionId).Text(x.ClientId).Text(EventTime.Iso(x.Start)).Text(EventTime.Iso(x.End))
-                                .Text(RunSummary.Day(DateOnly.FromDateTime(x.Start))).Int(x.EventCount).Int(x.PageViews).Int(x.EmailsFilled)
+                            se.Text(x.SessionId).Text(x.ClientId).Time(x.Start).Time(x.End)
+                                .Day(DateOnly.FromDateTime(x.Start)).Int(x.EventCount).Int(x.PageViews).Int(x.EmailsFilled)
                                 .Int(x.AddsToCart).Int(x.CheckoutsStarted).Int(x.Purchases).Text(x.LandingPage).Text(x.LandingReferrer)
                                 .Text(x.Channel).Text(x.Device).Int(x.IsConverted ? 1 : 0).Int(x.Orders).Real((double)x.Revenue)
-                                .Text(string.Join(",", x.TransactionIds)).Run();
+                                .Text(x.TransactionIds.Count == 0 ? string.Empty : string.Join(",", x.TransactionIds)).Run();
                             break;
                         case AttributedOrder o:
-                            or.Text(o.TransactionId).Text(o.ClientId).Text(o.EventId).Text(EventTime.Iso(o.PurchaseTime)).Real((double)o.Revenue)
+                            or.Text(o.TransactionId).Text(o.ClientId).Text(o.EventId).Time(o.PurchaseTime).Real((double)o.Revenue)
                                 .Int(o.IsZeroRevenue ? 1 : 0).Text(o.SessionId).Int(o.Touchpoints).Real(o.DaysFromFirstTouch)
                                 .Text(o.FirstClick.Channel).Text(o.FirstClick.SessionId).Text(o.LastClick.Channel).Text(o.LastClick.SessionId)
                                 .Text(o.LastNonDirect.Channel).Text(o.LastNonDirect.SessionId).Run();
                             break;
                         case Metric m:
-                            me.Text(RunSummary.Day(m.Day)).Text(m.Name).Text(m.Dimension).Real(m.Value).Text(m.Source).Run();
+                            me.Day(m.Day).Text(m.Name).Text(m.Dimension).Real(m.Value).Text(m.Source).Run();
                             break;
                     }
                 }

@@ -107,7 +107,7 @@ public sealed class AttributionCore(AttributionOptions options)
 
     private readonly record struct TouchValue(long StartTicks, byte Channel, UInt128 Session)
     {
-        public Touch ToTouch() => new(Channels.All[Channel], SessionPrefix + Session.ToString("x32", CultureInfo.InvariantCulture),
+        public Touch ToTouch() => new(Channels.All[Channel], SessionPrefix + Validation.EventId.ToText(Session),
             new DateTime(StartTicks, DateTimeKind.Utc));
     }
 

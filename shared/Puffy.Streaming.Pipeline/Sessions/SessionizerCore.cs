@@ -53,7 +53,7 @@ public sealed class SessionizerCore(SessionizerOptions options)
         var isStart = s is null;
         if (s is null)
         {
-            var channel = ChannelClassifier.Classify(ev.PageUrl, ev.Referrer);
+            var channel = ev.LandingChannel ?? ChannelClassifier.Classify(ev.PageUrl, ev.Referrer);
             s = new OpenSession(EventId.Derive("s-", ev.ClientId, ev.EventId), ev, channel);
             s.Node = new LinkedListNode<OpenSession>(s);
             _open[ev.ClientId] = s;

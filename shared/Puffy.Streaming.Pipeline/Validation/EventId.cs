@@ -43,7 +43,14 @@ public static class EventId
 
     private static UInt128 Hash128(ReadOnlySpan<byte> data) => new(XxHash64.Hash(data, 0), XxHash64.Hash(data, 1));
 
-    public static string ToText(UInt128 id) => id.ToString("x32", CultureInfo.InvariantCulture);
+    public static string ToText(UInt128 id) => string.Create(32, id, static (span, value) => Format(value, span));
+
+    /// <summary>32 lower-case hex digits (UInt128's own formatting takes a slow path).</summary>
+    public static void Format(UInt128 id, Span<char> destination)
+    {
+        ((ulong)(id >> 64)).TryFormat(destination, out _, "x16", CultureInfo.InvariantCulture);
+        ((ulong)id).TryFormat(destination[16..], out _, "x16", CultureInfo.InvariantCulture);
+    }
 
     /// <summary>A further deterministic id derived from parts (session ids): prefix + 32 hex digits.</summary>
     public static string Derive(string prefix, string first, string second)
@@ -56,7 +63,7 @@ public static class EventId
         return string.Create(prefix.Length + 32, (prefix, id), static (span, state) =>
         {
             state.prefix.CopyTo(span);
-            state.id.TryFormat(span[state.prefix.Length..], out _, "x32", CultureInfo.InvariantCulture);
+            Format(state.id, span[state.prefix.Length..]);
         });
     }
 

@@ -1,6 +1,8 @@
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using Puffy.Streaming.Contracts;
+using Puffy.Streaming.Pipeline.Classification;
 using Puffy.Streaming.Pipeline.Ingest;
 
 namespace Puffy.Streaming.Pipeline.Validation;
@@ -47,23 +49,29 @@ public static class RowChecks
         var data = raw.EventData;
         if (!string.IsNullOrWhiteSpace(data))
         {
-            JsonDocument doc;
-            try
+            if (!isPurchase)
             {
-                doc = JsonDocument.Parse(data);
+                // Only the shape matters here: check it with a forward-only reader, no document.
+                var shape = CheckObject(data);
+                if (shape is not null)
+                    return Reject(DeadLetterReasons.MalformedEventData, shape);
             }
-            catch (JsonException e)
+            else
             {
-                return Reject(DeadLetterReasons.MalformedEventData, $"event_data is not valid JSON: {e.Message}");
-            }
-
-            using (doc)
-            {
-                if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                    return Reject(DeadLetterReasons.MalformedEventData,
-                        $"event_data is a JSON {doc.RootElement.ValueKind.ToString().ToLowerInvariant()}, not an object");
-                if (isPurchase)
+                JsonDocument doc;
+                try
                 {
+                    doc = JsonDocument.Parse(data);
+                }
+                catch (JsonException e)
+                {
+                    return Reject(DeadLetterReasons.MalformedEventData, $"event_data is not valid JSON: {e.Message}");
+                }
+
+                using (doc)
+                {
+                    if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                        return Reject(DeadLetterReasons.MalformedEventData, NotAnObject(doc.RootElement.ValueKind));
                     fields?.ObservePurchase(doc.RootElement);
                     var problem = ReadPurchase(doc.RootElement, out transactionId, out revenue);
                     if (problem is not null)
@@ -82,12 +90,50 @@ public static class RowChecks
 
         var id = EventId.Compute(raw.ClientId, raw.Timestamp, raw.EventName, raw.PageUrl, raw.Referrer, raw.EventData, raw.UserAgent);
         var ev = new ValidEvent(EventId.ToText(id), raw.ClientId, time, name, raw.PageUrl, raw.Referrer, raw.UserAgent,
-            UserAgents.Device(raw.UserAgent), raw.EventData, transactionId, revenue, raw.SourceFile, raw.Line, raw.StreamTime);
+            UserAgents.Device(raw.UserAgent), raw.EventData, transactionId, revenue, raw.SourceFile, raw.Line, raw.StreamTime,
+            ChannelClassifier.Classify(raw.PageUrl, raw.Referrer));
         return new RowVerdict(null, null, ev, id);
     }
 
     private static readonly Dictionary<string, string> BotDetails =
         UserAgents.BotMarkers.ToDictionary(m => m, m => $"user agent contains '{m}'", StringComparer.Ordinal);
+
+    private static string NotAnObject(JsonValueKind kind) => $"event_data is a JSON {kind.ToString().ToLowerInvariant()}, not an object";
+
+    [ThreadStatic]
+    private static byte[]? t_json;
+
+    /// <summary>Null when the text is one well-formed JSON object, else what is wrong with it.</summary>
+    internal static string? CheckObject(string text)
+    {
+        var max = Encoding.UTF8.GetMaxByteCount(text.Length);
+        var buffer = t_json is { } b && b.Length >= max ? b : t_json = new byte[Math.Max(max, 4096)];
+        var length = Encoding.UTF8.GetBytes(text, buffer);
+        var reader = new Utf8JsonReader(buffer.AsSpan(0, length), new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
+        try
+        {
+            if (!reader.Read())
+                return "event_data is not valid JSON: it holds no value";
+            if (reader.TokenType != JsonTokenType.StartObject)
+                return NotAnObject(reader.TokenType switch
+                {
+                    JsonTokenType.StartArray => JsonValueKind.Array,
+                    JsonTokenType.String => JsonValueKind.String,
+                    JsonTokenType.Number => JsonValueKind.Number,
+                    JsonTokenType.True => JsonValueKind.True,
+                    JsonTokenType.False => JsonValueKind.False,
+                    _ => JsonValueKind.Null,
+                });
+            reader.Skip();
+            if (reader.Read())
+                return "event_data is not valid JSON: more than one value";
+            return null;
+        }
+        catch (JsonException e)
+        {
+            return $"event_data is not valid JSON: {e.Message}";
+        }
+    }
 
     private static RowVerdict Reject(string reason, string detail) => new(reason, detail, null, default);
 

@@ -29,6 +29,7 @@ public sealed class ValidatorCore(ValidatorOptions options)
     private readonly Queue<(long Ticks, string TransactionId)> _txExpiry = new();
     private readonly Dictionary<string, FileTally> _files = new(StringComparer.Ordinal);
     private DateTime _streamTime = DateTime.MinValue;
+    private FileTally? _lastTally;
 
     public Action<ValidEvent> OnValid { get; init; } = static _ => { };
 
@@ -43,7 +44,13 @@ public sealed class ValidatorCore(ValidatorOptions options)
 
     public int RememberedIds => _acceptedIds.Count;
 
-    public void Accept(RawEvent raw)
+    public void Accept(RawEvent raw) => Accept(raw, RowChecks.Check(raw, TallyFor(raw.SourceFile, raw.FileDay).Fields));
+
+    /// <summary>
+    /// Takes a row whose row-local checks already ran elsewhere (<see cref="RowChecks.Check"/>), so they can run on
+    /// another thread; the field tally that call filled is then handed over with <see cref="EndOfFile"/>.
+    /// </summary>
+    public void Accept(RawEvent raw, RowVerdict verdict)
     {
         var tally = TallyFor(raw.SourceFile, raw.FileDay);
         tally.Rows++;
@@ -53,7 +60,6 @@ public sealed class ValidatorCore(ValidatorOptions options)
             Release(Watermark);
         }
 
-        var verdict = RowChecks.Check(raw, tally.Fields);
         if (verdict.IsRejected)
         {
             DeadLetter(tally, raw, verdict.Reason!, verdict.Detail!, null, null);
@@ -79,9 +85,11 @@ public sealed class ValidatorCore(ValidatorOptions options)
     }
 
     /// <summary>Marks a file as fully read; its metrics follow once its last buffered event is decided.</summary>
-    public void EndOfFile(string fileName, DateOnly? fileDay)
+    public void EndOfFile(string fileName, DateOnly? fileDay, FieldTally? fields = null)
     {
         var tally = TallyFor(fileName, fileDay);
+        if (fields is not null)
+            tally.Fields = fields;
         tally.ReadDone = true;
         if (tally.Pending == 0)
             Complete(tally);
@@ -176,19 +184,23 @@ public sealed class ValidatorCore(ValidatorOptions options)
 
     private FileTally TallyFor(string file, DateOnly? day)
     {
+        if (_lastTally is { } last && ReferenceEquals(last.File, file))
+            return last;
         if (!_files.TryGetValue(file, out var tally))
         {
             tally = new FileTally(file, day);
             _files[file] = tally;
         }
 
-        return tally;
+        return _lastTally = tally;
     }
 
     private void Complete(FileTally t)
     {
         if (!_files.Remove(t.File))
             return;
+        if (ReferenceEquals(_lastTally, t))
+            _lastTally = null;
         OnMetric(new Metric(t.Day, MetricNames.FileValid, string.Empty, t.Valid, t.File));
         foreach (var (reason, count) in t.DeadLettered.OrderBy(kv => kv.Key, StringComparer.Ordinal))
             OnMetric(new Metric(t.Day, MetricNames.FileDeadLettered, reason, count, t.File));
@@ -214,6 +226,6 @@ public sealed class ValidatorCore(ValidatorOptions options)
         public int Pending { get; set; }
         public bool ReadDone { get; set; }
         public Dictionary<string, long> DeadLettered { get; } = new(StringComparer.Ordinal);
-        public FieldTally Fields { get; } = new();
+        public FieldTally Fields { get; set; } = new();
     }
 }
