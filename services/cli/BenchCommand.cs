@@ -20,6 +20,7 @@ internal static class BenchCommand
         if (sink is not ("sqlite" or "none"))
             throw new UsageException("--sink must be sqlite or none");
         var work = CommandLine.Optional(options, "work") ?? Path.Combine(".puffy", "bench");
+        var repeat = int.Parse(CommandLine.Optional(options, "repeat") ?? "1", CultureInfo.InvariantCulture);
         var files = CommandLine.DataFiles(data);
 
         Console.Out.WriteLine($"bench: sink={sink}, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
@@ -27,7 +28,8 @@ internal static class BenchCommand
         if (scale > 1)
         {
             var scaled = ScaleUp(files, scale, Path.Combine(work, $"data-x{scale}"));
-            Measure($"scale-up x{scale}", scaled, sink, Path.Combine(work, $"out-x{scale}"));
+            for (var i = 1; i <= repeat; i++)
+                Measure(repeat == 1 ? $"scale-up x{scale}" : $"scale-up x{scale} (run {i}/{repeat})", scaled, sink, Path.Combine(work, $"out-x{scale}"));
         }
 
         using var self = Process.GetCurrentProcess();
@@ -58,13 +60,15 @@ internal static class BenchCommand
             nextQuarter++;
             paused += pause.Elapsed;
         }));
+        var streamed = clock.Elapsed - paused;
         var summary = builder.Complete();
         db?.Complete(summary);
         clock.Stop();
         var seconds = (clock.Elapsed - paused).TotalSeconds;
         var rate = pipeline.RowsRead / seconds;
+        var finalise = db is null ? string.Empty : string.Create(CultureInfo.InvariantCulture, $"; of that {seconds - streamed.TotalSeconds:0.00} s finishing the database (last rows, indexes)");
         Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{label}: {pipeline.RowsRead:N0} events in {seconds:0.00} s = {rate:N0} events/s ({summary.Sessions:N0} sessions, {summary.Orders:N0} orders, {summary.DeadLettered:N0} dead letters)"));
+            $"{label}: {pipeline.RowsRead:N0} events in {seconds:0.00} s = {rate:N0} events/s ({summary.Sessions:N0} sessions, {summary.Orders:N0} orders, {summary.DeadLettered:N0} dead letters{finalise})"));
         foreach (var q in quarters)
             Console.Out.WriteLine(q);
     }

@@ -14,7 +14,7 @@ internal static class CommandLine
           puffy run   --data DIR --out DIR [--lateness 15m] [--no-progress]
                       Streams every *.csv of DIR (file-name order) through the whole pipeline in-process and
                       writes puffy.db (SQLite) and summary.json into --out.
-          puffy bench [--scale 100] [--data DIR] [--work DIR] [--sink sqlite|none]
+          puffy bench [--scale 100] [--repeat 1] [--data DIR] [--work DIR] [--sink sqlite|none]
                       Replays DIR once and a synthetic scale-up (DIR repeated N times, each copy shifted by the
                       data set's span with its own client and transaction ids) and reports events/s and memory.
         """;

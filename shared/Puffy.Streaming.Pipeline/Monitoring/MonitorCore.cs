@@ -50,9 +50,9 @@ public sealed class MonitorCore(MonitorOptions options)
     private readonly Dictionary<string, FileSnapshot> _files = new(StringComparer.Ordinal);
     private readonly HashSet<(string Rule, DateOnly? Day)> _raised = [];
     private readonly List<Alert> _alerts = [];
-    private readonly SortedDictionary<DateOnly, DayValues> _fileDays = [];
-    private readonly SortedDictionary<DateOnly, double> _conversion = [];
-    private readonly SortedDictionary<DateOnly, double> _directShare = [];
+    private readonly Dictionary<DateOnly, DayValues> _fileDays = [];
+    private readonly Dictionary<DateOnly, double> _conversion = [];
+    private (DateOnly Day, double Share)? _lastDirectShare;
     private readonly Dictionary<DateOnly, DaySessions> _sessionDays = [];
     private FileSnapshot? _lastSchemaFile;
     private FileSnapshot? _lastCompleteFile;
@@ -187,6 +187,8 @@ public sealed class MonitorCore(MonitorOptions options)
     {
         var previous = _lastCompleteFile;
         _lastCompleteFile = f;
+        if (previous is not null && !ReferenceEquals(previous, _lastSchemaFile))
+            _files.Remove(previous.File);
         var missing = f.DeadLettered.GetValueOrDefault(DeadLetterReasons.MissingClientId);
         if (f.Rows > 0)
         {
@@ -224,9 +226,10 @@ public sealed class MonitorCore(MonitorOptions options)
         if (!_fileDays.TryGetValue(day, out var values))
             _fileDays[day] = values = new DayValues();
         values.Files[f.File] = (f.Rows, f.Orders, f.Revenue);
-        Anomaly(raised, day, AlertRules.RowsAnomaly, "rows", _fileDays.ToDictionary(kv => kv.Key, kv => kv.Value.Files.Values.Sum(v => v.Rows)));
-        Anomaly(raised, day, AlertRules.OrdersAnomaly, "orders", _fileDays.ToDictionary(kv => kv.Key, kv => kv.Value.Files.Values.Sum(v => v.Orders)));
-        Anomaly(raised, day, AlertRules.RevenueAnomaly, "revenue", _fileDays.ToDictionary(kv => kv.Key, kv => kv.Value.Files.Values.Sum(v => v.Revenue)));
+        Anomaly(raised, day, AlertRules.RowsAnomaly, "rows", d => _fileDays.TryGetValue(d, out var v) ? v.Files.Values.Sum(x => x.Rows) : null);
+        Anomaly(raised, day, AlertRules.OrdersAnomaly, "orders", d => _fileDays.TryGetValue(d, out var v) ? v.Files.Values.Sum(x => x.Orders) : null);
+        Anomaly(raised, day, AlertRules.RevenueAnomaly, "revenue", d => _fileDays.TryGetValue(d, out var v) ? v.Files.Values.Sum(x => x.Revenue) : null);
+        ForgetBefore(day);
     }
 
     private void OnDayComplete(DateOnly day, DaySessions d, List<Alert> raised)
@@ -234,19 +237,45 @@ public sealed class MonitorCore(MonitorOptions options)
         if (d.Sessions <= 0)
             return;
         _conversion[day] = d.Orders / d.Sessions;
-        Anomaly(raised, day, AlertRules.ConversionRateAnomaly, "conversion rate", _conversion);
+        Anomaly(raised, day, AlertRules.ConversionRateAnomaly, "conversion rate", x => _conversion.TryGetValue(x, out var v) ? v : null);
         var share = 100 * d.ByChannel.GetValueOrDefault(Channels.Direct) / d.Sessions;
-        var before = _directShare.Where(kv => kv.Key < day).Select(kv => (double?)kv.Value).LastOrDefault();
-        _directShare[day] = share;
+        double? before = _lastDirectShare is { } last && last.Day < day ? last.Share : null;
+        if (_lastDirectShare is null || _lastDirectShare.Value.Day < day)
+            _lastDirectShare = (day, share);
+        _sessionDays.Remove(day);
+        ForgetBefore(day);
         if (before is { } prev && Math.Abs(share - prev) > options.DirectShareJumpPoints)
             Raise(raised, day, AlertRules.DirectShareJump, Severity.Warning, Math.Round(share, 2), options.DirectShareJumpPoints,
                 Inv($"Direct share of sessions moved from {prev:0.00}% to {share:0.00}% ({share - prev:+0.00;-0.00} points)"));
     }
 
-    private void Anomaly(List<Alert> raised, DateOnly day, string rule, string what, IReadOnlyDictionary<DateOnly, double> series)
+    /// <summary>Drops per-day state older than the anomaly window needs, so a long replay keeps constant memory.</summary>
+    private void ForgetBefore(DateOnly day)
     {
-        var history = series.Where(kv => kv.Key < day && kv.Key >= day.AddDays(-options.AnomalyWindowDays)).Select(kv => kv.Value).ToList();
-        if (history.Count < options.AnomalyMinHistory || !series.TryGetValue(day, out var value))
+        var horizon = day.AddDays(-options.AnomalyWindowDays - 1);
+        if (_fileDays.Count > 4 * (options.AnomalyWindowDays + 1))
+        {
+            foreach (var old in _fileDays.Keys.Where(k => k < horizon).ToList())
+                _fileDays.Remove(old);
+        }
+
+        if (_conversion.Count > 4 * (options.AnomalyWindowDays + 1))
+        {
+            foreach (var old in _conversion.Keys.Where(k => k < horizon).ToList())
+                _conversion.Remove(old);
+        }
+    }
+
+    private void Anomaly(List<Alert> raised, DateOnly day, string rule, string what, Func<DateOnly, double?> valueOn)
+    {
+        var history = new List<double>(options.AnomalyWindowDays);
+        for (var k = options.AnomalyWindowDays; k >= 1; k--)
+        {
+            if (valueOn(day.AddDays(-k)) is { } v)
+                history.Add(v);
+        }
+
+        if (history.Count < options.AnomalyMinHistory || valueOn(day) is not { } value)
             return;
         var median = Median(history);
         var sigma = 1.4826 * Median(history.Select(v => Math.Abs(v - median)).ToList());
