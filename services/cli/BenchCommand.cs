@@ -48,7 +48,7 @@ internal static class BenchCommand
         var nextQuarter = 1;
         var paused = TimeSpan.Zero;
         var clock = Stopwatch.StartNew();
-        pipeline.Run(files, new Reporter(p =>
+        pipeline.Run(files, new ProgressReporter(p =>
         {
             if (p.FilesDone * 4 < nextQuarter * p.FilesTotal || nextQuarter > 4)
                 return;
@@ -154,10 +154,5 @@ internal static class BenchCommand
         }
 
         return b.ToString();
-    }
-
-    private sealed class Reporter(Action<PipelineProgress> report) : IProgress<PipelineProgress>
-    {
-        public void Report(PipelineProgress value) => report(value);
     }
 }

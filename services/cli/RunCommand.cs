@@ -32,7 +32,7 @@ internal static class RunCommand
                 .Start(ctx =>
                 {
                     var task = ctx.AddTask("starting", maxValue: files.Count);
-                    pipeline.Run(files, new Reporter(p =>
+                    pipeline.Run(files, new ProgressReporter(p =>
                     {
                         task.Value = p.FilesDone;
                         task.Description = Markup.Escape(ProgressLine(p));
@@ -43,7 +43,7 @@ internal static class RunCommand
         else
         {
             var lastFiles = -1;
-            pipeline.Run(files, new Reporter(p =>
+            pipeline.Run(files, new ProgressReporter(p =>
             {
                 if (p.FilesDone == lastFiles)
                     return;
@@ -68,10 +68,5 @@ internal static class RunCommand
     {
         var rate = p.Elapsed.TotalSeconds > 0 ? p.Rows / p.Elapsed.TotalSeconds : 0;
         return $"files {p.FilesDone}/{p.FilesTotal} | {p.Rows:N0} rows | {rate:N0} rows/s | {p.CurrentFile}";
-    }
-
-    private sealed class Reporter(Action<PipelineProgress> report) : IProgress<PipelineProgress>
-    {
-        public void Report(PipelineProgress value) => report(value);
     }
 }

@@ -78,22 +78,22 @@ public sealed class EmbeddedPipeline
             {
                 foreach (ref readonly var item in batch.AsSpan())
                 {
-                    switch (item.Kind)
+                    if (item.Raw is { } raw)
                     {
-                        case ItemKind.Row:
-                            RowsRead++;
-                            _validator.Accept(item.Raw!, item.Verdict);
-                            break;
-                        case ItemKind.Metric:
-                            OnMetric(item.Metric!);
-                            break;
-                        case ItemKind.FileEnd:
-                            _sink.OnFileRead(item.File!, item.Day, item.Rows, item.Error);
-                            if (item.Error is null)
-                                _validator.EndOfFile(item.File!, item.Day, item.Fields);
-                            filesDone++;
-                            current = item.File!;
-                            break;
+                        RowsRead++;
+                        _validator.Accept(raw, item.Verdict);
+                    }
+                    else if (item.Control is Metric metric)
+                    {
+                        OnMetric(metric);
+                    }
+                    else if (item.Control is FileEnd end)
+                    {
+                        _sink.OnFileRead(end.File, end.Day, end.Rows, end.Error);
+                        if (end.Error is null)
+                            _validator.EndOfFile(end.File, end.Day, end.Fields);
+                        filesDone++;
+                        current = end.File;
                     }
                 }
 
@@ -116,15 +116,10 @@ public sealed class EmbeddedPipeline
         Finish();
     }
 
-    private enum ItemKind
-    {
-        Row,
-        Metric,
-        FileEnd,
-    }
+    // A row with its verdict, or (Raw null) a control item: a Metric or a FileEnd. Unused batch slots are empty.
+    private readonly record struct Item(RawEvent? Raw, RowVerdict Verdict, object? Control = null);
 
-    private readonly record struct Item(ItemKind Kind, RawEvent? Raw, RowVerdict Verdict, Metric? Metric = null,
-        string? File = null, DateOnly? Day = null, long Rows = 0, FieldTally? Fields = null, string? Error = null);
+    private sealed record FileEnd(string File, DateOnly? Day, long Rows, FieldTally? Fields, string? Error);
 
     private const int BatchSize = 256;
 
@@ -132,18 +127,20 @@ public sealed class EmbeddedPipeline
     {
         try
         {
-            var batch = new List<Item>(BatchSize);
+            var batch = new Item[BatchSize];
+            var n = 0;
             void Emit(Item item)
             {
-                batch.Add(item);
-                if (batch.Count >= BatchSize)
+                batch[n++] = item;
+                if (n == BatchSize)
                 {
-                    queue.Add([.. batch], token);
-                    batch.Clear();
+                    queue.Add(batch, token);
+                    batch = new Item[BatchSize];
+                    n = 0;
                 }
             }
 
-            var ingestor = new IngestorCore { OnMetric = m => Emit(new Item(ItemKind.Metric, null, default, m)) };
+            var ingestor = new IngestorCore { OnMetric = m => Emit(new Item(null, default, m)) };
             foreach (var path in files)
             {
                 var name = Path.GetFileName(path);
@@ -156,7 +153,7 @@ public sealed class EmbeddedPipeline
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
                     ingestor.ReportUnreadable(name, e.Message);
-                    Emit(new Item(ItemKind.FileEnd, null, default, File: name, Day: day, Error: e.Message));
+                    Emit(new Item(null, default, new FileEnd(name, day, 0, null, e.Message)));
                     continue;
                 }
 
@@ -165,14 +162,14 @@ public sealed class EmbeddedPipeline
                 foreach (var raw in ingestor.ReadFile(name, content))
                 {
                     rows++;
-                    Emit(new Item(ItemKind.Row, raw, RowChecks.Check(raw, fields)));
+                    Emit(new Item(raw, RowChecks.Check(raw, fields)));
                 }
 
-                Emit(new Item(ItemKind.FileEnd, null, default, File: name, Day: day, Rows: rows, Fields: fields));
+                Emit(new Item(null, default, new FileEnd(name, day, rows, fields, null)));
             }
 
-            if (batch.Count > 0)
-                queue.Add([.. batch], token);
+            if (n > 0)
+                queue.Add(batch, token);
         }
         finally
         {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Puffy.Streaming.Contracts;
 
 namespace Puffy.Streaming.Pipeline.Validation;
@@ -8,14 +9,21 @@ public static class UserAgents
     public static IReadOnlyList<string> BotMarkers { get; } =
         ["bot", "crawl", "spider", "slurp", "headlesschrome", "ahrefs", "semrush", "python-requests", "curl/", "wget"];
 
-    /// <summary>The first bot marker the user agent contains (case-insensitive), or null.</summary>
+    // One pass over the user agent for all markers at once.
+    private static readonly SearchValues<string> Markers = SearchValues.Create([.. BotMarkers], StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The bot marker the user agent contains (case-insensitive; the earliest in the text), or null.</summary>
     public static string? BotMarker(string? userAgent)
     {
         if (string.IsNullOrEmpty(userAgent))
             return null;
+        var at = userAgent.AsSpan().IndexOfAny(Markers);
+        if (at < 0)
+            return null;
+        var rest = userAgent.AsSpan(at);
         foreach (var marker in BotMarkers)
         {
-            if (userAgent.Contains(marker, StringComparison.OrdinalIgnoreCase))
+            if (rest.StartsWith(marker, StringComparison.OrdinalIgnoreCase))
                 return marker;
         }
 
