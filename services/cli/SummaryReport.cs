@@ -35,7 +35,7 @@ internal static class SummaryReport
             .Select(g => $"{g.Count()} {RunSummary.SeverityText(g.Key)}");
         b.AppendLine(inv, $"alerts         {s.Alerts.Count,12}   ({string.Join(", ", bySeverity)})");
         foreach (var a in s.Alerts.OrderByDescending(a => a.Severity).ThenBy(a => a.Day))
-            b.AppendLine(inv, $"  {RunSummary.SeverityText(a.Severity),-9}{RunSummary.Day(a.Day)}  {a.Rule,-24}{a.Message}");
+            b.AppendLine(inv, $"  {RunSummary.SeverityText(a.Severity),-9}{RunSummary.Day(a.Day)}  {a.Rule,-26}{a.Message}");
         var broken = s.Files.Values.Where(f => f.Error is not null).ToList();
         if (broken.Count > 0)
         {
