@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs, from Debian's packages, what the integration tests start as local processes:
+# Redis, ClickHouse and librdkafka (whose mock cluster is the Kafka-protocol broker on a machine without Kafka).
+# Idempotent: does nothing when everything is present.
+set -euo pipefail
+packages=(redis-server clickhouse-server clickhouse-client librdkafka1 librdkafka-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "servers: all installed (${packages[*]})"
+  exit 0
+fi
+echo "servers: installing ${missing[*]}"
+sudo_cmd=""
+[[ $(id -u) -ne 0 ]] && sudo_cmd="sudo"
+$sudo_cmd apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The packages' own services are not used (no systemd here); tests start their own instances on free ports.
+echo "servers: installed"
