@@ -1,0 +1,25 @@
+-- Rejected rows, one per (source_file, line, reason). source_key is empty for rows of a file; for
+-- poison_message rows (a Kafka message that could not be decoded, which has no file line) it is
+-- 'topic/partition/offset', so distinct poison messages stay distinct while redelivery of one
+-- still collapses. file_day and ts are null when unknown.
+CREATE TABLE IF NOT EXISTS {db}.dead_letters
+(
+    source_file String,
+    line Int64,
+    reason String,
+    source_key String,
+    severity String,
+    detail String,
+    file_day Nullable(Date),
+    original_row String,
+    event_id Nullable(String),
+    client_id Nullable(String),
+    ts Nullable(DateTime('UTC')),
+    ts_ms Nullable(UInt16),
+    source_topic Nullable(String),
+    source_partition Nullable(Int32),
+    source_offset Nullable(Int64),
+    version UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY (source_file, line, reason, source_key);
