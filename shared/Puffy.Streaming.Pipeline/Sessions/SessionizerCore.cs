@@ -8,7 +8,21 @@ public sealed class SessionizerOptions
 {
     /// <summary>A gap of at least this much between a client's events starts a new session.</summary>
     public TimeSpan SessionGap { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>How long (event time) a client's last applied event is remembered to recognise redelivered events.</summary>
+    public TimeSpan RedeliveryHorizon { get; set; } = TimeSpan.FromHours(24);
 }
+
+/// <summary>An open session as stored outside the process (Redis), so a restarted sessionizer resumes it.</summary>
+public sealed record OpenSessionState(
+    string SessionId, string ClientId, DateTime Start, DateTime Last, string FirstEventId, string Channel, string Device,
+    string? LandingPage, string? LandingReferrer, int[] Counts, int EventCount, decimal Revenue, IReadOnlyList<string> TransactionIds);
+
+/// <summary>
+/// What a sessionizer knows of one client: the last event it applied (to recognise redelivery) and the open session,
+/// if any. Null <see cref="Open"/> means the client has no open session.
+/// </summary>
+public sealed record ClientState(string ClientId, DateTime LastAppliedTime, string LastAppliedEventId, OpenSessionState? Open);
 
 /// <summary>
 /// The sessionizer's core (semantics §3). Input must arrive in (event time, event id) order per client, as the
@@ -25,6 +39,12 @@ public sealed class SessionizerCore(SessionizerOptions options)
     private readonly SortedDictionary<DateOnly, DayTally> _days = [];
     private DateTime _earliestDayEnd = DateTime.MaxValue;
     private DateTime _now = DateTime.MinValue;
+    private readonly Dictionary<string, (DateTime Time, string EventId)> _lastApplied = new(StringComparer.Ordinal);
+    private readonly Queue<(DateTime Time, string ClientId)> _lastAppliedExpiry = new();
+    private readonly HashSet<string> _changed = new(StringComparer.Ordinal);
+
+    /// <summary>When true, client states touched since the last <see cref="TakeChanges"/> are tracked (checkpointing hosts).</summary>
+    public bool TrackChanges { get; init; }
 
     public Action<SessionizedEvent> OnEvent { get; init; } = static _ => { };
 
@@ -34,8 +54,11 @@ public sealed class SessionizerCore(SessionizerOptions options)
 
     public int OpenSessions => _open.Count;
 
-    public SessionizedEvent Accept(ValidEvent ev)
+    public SessionizedEvent? Accept(ValidEvent ev)
     {
+        if (_lastApplied.TryGetValue(ev.ClientId, out var applied)
+            && (ev.Timestamp < applied.Time || (ev.Timestamp == applied.Time && string.CompareOrdinal(ev.EventId, applied.EventId) <= 0)))
+            return Redelivered(ev);
         AdvanceTo(ev.Timestamp);
         if (_open.TryGetValue(ev.ClientId, out var s))
         {
@@ -70,9 +93,78 @@ public sealed class SessionizerCore(SessionizerOptions options)
 
         s.Add(ev);
         _byLastEvent.AddLast(s.Node);
+        Applied(ev);
         var sessionized = new SessionizedEvent(ev, s.SessionId, s.Start, isStart, s.Channel);
         OnEvent(sessionized);
         return sessionized;
+    }
+
+    /// <summary>
+    /// An event at or before the client's last applied one was applied already (redelivery after a restart): state is
+    /// not touched. If it belongs to the still-open session it is passed on again (sinks are idempotent); an event of an
+    /// already closed session was fully handled before the state that closed it was stored, so it is dropped.
+    /// </summary>
+    private SessionizedEvent? Redelivered(ValidEvent ev)
+    {
+        if (!_open.TryGetValue(ev.ClientId, out var s) || ev.Timestamp < s.Start)
+            return null;
+        var sessionized = new SessionizedEvent(ev, s.SessionId, s.Start, ev.EventId == s.FirstEventId, s.Channel);
+        OnEvent(sessionized);
+        return sessionized;
+    }
+
+    private void Applied(ValidEvent ev)
+    {
+        _lastApplied[ev.ClientId] = (ev.Timestamp, ev.EventId);
+        _lastAppliedExpiry.Enqueue((ev.Timestamp, ev.ClientId));
+        if (TrackChanges)
+            _changed.Add(ev.ClientId);
+        var horizon = ev.Timestamp - options.RedeliveryHorizon;
+        while (_lastAppliedExpiry.TryPeek(out var old) && old.Time < horizon)
+        {
+            _lastAppliedExpiry.Dequeue();
+            if (_lastApplied.TryGetValue(old.ClientId, out var current) && current.Time == old.Time && !_open.ContainsKey(old.ClientId))
+                _lastApplied.Remove(old.ClientId);
+        }
+    }
+
+    /// <summary>The states of the clients touched since the last call (for a checkpoint), in client-id order.</summary>
+    public IReadOnlyList<ClientState> TakeChanges()
+    {
+        var changes = _changed.Order(StringComparer.Ordinal).Select(StateOf).OfType<ClientState>().ToList();
+        _changed.Clear();
+        return changes;
+    }
+
+    private ClientState? StateOf(string clientId) =>
+        _lastApplied.TryGetValue(clientId, out var applied)
+            ? new ClientState(clientId, applied.Time, applied.EventId, _open.TryGetValue(clientId, out var s) ? s.ToState() : null)
+            : null;
+
+    /// <summary>Loads stored client states (after a restart), before any event is accepted.</summary>
+    public void Restore(IEnumerable<ClientState> states)
+    {
+        foreach (var state in states.OrderBy(x => x.Open?.Last ?? x.LastAppliedTime))
+        {
+            _lastApplied[state.ClientId] = (state.LastAppliedTime, state.LastAppliedEventId);
+            _lastAppliedExpiry.Enqueue((state.LastAppliedTime, state.ClientId));
+            if (state.Open is not { } open)
+                continue;
+            var s = OpenSession.FromState(open);
+            s.Node = new LinkedListNode<OpenSession>(s);
+            _open[open.ClientId] = s;
+            _byLastEvent.AddLast(s.Node);
+            var day = DateOnly.FromDateTime(open.Start);
+            if (!_days.TryGetValue(day, out var tally))
+            {
+                _days[day] = tally = new DayTally();
+                var dayEnd = day.AddDays(1).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
+                if (dayEnd < _earliestDayEnd)
+                    _earliestDayEnd = dayEnd;
+            }
+
+            tally.Open++;
+        }
     }
 
     /// <summary>Closes every session that can no longer be extended at event time <paramref name="now"/>.</summary>
@@ -98,6 +190,8 @@ public sealed class SessionizerCore(SessionizerOptions options)
     {
         _byLastEvent.Remove(s.Node);
         _open.Remove(s.ClientId);
+        if (TrackChanges)
+            _changed.Add(s.ClientId);
         var session = s.ToSession();
         var tally = _days[DateOnly.FromDateTime(session.Start)];
         tally.Open--;
@@ -140,19 +234,55 @@ public sealed class SessionizerCore(SessionizerOptions options)
         public Dictionary<string, long> ByChannel { get; } = new(StringComparer.Ordinal);
     }
 
-    private sealed class OpenSession(string sessionId, ValidEvent first, string channel)
+    private sealed class OpenSession
     {
-        private readonly int[] _counts = new int[5];
+        private readonly int[] _counts;
         private List<string>? _transactions;
-
-        public string SessionId { get; } = sessionId;
-        public string ClientId { get; } = first.ClientId;
-        public DateTime Start { get; } = first.Timestamp;
-        public DateTime Last { get; private set; } = first.Timestamp;
-        public string Channel { get; } = channel;
-        public LinkedListNode<OpenSession> Node { get; set; } = null!;
         private int _events;
         private decimal _revenue;
+
+        public OpenSession(string sessionId, ValidEvent first, string channel)
+            : this(sessionId, first.ClientId, first.Timestamp, first.Timestamp, first.EventId, channel, first.Device, first.PageUrl, first.Referrer,
+                new int[5], 0, 0m, null)
+        {
+        }
+
+        private OpenSession(string sessionId, string clientId, DateTime start, DateTime last, string firstEventId, string channel, string device,
+            string? landingPage, string? landingReferrer, int[] counts, int events, decimal revenue, List<string>? transactions)
+        {
+            SessionId = sessionId;
+            ClientId = clientId;
+            Start = start;
+            Last = last;
+            FirstEventId = firstEventId;
+            Channel = channel;
+            Device = device;
+            LandingPage = landingPage;
+            LandingReferrer = landingReferrer;
+            _counts = counts;
+            _events = events;
+            _revenue = revenue;
+            _transactions = transactions;
+        }
+
+        public string SessionId { get; }
+        public string ClientId { get; }
+        public DateTime Start { get; }
+        public DateTime Last { get; private set; }
+        public string FirstEventId { get; }
+        public string Channel { get; }
+        public string Device { get; }
+        public string? LandingPage { get; }
+        public string? LandingReferrer { get; }
+        public LinkedListNode<OpenSession> Node { get; set; } = null!;
+
+        public static OpenSession FromState(OpenSessionState s) =>
+            new(s.SessionId, s.ClientId, s.Start, s.Last, s.FirstEventId, s.Channel, s.Device, s.LandingPage, s.LandingReferrer,
+                [.. s.Counts], s.EventCount, s.Revenue, s.TransactionIds.Count == 0 ? null : [.. s.TransactionIds]);
+
+        public OpenSessionState ToState() =>
+            new(SessionId, ClientId, Start, Last, FirstEventId, Channel, Device, LandingPage, LandingReferrer, [.. _counts], _events, _revenue,
+                (IReadOnlyList<string>?)_transactions?.ToList() ?? []);
 
         public void Add(ValidEvent ev)
         {
@@ -177,7 +307,7 @@ public sealed class SessionizerCore(SessionizerOptions options)
         {
             var orders = _transactions?.Count ?? 0;
             return new Session(SessionId, ClientId, Start, Last, _events, _counts[0], _counts[1], _counts[2], _counts[3], _counts[4],
-                first.PageUrl, first.Referrer, Channel, first.Device, orders > 0, orders, _revenue, (IReadOnlyList<string>?)_transactions ?? []);
+                LandingPage, LandingReferrer, Channel, Device, orders > 0, orders, _revenue, (IReadOnlyList<string>?)_transactions ?? []);
         }
     }
 }

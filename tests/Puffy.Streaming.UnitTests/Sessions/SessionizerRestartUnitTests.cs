@@ -1,0 +1,105 @@
+using Puffy.Streaming.Contracts;
+using Puffy.Streaming.Pipeline.Ingest;
+using Puffy.Streaming.Pipeline.Sessions;
+using Puffy.Streaming.Pipeline.Validation;
+
+namespace Puffy.Streaming.UnitTests.Sessions;
+
+/// <summary>
+/// A sessionizer that checkpoints its client states, crashes, restarts from the stored states and is handed
+/// already-applied events again (at-least-once delivery) must end with exactly the sessions of an uninterrupted run.
+/// </summary>
+public sealed class SessionizerRestartUnitTests
+{
+    private static readonly Lazy<List<(string File, ValidEvent Event)>> RealValidEvents = new(() =>
+    {
+        var events = new List<(string, ValidEvent)>();
+        var validator = new ValidatorCore(new ValidatorOptions()) { OnValid = e => events.Add((e.SourceFile, e)) };
+        var ingestor = new IngestorCore();
+        foreach (var file in Directory.GetFiles(RepoPaths.RealData, "*.csv").Order(StringComparer.Ordinal))
+        {
+            var name = Path.GetFileName(file);
+            foreach (var raw in ingestor.ReadFile(name, File.ReadAllBytes(file)))
+                validator.Accept(raw);
+            validator.EndOfFile(name, EventTime.DayFromFileName(name));
+        }
+
+        validator.Flush();
+        return events;
+    });
+
+    private static Dictionary<string, Session> Uninterrupted()
+    {
+        var sessions = new Dictionary<string, Session>(StringComparer.Ordinal);
+        var core = new SessionizerCore(new SessionizerOptions()) { OnSessionClosed = s => sessions[s.SessionId] = s };
+        foreach (var (_, e) in RealValidEvents.Value)
+            core.Accept(e);
+        core.Flush();
+        return sessions;
+    }
+
+    [Theory]
+    [InlineData(3, 1000)]
+    [InlineData(7, 5000)]
+    [InlineData(12, 200)]
+    public void Restart_FromCheckpointWithRedeliveredEvents_GivesTheUninterruptedSessions(int crashAfterCheckpoints, int redelivered)
+    {
+        var events = RealValidEvents.Value;
+        var expected = Uninterrupted();
+        var emitted = new Dictionary<string, Session>(StringComparer.Ordinal);
+        var store = new Dictionary<string, ClientState>(StringComparer.Ordinal);
+        var core = NewCore(emitted);
+        var checkpoints = 0;
+        var committed = 0;
+        var i = 0;
+        for (; i < events.Count && checkpoints < crashAfterCheckpoints; i++)
+        {
+            core.Accept(events[i].Event);
+            if (i + 1 == events.Count || events[i + 1].File != events[i].File)
+            {
+                foreach (var state in core.TakeChanges())
+                    store[state.ClientId] = state;
+                committed = i + 1;
+                checkpoints++;
+            }
+        }
+
+        // Crash after a few more events that were applied (and maybe emitted) but not checkpointed.
+        for (var extra = 0; extra < 300 && i < events.Count; extra++, i++)
+            core.Accept(events[i].Event);
+
+        var restarted = NewCore(emitted);
+        restarted.Restore(store.Values);
+        var resumeFrom = Math.Max(0, committed - redelivered);
+        foreach (var (_, e) in events.Skip(resumeFrom))
+            restarted.Accept(e);
+        restarted.Flush();
+
+        Assert.Equal(expected.Count, emitted.Count);
+        foreach (var (id, session) in expected)
+        {
+            Assert.True(emitted.TryGetValue(id, out var got), $"session {id} missing after the restart");
+            Assert.Equal(session with { TransactionIds = [] }, got with { TransactionIds = [] });
+            Assert.Equal(session.TransactionIds, got.TransactionIds);
+        }
+    }
+
+    [Fact]
+    public void Accept_SameEventTwice_AppliesItOnce()
+    {
+        var closed = new List<Session>();
+        var core = new SessionizerCore(new SessionizerOptions()) { OnSessionClosed = closed.Add };
+        var e = RealValidEvents.Value[0].Event;
+
+        Assert.NotNull(core.Accept(e));
+        var again = core.Accept(e);
+        core.Flush();
+
+        Assert.NotNull(again);
+        Assert.True(again.IsSessionStart);
+        Assert.Equal(1, Assert.Single(closed).EventCount);
+    }
+
+    private static SessionizerCore NewCore(Dictionary<string, Session> emitted) =>
+        new(new SessionizerOptions()) { TrackChanges = true, OnSessionClosed = s => emitted[s.SessionId] = s };
+}
