@@ -43,7 +43,11 @@ public sealed class SessionizerCore(SessionizerOptions options)
     private readonly Queue<(DateTime Time, string ClientId)> _lastAppliedExpiry = new();
     private readonly HashSet<string> _changed = new(StringComparer.Ordinal);
 
-    /// <summary>When true, client states touched since the last <see cref="TakeChanges"/> are tracked (checkpointing hosts).</summary>
+    /// <summary>
+    /// For hosts that checkpoint state and may be handed events again after a restart: remembers each client's last
+    /// applied event, passes redelivered ones on without applying them twice, and tracks the client states touched
+    /// since the last <see cref="TakeChanges"/>. Off in the embedded run, where nothing is delivered twice.
+    /// </summary>
     public bool TrackChanges { get; init; }
 
     public Action<SessionizedEvent> OnEvent { get; init; } = static _ => { };
@@ -56,7 +60,7 @@ public sealed class SessionizerCore(SessionizerOptions options)
 
     public SessionizedEvent? Accept(ValidEvent ev)
     {
-        if (_lastApplied.TryGetValue(ev.ClientId, out var applied)
+        if (TrackChanges && _lastApplied.TryGetValue(ev.ClientId, out var applied)
             && (ev.Timestamp < applied.Time || (ev.Timestamp == applied.Time && string.CompareOrdinal(ev.EventId, applied.EventId) <= 0)))
             return Redelivered(ev);
         AdvanceTo(ev.Timestamp);
@@ -115,6 +119,8 @@ public sealed class SessionizerCore(SessionizerOptions options)
 
     private void Applied(ValidEvent ev)
     {
+        if (!TrackChanges)
+            return;
         _lastApplied[ev.ClientId] = (ev.Timestamp, ev.EventId);
         _lastAppliedExpiry.Enqueue((ev.Timestamp, ev.ClientId));
         if (TrackChanges)

@@ -88,7 +88,7 @@ public sealed class SessionizerRestartUnitTests
     public void Accept_SameEventTwice_AppliesItOnce()
     {
         var closed = new List<Session>();
-        var core = new SessionizerCore(new SessionizerOptions()) { OnSessionClosed = closed.Add };
+        var core = new SessionizerCore(new SessionizerOptions()) { TrackChanges = true, OnSessionClosed = closed.Add };
         var e = RealValidEvents.Value[0].Event;
 
         Assert.NotNull(core.Accept(e));
