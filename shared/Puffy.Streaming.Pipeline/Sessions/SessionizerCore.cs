@@ -84,15 +84,7 @@ public sealed class SessionizerCore(SessionizerOptions options)
             s = new OpenSession(EventId.Derive("s-", ev.ClientId, ev.EventId), ev, channel);
             s.Node = new LinkedListNode<OpenSession>(s);
             _open[ev.ClientId] = s;
-            var day = DateOnly.FromDateTime(ev.Timestamp);
-            if (!_days.TryGetValue(day, out var tally))
-            {
-                _days[day] = tally = new DayTally();
-                var dayEnd = day.AddDays(1).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
-                if (dayEnd < _earliestDayEnd)
-                    _earliestDayEnd = dayEnd;
-            }
-            tally.Open++;
+            SessionOpened(ev.Timestamp);
         }
 
         s.Add(ev);
@@ -160,16 +152,7 @@ public sealed class SessionizerCore(SessionizerOptions options)
             s.Node = new LinkedListNode<OpenSession>(s);
             _open[open.ClientId] = s;
             _byLastEvent.AddLast(s.Node);
-            var day = DateOnly.FromDateTime(open.Start);
-            if (!_days.TryGetValue(day, out var tally))
-            {
-                _days[day] = tally = new DayTally();
-                var dayEnd = day.AddDays(1).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
-                if (dayEnd < _earliestDayEnd)
-                    _earliestDayEnd = dayEnd;
-            }
-
-            tally.Open++;
+            SessionOpened(open.Start);
         }
     }
 
@@ -190,6 +173,21 @@ public sealed class SessionizerCore(SessionizerOptions options)
         while (_byLastEvent.First is { } first)
             Close(first.Value);
         CompleteDays(DateTime.MaxValue);
+    }
+
+    /// <summary>Counts a session opened on the day of <paramref name="start"/> (its day completes once it closes).</summary>
+    private void SessionOpened(DateTime start)
+    {
+        var day = DateOnly.FromDateTime(start);
+        if (!_days.TryGetValue(day, out var tally))
+        {
+            _days[day] = tally = new DayTally();
+            var dayEnd = day.AddDays(1).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
+            if (dayEnd < _earliestDayEnd)
+                _earliestDayEnd = dayEnd;
+        }
+
+        tally.Open++;
     }
 
     private void Close(OpenSession s)
