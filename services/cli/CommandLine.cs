@@ -11,9 +11,11 @@ internal static class CommandLine
 
     private const string Usage = """
         usage:
-          puffy run   --data DIR --out DIR [--lateness 15m] [--no-progress]
+          puffy run   --data DIR --out DIR [--lateness 15m] [--no-progress] [--clickhouse URL --database NAME]
                       Streams every *.csv of DIR (file-name order) through the whole pipeline in-process and
-                      writes puffy.db (SQLite) and summary.json into --out.
+                      writes puffy.db (SQLite) and summary.json into --out (and the ClickHouse tables if asked).
+          puffy summary --from clickhouse --out FILE [--clickhouse URL] [--database puffy]
+                      Writes summary.json computed from the ClickHouse tables.
           puffy bench [--scale 100] [--repeat 1] [--data DIR] [--work DIR] [--sink sqlite|none]
                       Replays DIR once and a synthetic scale-up (DIR repeated N times, each copy shifted by the
                       data set's span with its own client and transaction ids) and reports events/s and memory.
@@ -43,12 +45,18 @@ internal static class CommandLine
             {
                 "run" => await RunCommand.ExecuteAsync(options),
                 "bench" => BenchCommand.Execute(options),
+                "summary" => await SummaryCommand.ExecuteAsync(options),
                 _ => UsageFailure($"unknown command '{args[0]}'"),
             };
         }
         catch (UsageException e)
         {
             return UsageFailure(e.Message);
+        }
+        catch (Exception e) when (e is ClickHouse.ClickHouseException or HttpRequestException)
+        {
+            Console.Error.WriteLine($"puffy: ClickHouse failed: {e.Message}");
+            return Failed;
         }
     }
 

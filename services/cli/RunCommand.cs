@@ -1,3 +1,4 @@
+using Puffy.Streaming.ClickHouse;
 using Puffy.Streaming.Embedded;
 using Spectre.Console;
 
@@ -6,7 +7,7 @@ namespace Puffy.Streaming.Cli;
 /// <summary><c>puffy run</c>: the whole pipeline in-process on a folder of daily CSV exports.</summary>
 internal static class RunCommand
 {
-    public static Task<int> ExecuteAsync(Dictionary<string, string?> options)
+    public static async Task<int> ExecuteAsync(Dictionary<string, string?> options)
     {
         var data = CommandLine.Required(options, "data");
         var outDir = CommandLine.Required(options, "out");
@@ -19,7 +20,16 @@ internal static class RunCommand
         var builder = new SummaryBuilder();
         var dbPath = Path.Combine(outDir, "puffy.db");
         using var db = new SqliteSink(dbPath);
-        var pipeline = new EmbeddedPipeline(pipelineOptions, new CompositeSink(builder, db));
+        using var clickHouse = ClickHouseTarget.FromOptions(options);
+        ClickHouseSink? clickHouseSink = null;
+        if (clickHouse is not null)
+        {
+            await clickHouse.ApplySchemaAsync(ClickHouseTarget.SchemaFolder());
+            clickHouseSink = new ClickHouseSink(new ClickHouseWriter(clickHouse));
+        }
+
+        IPipelineSink sink = clickHouseSink is null ? new CompositeSink(builder, db) : new CompositeSink(builder, db, clickHouseSink);
+        var pipeline = new EmbeddedPipeline(pipelineOptions, sink);
 
         var interactive = !CommandLine.Flag(options, "no-progress") && !Console.IsOutputRedirected
                           && AnsiConsole.Profile.Capabilities.Interactive;
@@ -54,14 +64,17 @@ internal static class RunCommand
 
         var summary = builder.Complete();
         db.Complete(summary);
+        if (clickHouseSink is not null)
+            await clickHouseSink.CompleteAsync(summary);
         var summaryPath = Path.Combine(outDir, "summary.json");
         File.WriteAllText(summaryPath, summary.ToJson());
         clock.Stop();
 
         Console.Out.Write(SummaryReport.Render(summary));
         Console.Out.WriteLine();
-        Console.Out.WriteLine($"wrote {dbPath} and {summaryPath} in {clock.Elapsed.TotalSeconds:0.00} s");
-        return Task.FromResult(CommandLine.Ok);
+        var also = clickHouse is null ? string.Empty : $" (and ClickHouse database {clickHouse.Database})";
+        Console.Out.WriteLine($"wrote {dbPath} and {summaryPath}{also} in {clock.Elapsed.TotalSeconds:0.00} s");
+        return CommandLine.Ok;
     }
 
     internal static string ProgressLine(PipelineProgress p)
