@@ -3,6 +3,9 @@ using Puffy.Streaming.Contracts;
 
 namespace Puffy.Streaming.Pipeline.Attribution;
 
+/// <summary>A client's touchpoints inside the lookback, as stored outside the process (Redis).</summary>
+public sealed record ClientTouchpoints(string ClientId, IReadOnlyList<Touch> Touches);
+
 public sealed class AttributionOptions
 {
     /// <summary>Sessions that started within this long before a purchase (inclusive) are its touchpoints.</summary>
@@ -24,7 +27,12 @@ public sealed class AttributionCore(AttributionOptions options)
     // Session starts in arrival (time) order; an entry is stale when its client has started a later session since.
     private readonly Queue<(long StartTicks, ClientTouches Client)> _expiry = new();
 
+    private readonly HashSet<string> _changed = new(StringComparer.Ordinal);
+
     public int TrackedClients => _clients.Count;
+
+    /// <summary>For hosts that checkpoint state: tracks the clients whose touchpoints changed since <see cref="TakeChanges"/>.</summary>
+    public bool TrackChanges { get; init; }
 
     public AttributedOrder? Accept(SessionizedEvent se)
     {
@@ -41,11 +49,44 @@ public sealed class AttributionCore(AttributionOptions options)
                 stale++;
             c.Touches.RemoveRange(0, stale);
             var touch = new TouchValue(se.SessionStart.Ticks, ChannelIndex(se.SessionChannel), SessionBits(se.SessionId));
-            c.Touches.Add(touch);
-            _expiry.Enqueue((touch.StartTicks, c));
+            // A redelivered session start names a session already recorded: recording it again would double a touchpoint.
+            if (!c.Touches.Contains(touch))
+            {
+                c.Touches.Add(touch);
+                _expiry.Enqueue((touch.StartTicks, c));
+                if (TrackChanges)
+                    _changed.Add(ev.ClientId);
+            }
         }
 
         return ev.TransactionId is { } tx ? Attribute(se, tx) : null;
+    }
+
+    /// <summary>The touchpoints of the clients changed since the last call (empty list: the client was forgotten).</summary>
+    public IReadOnlyList<ClientTouchpoints> TakeChanges()
+    {
+        var changes = _changed.Order(StringComparer.Ordinal)
+            .Select(id => new ClientTouchpoints(id, _clients.TryGetValue(id, out var c) ? c.Touches.Select(t => t.ToTouch()).ToList() : []))
+            .ToList();
+        _changed.Clear();
+        return changes;
+    }
+
+    /// <summary>Loads stored touchpoints (after a restart), before any event is accepted.</summary>
+    public void Restore(IEnumerable<ClientTouchpoints> clients)
+    {
+        foreach (var client in clients.Where(c => c.Touches.Count > 0).OrderBy(c => c.Touches.Max(t => t.SessionStart)))
+        {
+            var c = new ClientTouches(client.ClientId);
+            foreach (var t in client.Touches.OrderBy(t => t.SessionStart))
+            {
+                var touch = new TouchValue(t.SessionStart.Ticks, ChannelIndex(t.Channel), SessionBits(t.SessionId));
+                c.Touches.Add(touch);
+                _expiry.Enqueue((touch.StartTicks, c));
+            }
+
+            _clients[client.ClientId] = c;
+        }
     }
 
     private AttributedOrder Attribute(SessionizedEvent se, string tx)
@@ -84,7 +125,11 @@ public sealed class AttributionCore(AttributionOptions options)
             var touches = e.Client.Touches;
             if (touches.Count > 0 && touches[^1].StartTicks < beforeTicks && _clients.TryGetValue(e.Client.ClientId, out var current)
                 && ReferenceEquals(current, e.Client))
+            {
                 _clients.Remove(e.Client.ClientId);
+                if (TrackChanges)
+                    _changed.Add(e.Client.ClientId);
+            }
         }
     }
 

@@ -95,7 +95,7 @@ public sealed class SessionStoreTests(RedisServerFixture redis) : IClassFixture<
         Assert.Equal(expected.Values.Sum(s => s.Revenue), emitted.Values.Sum(s => s.Revenue));
     }
 
-    private static List<(string File, ValidEvent Event)> ValidEventsOfRealData()
+    internal static List<(string File, ValidEvent Event)> ValidEventsOfRealData()
     {
         var root = new DirectoryInfo(AppContext.BaseDirectory);
         while (root is not null && !File.Exists(Path.Combine(root.FullName, "Puffy.Streaming.sln")))
