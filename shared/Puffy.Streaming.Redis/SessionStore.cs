@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Puffy.Streaming.Pipeline.Sessions;
 using StackExchange.Redis;
 
@@ -11,34 +10,20 @@ namespace Puffy.Streaming.Redis;
 /// </summary>
 public sealed class SessionStore(IDatabase db, string keyPrefix)
 {
-    private readonly RedisKey _states = keyPrefix + ":clients";
+    private readonly JsonHash<ClientState> _states = new(db, keyPrefix + ":clients");
     private readonly RedisKey _byTime = keyPrefix + ":clients-by-time";
 
     /// <summary>Stores the changed client states (one round trip for the whole batch).</summary>
-    public async Task SaveAsync(IReadOnlyCollection<ClientState> changes)
+    public Task SaveAsync(IReadOnlyCollection<ClientState> changes)
     {
         ArgumentNullException.ThrowIfNull(changes);
-        if (changes.Count == 0)
-            return;
-        var batch = db.CreateBatch();
-        var writes = new List<Task>(changes.Count * 2);
-        foreach (var state in changes)
-        {
-            writes.Add(batch.HashSetAsync(_states, state.ClientId, JsonSerializer.Serialize(state)));
-            writes.Add(batch.SortedSetAddAsync(_byTime, state.ClientId, ToScore(state.LastAppliedTime)));
-        }
-
-        batch.Execute();
-        await Task.WhenAll(writes);
+        return _states.WriteAsync(
+            changes.Select(c => (c.ClientId, (ClientState?)c)),
+            batch => changes.Select(c => (Task)batch.SortedSetAddAsync(_byTime, c.ClientId, ToScore(c.LastAppliedTime))));
     }
 
     /// <summary>Every stored client state, for a restarting sessionizer.</summary>
-    public async Task<IReadOnlyList<ClientState>> LoadAllAsync()
-    {
-        var entries = await db.HashGetAllAsync(_states);
-        return entries.Select(e => JsonSerializer.Deserialize<ClientState>((string)e.Value!)
-                                   ?? throw new InvalidDataException($"client state of {e.Name} is empty")).ToList();
-    }
+    public Task<IReadOnlyList<ClientState>> LoadAllAsync() => _states.ReadAllAsync();
 
     /// <summary>Forgets clients without an open session whose last event is older than <paramref name="before"/>.</summary>
     public async Task<int> PruneAsync(DateTime before)
@@ -47,10 +32,9 @@ public sealed class SessionStore(IDatabase db, string keyPrefix)
         var removed = 0;
         foreach (var client in old)
         {
-            var json = await db.HashGetAsync(_states, client);
-            if (json.HasValue && JsonSerializer.Deserialize<ClientState>((string)json!)?.Open is not null)
+            if ((await _states.ReadAsync(client!))?.Open is not null)
                 continue;
-            await db.HashDeleteAsync(_states, client);
+            await _states.WriteAsync([(client!, null)]);
             await db.SortedSetRemoveAsync(_byTime, client);
             removed++;
         }

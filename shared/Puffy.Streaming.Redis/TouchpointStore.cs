@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Puffy.Streaming.Pipeline.Attribution;
 using StackExchange.Redis;
 
@@ -10,25 +9,13 @@ namespace Puffy.Streaming.Redis;
 /// </summary>
 public sealed class TouchpointStore(IDatabase db, string keyPrefix)
 {
-    private readonly RedisKey _clients = keyPrefix + ":touchpoints";
+    private readonly JsonHash<ClientTouchpoints> _clients = new(db, keyPrefix + ":touchpoints");
 
-    public async Task SaveAsync(IReadOnlyCollection<ClientTouchpoints> changes)
+    public Task SaveAsync(IReadOnlyCollection<ClientTouchpoints> changes)
     {
         ArgumentNullException.ThrowIfNull(changes);
-        if (changes.Count == 0)
-            return;
-        var batch = db.CreateBatch();
-        var writes = changes.Select(c => c.Touches.Count == 0
-            ? (Task)batch.HashDeleteAsync(_clients, c.ClientId)
-            : batch.HashSetAsync(_clients, c.ClientId, JsonSerializer.Serialize(c))).ToList();
-        batch.Execute();
-        await Task.WhenAll(writes);
+        return _clients.WriteAsync(changes.Select(c => (c.ClientId, c.Touches.Count == 0 ? null : c)));
     }
 
-    public async Task<IReadOnlyList<ClientTouchpoints>> LoadAllAsync()
-    {
-        var entries = await db.HashGetAllAsync(_clients);
-        return entries.Select(e => JsonSerializer.Deserialize<ClientTouchpoints>((string)e.Value!)
-                                   ?? throw new InvalidDataException($"touchpoints of {e.Name} are empty")).ToList();
-    }
+    public Task<IReadOnlyList<ClientTouchpoints>> LoadAllAsync() => _clients.ReadAllAsync();
 }

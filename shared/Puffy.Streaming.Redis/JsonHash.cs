@@ -1,0 +1,37 @@
+using System.Text.Json;
+using StackExchange.Redis;
+
+namespace Puffy.Streaming.Redis;
+
+/// <summary>A Redis hash of JSON values, one field per client: pipelined writes and deletes, and a full read.</summary>
+internal sealed class JsonHash<T>(IDatabase db, RedisKey key)
+    where T : class
+{
+    /// <summary>Sets and deletes fields in one pipelined batch; other commands for the same batch may be added.</summary>
+    public async Task WriteAsync(IEnumerable<(string Field, T? Value)> changes, Func<IBatch, IEnumerable<Task>>? alongside = null)
+    {
+        var batch = db.CreateBatch();
+        var writes = changes.Select(c => c.Value is null
+            ? (Task)batch.HashDeleteAsync(key, c.Field)
+            : batch.HashSetAsync(key, c.Field, JsonSerializer.Serialize(c.Value))).ToList();
+        if (alongside is not null)
+            writes.AddRange(alongside(batch));
+        if (writes.Count == 0)
+            return;
+        batch.Execute();
+        await Task.WhenAll(writes);
+    }
+
+    public async Task<IReadOnlyList<T>> ReadAllAsync()
+    {
+        var entries = await db.HashGetAllAsync(key);
+        return entries.Select(e => JsonSerializer.Deserialize<T>((string)e.Value!)
+                                   ?? throw new InvalidDataException($"{key}: the value of {e.Name} is empty")).ToList();
+    }
+
+    public async Task<T?> ReadAsync(string field)
+    {
+        var json = await db.HashGetAsync(key, field);
+        return json.HasValue ? JsonSerializer.Deserialize<T>((string)json!) : null;
+    }
+}
