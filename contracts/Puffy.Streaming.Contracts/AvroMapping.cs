@@ -118,6 +118,18 @@ internal static class AvroMapping
             r["threshold"] = m.Threshold;
             r["message"] = m.Message;
         }),
+        StreamMark m => Record(schema, r =>
+        {
+            r["kind"] = new AvroEnum(Field(schema, "kind"), MarkSymbols[(int)m.Kind]);
+            r["producer"] = m.Producer;
+            r["time"] = Utc(m.Time);
+            r["tie"] = m.Tie;
+            r["seq"] = m.Seq;
+            r["partitions"] = m.Partitions;
+            r["file"] = m.File;
+            r["file_day"] = m.FileDay;
+            r["rows"] = m.Rows;
+        }),
         _ => throw new ArgumentException($"{message.GetType().Name} is not a message type", nameof(message)),
     };
 
@@ -153,6 +165,9 @@ internal static class AvroMapping
             return new Metric(Day(r, "day"), Str(r, "name"), Str(r, "dimension"), (double)r["value"]!, Str(r, "source"));
         if (type == typeof(Alert))
             return new Alert(Day(r, "day"), Str(r, "rule"), Severity(r), (double)r["observed"]!, (double)r["threshold"]!, Str(r, "message"));
+        if (type == typeof(StreamMark))
+            return new StreamMark(MarkKind(r), Str(r, "producer"), Time(r, "time"), Str(r, "tie"), Long(r, "seq"), Int(r, "partitions"),
+                Opt(r, "file"), Day(r, "file_day"), Long(r, "rows"));
         throw new ArgumentException($"{type.Name} is not a message type", nameof(type));
     }
 
@@ -180,6 +195,15 @@ internal static class AvroMapping
     private static Touch Touch(AvroRecord r) => new(Str(r, "channel"), Str(r, "session_id"), Time(r, "session_start"));
 
     private static AvroEnum Enum(AvroSchema schema, Severity severity) => new(schema, severity.ToString().ToLowerInvariant());
+
+    private static readonly string[] MarkSymbols = ["watermark", "file_end", "flush"];
+
+    private static StreamMarkKind MarkKind(AvroRecord r)
+    {
+        var symbol = r["kind"] is AvroEnum e ? e.Symbol : (string?)r["kind"];
+        var index = Array.IndexOf(MarkSymbols, symbol);
+        return index >= 0 ? (StreamMarkKind)index : throw new AvroException($"unknown stream mark kind '{symbol}'");
+    }
 
     private static Severity Severity(AvroRecord r)
     {

@@ -159,3 +159,41 @@ public sealed record Alert(DateOnly? Day, string Rule, Severity Severity, double
 {
     public const int SchemaVersion = 1;
 }
+
+/// <summary>What a <see cref="StreamMark"/> announces.</summary>
+public enum StreamMarkKind
+{
+    /// <summary>Nothing later on this partition sorts before the mark's position.</summary>
+    Watermark,
+
+    /// <summary>Every row of <see cref="StreamMark.File"/> was written before this mark.</summary>
+    FileEnd,
+
+    /// <summary>The producer has finished a replay: decide everything still buffered.</summary>
+    Flush,
+}
+
+/// <summary>
+/// An in-band progress mark on an ordered stream topic (raw, valid and sessionized events). The producer writes the
+/// same mark to every partition, so a consumer merging the partitions knows how far each one has come even when a
+/// partition has no records for a while. On the wire it is its own Avro record (subject
+/// <c>puffy.streaming.v1.StreamMark</c>) and is told apart from the topic's records by its schema id.
+/// </summary>
+/// <param name="Time">Position: every later message of the partition sorts after (Time, Tie, Seq).</param>
+/// <param name="Partitions">How many partitions the producer wrote this mark to.</param>
+/// <param name="Rows">For <see cref="StreamMarkKind.FileEnd"/>: rows the file had.</param>
+public sealed record StreamMark(
+    StreamMarkKind Kind,
+    string Producer,
+    DateTime Time,
+    string Tie,
+    long Seq,
+    int Partitions,
+    string? File = null,
+    DateOnly? FileDay = null,
+    long Rows = 0)
+{
+    public const int SchemaVersion = 1;
+
+    public const string Subject = "puffy.streaming.v1.StreamMark";
+}

@@ -22,6 +22,7 @@ public static class WireFormat
         [typeof(AttributedOrder)] = (Topics.AttributedOrders + "-value", Load("attributed-order.avsc")),
         [typeof(Metric)] = (Topics.Metrics + "-value", Load("metric.avsc")),
         [typeof(Alert)] = (Topics.Alerts + "-value", Load("alert.avsc")),
+        [typeof(StreamMark)] = (StreamMark.Subject, Load("stream-mark.avsc")),
     };
 
     /// <summary>The committed id catalogue: subject → schema id, used when no Schema Registry is configured.</summary>
@@ -52,6 +53,9 @@ public static class WireFormat
                     ?? throw new AvroException($"{subject}: the message is not a record");
         return AvroMapping.FromAvro<T>(value);
     }
+
+    /// <summary>The schema id in a Confluent frame (no body is decoded).</summary>
+    public static int SchemaIdOf(ReadOnlySpan<byte> frame) => AvroConfluent.ReadSchemaId(frame);
 
     private static AvroSchema Load(string name) => AvroSchema.Parse(Resource(name));
 

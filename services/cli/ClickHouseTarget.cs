@@ -7,7 +7,9 @@ internal static class ClickHouseTarget
 {
     public static ClickHouseClient? FromOptions(Dictionary<string, string?> options, bool required = false)
     {
-        var url = CommandLine.Optional(options, "clickhouse") ?? Environment.GetEnvironmentVariable("CLICKHOUSE_URL");
+        // Where a server is required and none is named, the running local stack's ClickHouse.
+        var url = CommandLine.Optional(options, "clickhouse") ?? Environment.GetEnvironmentVariable("CLICKHOUSE_URL")
+            ?? (required ? LocalStack.Load(LocalStack.DefaultRoot)?.ClickHouseUrl.ToString() : null);
         if (string.IsNullOrWhiteSpace(url))
             return required ? throw new UsageException("--clickhouse URL (or CLICKHOUSE_URL) is required") : null;
         if (!Uri.TryCreate(url.EndsWith('/') ? url : url + "/", UriKind.Absolute, out var baseUrl))

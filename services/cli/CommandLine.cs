@@ -16,6 +16,15 @@ internal static class CommandLine
                       writes puffy.db (SQLite) and summary.json into --out (and the ClickHouse tables if asked).
           puffy summary --from clickhouse --out FILE [--clickhouse URL] [--database puffy]
                       Writes summary.json computed from the ClickHouse tables.
+          puffy stack up|down|status [--partitions 4] [--state DIR]
+                      Starts/stops, as background processes under DIR (default .puffy/stack): Redis, ClickHouse,
+                      a Kafka-protocol broker (unless KAFKA_BOOTSTRAP names a Kafka) and the validator,
+                      sessionizer, attribution and monitor services.
+          puffy replay --data DIR [--speed max|realtime|Nx] [--wait] [--timeout 30m]
+                      Runs the ingestor against the stack; --wait returns once every service has processed
+                      everything (sessions flushed, orders written).
+          puffy broker [--partitions 4] [--bootstrap-file FILE]
+                      Hosts the Kafka-protocol test broker with the pipeline's topics (used by the stack).
           puffy bench [--scale 100] [--repeat 1] [--data DIR] [--work DIR] [--sink sqlite|none]
                       Replays DIR once and a synthetic scale-up (DIR repeated N times, each copy shifted by the
                       data set's span with its own client and transaction ids) and reports events/s and memory.
@@ -32,7 +41,7 @@ internal static class CommandLine
         Dictionary<string, string?> options;
         try
         {
-            options = ParseOptions(args.AsSpan(1));
+            options = ParseOptions(args.AsSpan(args[0] == "stack" && args.Length > 1 ? 2 : 1));
         }
         catch (UsageException e)
         {
@@ -46,6 +55,11 @@ internal static class CommandLine
                 "run" => await RunCommand.ExecuteAsync(options),
                 "bench" => BenchCommand.Execute(options),
                 "summary" => await SummaryCommand.ExecuteAsync(options),
+                "stack" when args.Length > 1 && !args[1].StartsWith("--", StringComparison.Ordinal) =>
+                    await StackCommand.ExecuteAsync(args[1], ParseOptions(args.AsSpan(2))),
+                "stack" => UsageFailure("stack needs an action: up, down or status"),
+                "replay" => await StackCommand.ReplayAsync(options),
+                "broker" => BrokerCommand.Execute(options),
                 _ => UsageFailure($"unknown command '{args[0]}'"),
             };
         }
@@ -56,6 +70,11 @@ internal static class CommandLine
         catch (Exception e) when (e is ClickHouse.ClickHouseException or HttpRequestException)
         {
             Console.Error.WriteLine($"puffy: ClickHouse failed: {e.Message}");
+            return Failed;
+        }
+        catch (Exception e) when (e is InvalidOperationException or TimeoutException or Confluent.Kafka.KafkaException)
+        {
+            Console.Error.WriteLine($"puffy: {e.Message}");
             return Failed;
         }
     }

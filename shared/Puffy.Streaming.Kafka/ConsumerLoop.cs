@@ -15,6 +15,33 @@ public static class DeadLetterHeaders
     public const string SourceOffset = "source-offset";
 
     public static IReadOnlyList<string> All { get; } = [Reason, Detail, SourceTopic, SourcePartition, SourceOffset];
+
+    /// <summary>The dead-letter copy of a consumed message: its original key and bytes, its headers, and ours.</summary>
+    public static Message<byte[]?, byte[]?> Route(ConsumeResult<byte[]?, byte[]?> result, string reason, string detail, int maxDetailLength = 1000)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        if (detail.Length > maxDetailLength)
+        {
+            detail = detail[..maxDetailLength];
+        }
+
+        var headers = new Headers();
+        foreach (var header in result.Message.Headers ?? [])
+        {
+            // Keep the producer's headers for diagnosis, but ours must be unambiguous.
+            if (!All.Contains(header.Key, StringComparer.Ordinal))
+            {
+                headers.Add(header.Key, header.GetValueBytes());
+            }
+        }
+
+        headers.Add(Reason, Encoding.UTF8.GetBytes(reason));
+        headers.Add(Detail, Encoding.UTF8.GetBytes(detail));
+        headers.Add(SourceTopic, Encoding.UTF8.GetBytes(result.Topic));
+        headers.Add(SourcePartition, Encoding.UTF8.GetBytes(result.Partition.Value.ToString(CultureInfo.InvariantCulture)));
+        headers.Add(SourceOffset, Encoding.UTF8.GetBytes(result.Offset.Value.ToString(CultureInfo.InvariantCulture)));
+        return new Message<byte[]?, byte[]?> { Key = result.Message.Key, Value = result.Message.Value, Headers = headers };
+    }
 }
 
 public sealed class ConsumerLoopOptions
@@ -185,28 +212,7 @@ public sealed class ConsumerLoop<T>
     private async Task DeadLetterAsync(
         ConsumeResult<byte[]?, byte[]?> result, string reason, string detail, CancellationToken cancellationToken)
     {
-        if (detail.Length > options.MaxDetailLength)
-        {
-            detail = detail[..options.MaxDetailLength];
-        }
-
-        var headers = new Headers();
-        foreach (var header in result.Message.Headers ?? [])
-        {
-            // Keep the producer's headers for diagnosis, but ours must be unambiguous.
-            if (!DeadLetterHeaders.All.Contains(header.Key, StringComparer.Ordinal))
-            {
-                headers.Add(header.Key, header.GetValueBytes());
-            }
-        }
-
-        headers.Add(DeadLetterHeaders.Reason, Encoding.UTF8.GetBytes(reason));
-        headers.Add(DeadLetterHeaders.Detail, Encoding.UTF8.GetBytes(detail));
-        headers.Add(DeadLetterHeaders.SourceTopic, Encoding.UTF8.GetBytes(result.Topic));
-        headers.Add(DeadLetterHeaders.SourcePartition, Encoding.UTF8.GetBytes(result.Partition.Value.ToString(CultureInfo.InvariantCulture)));
-        headers.Add(DeadLetterHeaders.SourceOffset, Encoding.UTF8.GetBytes(result.Offset.Value.ToString(CultureInfo.InvariantCulture)));
-        var message = new Message<byte[]?, byte[]?> { Key = result.Message.Key, Value = result.Message.Value, Headers = headers };
-
+        var message = DeadLetterHeaders.Route(result, reason, detail, options.MaxDetailLength);
         for (var attempt = 1; ; attempt++)
         {
             try

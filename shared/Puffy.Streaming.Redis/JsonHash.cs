@@ -3,14 +3,17 @@ using StackExchange.Redis;
 
 namespace Puffy.Streaming.Redis;
 
-/// <summary>A Redis hash of JSON values, one field per client: pipelined writes and deletes, and a full read.</summary>
+/// <summary>A Redis hash of JSON values, one field per client: atomic pipelined writes and deletes, and a full read.</summary>
 internal sealed class JsonHash<T>(IDatabase db, RedisKey key)
     where T : class
 {
-    /// <summary>Sets and deletes fields in one pipelined batch; other commands for the same batch may be added.</summary>
+    /// <summary>
+    /// Sets and deletes fields in one MULTI/EXEC transaction (one round trip): a checkpoint is stored whole or not at
+    /// all, even if the writer dies half-way. Other commands for the same transaction may be added.
+    /// </summary>
     public async Task WriteAsync(IEnumerable<(string Field, T? Value)> changes, Func<IBatch, IEnumerable<Task>>? alongside = null)
     {
-        var batch = db.CreateBatch();
+        var batch = db.CreateTransaction();
         var writes = changes.Select(c => c.Value is null
             ? (Task)batch.HashDeleteAsync(key, c.Field)
             : batch.HashSetAsync(key, c.Field, JsonSerializer.Serialize(c.Value))).ToList();
@@ -18,7 +21,8 @@ internal sealed class JsonHash<T>(IDatabase db, RedisKey key)
             writes.AddRange(alongside(batch));
         if (writes.Count == 0)
             return;
-        batch.Execute();
+        if (!await batch.ExecuteAsync())
+            throw new InvalidOperationException($"{key}: the checkpoint transaction was not applied");
         await Task.WhenAll(writes);
     }
 

@@ -12,15 +12,27 @@ public sealed class SessionStore(IDatabase db, string keyPrefix)
 {
     private readonly JsonHash<ClientState> _states = new(db, keyPrefix + ":clients");
     private readonly RedisKey _byTime = keyPrefix + ":clients-by-time";
+    private readonly JsonHash<DayState> _days = new(db, keyPrefix + ":days");
+    private readonly RedisKey _daysKey = keyPrefix + ":days";
 
-    /// <summary>Stores the changed client states (one round trip for the whole batch).</summary>
-    public Task SaveAsync(IReadOnlyCollection<ClientState> changes)
+    /// <summary>Stores the changed client states and day tallies together, atomically, in one round trip.</summary>
+    public Task SaveAsync(IReadOnlyCollection<ClientState> changes, IReadOnlyCollection<DayState>? days = null)
     {
         ArgumentNullException.ThrowIfNull(changes);
+        days ??= [];
         return _states.WriteAsync(
             changes.Select(c => (c.ClientId, (ClientState?)c)),
-            batch => changes.Select(c => (Task)batch.SortedSetAddAsync(_byTime, c.ClientId, ToScore(c.LastAppliedTime))));
+            batch => changes.Select(c => (Task)batch.SortedSetAddAsync(_byTime, c.ClientId, ToScore(c.LastAppliedTime)))
+                .Concat(days.Select(d => d.Completed
+                    ? (Task)batch.HashDeleteAsync(_daysKey, DayField(d.Day))
+                    : batch.HashSetAsync(_daysKey, DayField(d.Day), System.Text.Json.JsonSerializer.Serialize(d))))
+                .ToList());
     }
+
+    /// <summary>The day tallies of the last checkpoint.</summary>
+    public Task<IReadOnlyList<DayState>> LoadDaysAsync() => _days.ReadAllAsync();
+
+    private static string DayField(DateOnly day) => day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Every stored client state, for a restarting sessionizer.</summary>
     public Task<IReadOnlyList<ClientState>> LoadAllAsync() => _states.ReadAllAsync();

@@ -77,6 +77,13 @@ public sealed class IngestorCore
         OnMetric(new Metric(day, MetricNames.FileRows, string.Empty, rows, fileName));
     }
 
+    /// <summary>Continues a replay that stopped: the stream time never goes back, so later rows keep their order.</summary>
+    public void ResumeAt(DateTime streamTime)
+    {
+        if (streamTime > StreamTime)
+            StreamTime = streamTime;
+    }
+
     /// <summary>Reports a file that could not be read at all (I/O error).</summary>
     public void ReportUnreadable(string fileName, string error) =>
         OnMetric(new Metric(EventTime.DayFromFileName(fileName), MetricNames.FileUnreadable, error, 1, fileName));

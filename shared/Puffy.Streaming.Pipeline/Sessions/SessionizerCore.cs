@@ -25,6 +25,12 @@ public sealed record OpenSessionState(
 public sealed record ClientState(string ClientId, DateTime LastAppliedTime, string LastAppliedEventId, OpenSessionState? Open);
 
 /// <summary>
+/// The closed sessions counted so far into a day of session start, for a checkpoint. <see cref="Completed"/>: the day's
+/// metrics were published and its tally dropped. Open sessions are not counted here; they come back with the clients.
+/// </summary>
+public sealed record DayState(DateOnly Day, long Sessions, long Converted, long Orders, IReadOnlyDictionary<string, long> ByChannel, bool Completed = false);
+
+/// <summary>
 /// The sessionizer's core (semantics §3). Input must arrive in (event time, event id) order per client, as the
 /// validator releases it. A session closes as soon as no event can extend it any more (its last event is a full
 /// gap behind the newest event), so state holds open sessions only and does not grow with finished ones.
@@ -42,6 +48,7 @@ public sealed class SessionizerCore(SessionizerOptions options)
     private readonly Dictionary<string, (DateTime Time, string EventId)> _lastApplied = new(StringComparer.Ordinal);
     private readonly Queue<(DateTime Time, string ClientId)> _lastAppliedExpiry = new();
     private readonly HashSet<string> _changed = new(StringComparer.Ordinal);
+    private readonly HashSet<DateOnly> _changedDays = [];
 
     /// <summary>
     /// For hosts that checkpoint state and may be handed events again after a restart: remembers each client's last
@@ -139,6 +146,31 @@ public sealed class SessionizerCore(SessionizerOptions options)
             ? new ClientState(clientId, applied.Time, applied.EventId, _open.TryGetValue(clientId, out var s) ? s.ToState() : null)
             : null;
 
+    /// <summary>The day tallies changed since the last call (for the same checkpoint as <see cref="TakeChanges"/>).</summary>
+    public IReadOnlyList<DayState> TakeDayChanges()
+    {
+        var changes = _changedDays.Order().Select(day => _days.TryGetValue(day, out var t)
+            ? new DayState(day, t.Sessions, t.Converted, t.Orders, new SortedDictionary<string, long>(t.ByChannel, StringComparer.Ordinal))
+            : new DayState(day, 0, 0, 0, new Dictionary<string, long>(), Completed: true)).ToList();
+        _changedDays.Clear();
+        return changes;
+    }
+
+    /// <summary>Loads stored day tallies (after a restart), before <see cref="Restore"/> and before any event.</summary>
+    public void RestoreDays(IEnumerable<DayState> days)
+    {
+        ArgumentNullException.ThrowIfNull(days);
+        foreach (var state in days.Where(d => !d.Completed))
+        {
+            var tally = Tally(state.Day);
+            tally.Sessions = state.Sessions;
+            tally.Converted = state.Converted;
+            tally.Orders = state.Orders;
+            foreach (var (channel, count) in state.ByChannel)
+                tally.ByChannel[channel] = count;
+        }
+    }
+
     /// <summary>Loads stored client states (after a restart), before any event is accepted.</summary>
     public void Restore(IEnumerable<ClientState> states)
     {
@@ -178,7 +210,11 @@ public sealed class SessionizerCore(SessionizerOptions options)
     /// <summary>Counts a session opened on the day of <paramref name="start"/> (its day completes once it closes).</summary>
     private void SessionOpened(DateTime start)
     {
-        var day = DateOnly.FromDateTime(start);
+        Tally(DateOnly.FromDateTime(start)).Open++;
+    }
+
+    private DayTally Tally(DateOnly day)
+    {
         if (!_days.TryGetValue(day, out var tally))
         {
             _days[day] = tally = new DayTally();
@@ -187,7 +223,7 @@ public sealed class SessionizerCore(SessionizerOptions options)
                 _earliestDayEnd = dayEnd;
         }
 
-        tally.Open++;
+        return tally;
     }
 
     private void Close(OpenSession s)
@@ -197,7 +233,10 @@ public sealed class SessionizerCore(SessionizerOptions options)
         if (TrackChanges)
             _changed.Add(s.ClientId);
         var session = s.ToSession();
-        var tally = _days[DateOnly.FromDateTime(session.Start)];
+        var day = DateOnly.FromDateTime(session.Start);
+        var tally = _days[day];
+        if (TrackChanges)
+            _changedDays.Add(day);
         tally.Open--;
         tally.Sessions++;
         tally.ByChannel[session.Channel] = tally.ByChannel.GetValueOrDefault(session.Channel) + 1;
@@ -219,6 +258,8 @@ public sealed class SessionizerCore(SessionizerOptions options)
             if (tally.Open > 0 || now < dayEnd)
                 return;
             _days.Remove(day);
+            if (TrackChanges)
+                _changedDays.Add(day);
             _earliestDayEnd = DateTime.MaxValue;
             OnMetric(new Metric(day, MetricNames.DaySessions, string.Empty, tally.Sessions, string.Empty));
             foreach (var (channel, count) in tally.ByChannel.OrderBy(kv => kv.Key, StringComparer.Ordinal))

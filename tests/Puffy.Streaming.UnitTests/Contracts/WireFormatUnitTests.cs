@@ -84,6 +84,21 @@ public sealed class WireFormatUnitTests
     }
 
     [Fact]
+    public void StreamMark_RoundTrips_AndIsToldApartByItsSchemaId()
+    {
+        var mark = new StreamMark(StreamMarkKind.FileEnd, "ingestor", new DateTime(2025, 3, 1, 10, 0, 0, 123, DateTimeKind.Utc), "events_20250301.csv", 42, 4,
+            "events_20250301.csv", new DateOnly(2025, 3, 1), 3489);
+        var codec = Puffy.Streaming.Kafka.MessageCodec.Catalogue;
+
+        var bytes = codec.Serialize(mark);
+
+        Assert.True(codec.IsMark(bytes));
+        Assert.False(codec.IsMark(codec.Serialize(Valid)));
+        Assert.False(codec.IsMark("garbage"u8));
+        Assert.Equal(mark, codec.Deserialize<StreamMark>(bytes));
+    }
+
+    [Fact]
     public void Deserialize_Garbage_ThrowsAvroException()
     {
         var bytes = WireFormat.Serialize(Valid);

@@ -84,6 +84,47 @@ public sealed class SessionizerRestartUnitTests
         }
     }
 
+    /// <summary>
+    /// Day metrics count sessions closed before and after the crash: the day tallies travel in the same checkpoint as
+    /// the client states, so the restarted core publishes the uninterrupted run's day metrics (the monitor's input).
+    /// </summary>
+    [Fact]
+    public void Restart_FromCheckpointWithDayTallies_PublishesTheUninterruptedDayMetrics()
+    {
+        var events = RealValidEvents.Value;
+        var expected = new List<Metric>();
+        var plain = new SessionizerCore(new SessionizerOptions()) { OnMetric = expected.Add };
+        foreach (var (_, e) in events)
+            plain.Accept(e);
+        plain.Flush();
+
+        var metrics = new Dictionary<(DateOnly?, string, string), Metric>();
+        var states = new Dictionary<string, ClientState>(StringComparer.Ordinal);
+        var days = new Dictionary<DateOnly, DayState>();
+        var core = new SessionizerCore(new SessionizerOptions()) { TrackChanges = true, OnMetric = m => metrics[(m.Day, m.Name, m.Dimension)] = m };
+        var half = events.Count / 2;
+        for (var i = 0; i < half; i++)
+            core.Accept(events[i].Event);
+        foreach (var state in core.TakeChanges())
+            states[state.ClientId] = state;
+        foreach (var day in core.TakeDayChanges())
+            days[day.Day] = day;
+        for (var i = half; i < half + 500; i++)
+            core.Accept(events[i].Event);
+
+        var restarted = new SessionizerCore(new SessionizerOptions()) { TrackChanges = true, OnMetric = m => metrics[(m.Day, m.Name, m.Dimension)] = m };
+        restarted.RestoreDays(days.Values);
+        restarted.Restore(states.Values);
+        foreach (var (_, e) in events.Skip(half - 100))
+            restarted.Accept(e);
+        restarted.Flush();
+
+        Assert.Equal(expected.Count, metrics.Count);
+        foreach (var m in expected)
+            Assert.Equal(m, metrics[(m.Day, m.Name, m.Dimension)]);
+        Assert.Contains(days.Values, d => !d.Completed && d.Sessions > 0);
+    }
+
     [Fact]
     public void Accept_SameEventTwice_AppliesItOnce()
     {

@@ -1,0 +1,10 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Puffy.Streaming.Hosting;
+using Puffy.Streaming.Attribution;
+
+var builder = ServiceHost.CreateBuilder(args, "attribution");
+builder.Services.AddOptions<AttributionOptions>().BindConfiguration(AttributionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddHostedService<AttributionWorker>();
+await builder.Build().RunAsync();
+return Environment.ExitCode;

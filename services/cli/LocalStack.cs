@@ -1,0 +1,241 @@
+using System.Globalization;
+using System.Text.Json;
+using Puffy.Streaming.ClickHouse;
+using Puffy.Streaming.Contracts;
+using Puffy.Streaming.Kafka.Streams;
+using Puffy.Streaming.LocalServers;
+
+namespace Puffy.Streaming.Cli;
+
+/// <summary>Where everything of a running local stack is; stored as <c>stack.json</c> in its state folder.</summary>
+internal sealed record StackState(
+    string Root,
+    int RedisPort,
+    int RedisPid,
+    int ClickHouseHttpPort,
+    int ClickHouseTcpPort,
+    int ClickHousePid,
+    string KafkaBootstrap,
+    int? BrokerPid,
+    int Partitions,
+    Dictionary<string, int> Services)
+{
+    public const string Database = "puffy";
+
+    public Uri ClickHouseUrl => new(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{ClickHouseHttpPort}/"));
+
+    public string RedisConfiguration => string.Create(CultureInfo.InvariantCulture, $"127.0.0.1:{RedisPort}");
+
+    public string LogFile(string component) => Path.Combine(Root, "logs", component + ".log");
+
+    /// <summary>The configuration a service of this stack runs with (environment variables, .NET style).</summary>
+    public Dictionary<string, string> Environment()
+    {
+        var env = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["Kafka__BootstrapServers"] = KafkaBootstrap,
+            ["Redis__Configuration"] = RedisConfiguration,
+            ["ClickHouse__BaseUrl"] = ClickHouseUrl.ToString(),
+            ["ClickHouse__Database"] = Database,
+            ["Streams__Partitions"] = Partitions.ToString(CultureInfo.InvariantCulture),
+        };
+        if (System.Environment.GetEnvironmentVariable("SEQ_URL") is { Length: > 0 } seq)
+            env["Seq__Url"] = seq;
+        return env;
+    }
+}
+
+/// <summary>
+/// The stack without Docker: Redis, ClickHouse (Debian packages), a Kafka-protocol broker (librdkafka's test cluster
+/// in a <c>puffy broker</c> process, unless <c>KAFKA_BOOTSTRAP</c> names a real Kafka) and the four long-running
+/// services, as background processes under a state folder. The fifth service, the ingestor, runs per replay.
+/// </summary>
+internal static class LocalStack
+{
+    public static IReadOnlyList<string> LongRunning { get; } = ["validator", "sessionizer", "attribution", "monitor"];
+
+    public static string DefaultRoot =>
+        System.Environment.GetEnvironmentVariable("PUFFY_STACK") is { Length: > 0 } root
+            ? Path.GetFullPath(root)
+            : Path.Combine(RepoRoot(), ".puffy", "stack");
+
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    public static StackState? Load(string root)
+    {
+        var file = Path.Combine(root, "stack.json");
+        return File.Exists(file) ? JsonSerializer.Deserialize<StackState>(File.ReadAllText(file)) : null;
+    }
+
+    private static void Save(StackState state)
+    {
+        var file = Path.Combine(state.Root, "stack.json");
+        File.WriteAllText(file + ".tmp", JsonSerializer.Serialize(state, Json));
+        File.Move(file + ".tmp", file, overwrite: true);
+    }
+
+    /// <param name="kafkaBootstrap">A Kafka to use; null starts the local test broker.</param>
+    public static async Task<StackState> UpAsync(
+        string root, int partitions, string? kafkaBootstrap, TextWriter output, CancellationToken cancellationToken = default)
+    {
+        if (Load(root) is { } existing && BackgroundProcess.IsAlive(existing.RedisPid))
+            throw new UsageException($"a stack is already up in {root} (run 'puffy stack down' first)");
+        if (Directory.Exists(root))
+            Directory.Delete(root, recursive: true);
+        Directory.CreateDirectory(Path.Combine(root, "logs"));
+
+        var redis = await LocalRedis.StartAsync(Path.Combine(root, "redis"), appendOnly: true, ct: cancellationToken);
+        output.WriteLine($"redis       up  {redis.Configuration} (pid {redis.Pid})");
+        var clickHouse = await LocalClickHouse.StartAsync(Path.Combine(root, "clickhouse"), ct: cancellationToken);
+        output.WriteLine($"clickhouse  up  {clickHouse.BaseUrl} (pid {clickHouse.Pid})");
+        using (var client = new ClickHouseClient(new ClickHouseOptions { BaseUrl = clickHouse.BaseUrl, Database = StackState.Database }))
+            await client.ApplySchemaAsync(ClickHouseTarget.SchemaFolder(), cancellationToken);
+
+        string bootstrap;
+        int? brokerPid = null;
+        if (kafkaBootstrap is { Length: > 0 } external)
+        {
+            bootstrap = external;
+            await TopicAdmin.EnsureAsync(bootstrap, Topics.All, partitions, cancellationToken);
+            output.WriteLine($"kafka       up  {bootstrap} (KAFKA_BOOTSTRAP)");
+        }
+        else
+        {
+            (bootstrap, brokerPid) = await StartBrokerAsync(root, partitions, cancellationToken);
+            output.WriteLine($"kafka       up  {bootstrap} (librdkafka test cluster, pid {brokerPid})");
+        }
+
+        var state = new StackState(root, redis.Port, redis.Pid, clickHouse.HttpPort, clickHouse.TcpPort, clickHouse.Pid, bootstrap, brokerPid,
+            partitions, new Dictionary<string, int>(StringComparer.Ordinal));
+        Save(state);
+        foreach (var service in LongRunning)
+        {
+            StartService(state, service);
+            output.WriteLine($"{service,-11} up  pid {state.Services[service]} (log {state.LogFile(service)})");
+        }
+
+        Save(state);
+        return state;
+    }
+
+    private static async Task<(string Bootstrap, int Pid)> StartBrokerAsync(string root, int partitions, CancellationToken cancellationToken)
+    {
+        var file = Path.Combine(root, "broker.bootstrap");
+        var pid = BackgroundProcess.Start(DotnetHost(),
+            [CliBinary(), "broker", "--partitions", partitions.ToString(CultureInfo.InvariantCulture), "--bootstrap-file", file],
+            Path.Combine(root, "logs", "broker.log"));
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!File.Exists(file))
+        {
+            if (!BackgroundProcess.IsAlive(pid) || DateTime.UtcNow > deadline)
+                throw new InvalidOperationException("the Kafka-protocol broker did not start: " + Tail(Path.Combine(root, "logs", "broker.log")));
+            await Task.Delay(50, cancellationToken); // polling for the ready file
+        }
+
+        return ((await File.ReadAllTextAsync(file, cancellationToken)).Trim(), pid);
+    }
+
+    /// <summary>Starts (or restarts) one service of the stack and records its pid.</summary>
+    public static int StartService(StackState state, string service, IReadOnlyDictionary<string, string>? extraEnvironment = null)
+    {
+        var env = state.Environment();
+        foreach (var (k, v) in extraEnvironment ?? new Dictionary<string, string>())
+            env[k] = v;
+        var dll = ServiceBinary(service);
+        var pid = BackgroundProcess.Start(DotnetHost(), [dll], state.LogFile(service), Path.GetDirectoryName(dll), env);
+        state.Services[service] = pid;
+        Save(state);
+        return pid;
+    }
+
+    /// <summary>kill -9: what a crash looks like to the rest of the stack.</summary>
+    public static void KillService(StackState state, string service) => BackgroundProcess.Kill(state.Services[service]);
+
+    public static async Task DownAsync(string root, TextWriter output)
+    {
+        if (Load(root) is not { } state)
+        {
+            output.WriteLine($"no stack in {root}");
+            return;
+        }
+
+        foreach (var (service, pid) in state.Services)
+        {
+            await BackgroundProcess.StopAsync(pid, TimeSpan.FromSeconds(15));
+            output.WriteLine($"{service,-11} stopped");
+        }
+
+        if (state.BrokerPid is { } broker)
+        {
+            await BackgroundProcess.StopAsync(broker, TimeSpan.FromSeconds(10));
+            output.WriteLine("kafka       stopped");
+        }
+
+        await LocalClickHouse.Attach(Path.Combine(root, "clickhouse"), state.ClickHouseHttpPort, state.ClickHouseTcpPort, state.ClickHousePid).StopAsync();
+        output.WriteLine("clickhouse  stopped");
+        await LocalRedis.Attach(Path.Combine(root, "redis"), state.RedisPort, state.RedisPid).StopAsync();
+        output.WriteLine("redis       stopped");
+        File.Delete(Path.Combine(root, "stack.json"));
+    }
+
+    /// <summary>One line per component: name, up/down, pid, address. False when anything is down.</summary>
+    public static async Task<bool> StatusAsync(string root, TextWriter output)
+    {
+        if (Load(root) is not { } state)
+        {
+            output.WriteLine($"no stack in {root} (start one with 'puffy stack up')");
+            return false;
+        }
+
+        var allUp = true;
+        void Line(string name, bool up, int? pid, string where)
+        {
+            allUp &= up;
+            output.WriteLine($"{name,-11} {(up ? "up  " : "DOWN")} {(pid is { } p ? "pid " + p.ToString(CultureInfo.InvariantCulture) : "external"),-10} {where}");
+        }
+
+        Line("redis", await LocalRedis.PingAsync(state.RedisPort), state.RedisPid, state.RedisConfiguration);
+        Line("clickhouse", await LocalClickHouse.PingAsync(state.ClickHouseUrl), state.ClickHousePid, state.ClickHouseUrl.ToString());
+        Line("kafka", state.BrokerPid is not { } b || BackgroundProcess.IsAlive(b), state.BrokerPid, state.KafkaBootstrap);
+        foreach (var (service, pid) in state.Services)
+            Line(service, BackgroundProcess.IsAlive(pid), pid, state.LogFile(service));
+        return allUp;
+    }
+
+    /// <summary>The running dotnet host (services are framework-dependent .dll files).</summary>
+    public static string DotnetHost() =>
+        System.Environment.ProcessPath is { } host && Path.GetFileNameWithoutExtension(host) == "dotnet" ? host : "dotnet";
+
+    private static readonly string[] Configurations = ["Release", "Debug"];
+
+    /// <summary>This command line's own build (for <c>puffy broker</c>).</summary>
+    public static string CliBinary() =>
+        Configurations.Select(c => Path.Combine(RepoRoot(), "services", "cli", "bin", c, "net10.0", "puffy.dll"))
+            .Where(File.Exists).OrderByDescending(File.GetLastWriteTimeUtc).FirstOrDefault()
+        ?? typeof(LocalStack).Assembly.Location;
+
+    /// <summary>The newest build of a service: services/NAME/bin/{Release,Debug}/net10.0/puffy-NAME.dll.</summary>
+    public static string ServiceBinary(string service)
+    {
+        var candidates = Configurations
+            .Select(c => Path.Combine(RepoRoot(), "services", service, "bin", c, "net10.0", $"puffy-{service}.dll"))
+            .Where(File.Exists)
+            .OrderByDescending(File.GetLastWriteTimeUtc)
+            .ToList();
+        return candidates.Count > 0
+            ? candidates[0]
+            : throw new InvalidOperationException($"the {service} service is not built (run ./puffy, which builds it, or dotnet build -c Release)");
+    }
+
+    /// <summary>The last lines of a log, for error messages.</summary>
+    public static string Tail(string file, int lines = 20) =>
+        File.Exists(file) ? string.Join('\n', File.ReadLines(file).TakeLast(lines)) : $"({file} does not exist)";
+
+    public static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Puffy.Streaming.sln")))
+            dir = dir.Parent;
+        return dir?.FullName ?? throw new InvalidOperationException("cannot find the repository (Puffy.Streaming.sln) above " + AppContext.BaseDirectory);
+    }
+}

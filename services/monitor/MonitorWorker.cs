@@ -1,0 +1,193 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Confluent.Kafka;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Puffy.Streaming.ClickHouse;
+using Puffy.Streaming.Contracts;
+using Puffy.Streaming.Hosting;
+using Puffy.Streaming.Kafka;
+using Puffy.Streaming.Kafka.Streams;
+using Puffy.Streaming.Pipeline.Marketing;
+using Puffy.Streaming.Pipeline.Monitoring;
+using Core = Puffy.Streaming.Pipeline.Monitoring.MonitorOptions;
+
+namespace Puffy.Streaming.Monitor;
+
+/// <summary>
+/// Metrics → alerts (topic and ClickHouse) and file_stats; dead letters → the dead_letters table (typed ones as they
+/// are, poison copies from their headers); sessions and orders → marketing_daily. Each producer keys its metrics by
+/// its own name, so every producer's metrics arrive in the order it sent them, which is all the rules depend on.
+/// </summary>
+public sealed partial class MonitorWorker(
+    ServiceClients clients, IOptions<MonitorOptions> options, IHostApplicationLifetime lifetime, ILogger<MonitorWorker> log)
+    : StreamWorker(lifetime, log)
+{
+    protected override async Task RunAsync(CancellationToken stoppingToken)
+    {
+        var streams = clients.Streams;
+        var codec = await clients.CodecAsync(stoppingToken);
+        await clients.EnsureTopicsAsync(stoppingToken);
+        using var clickHouse = await clients.ClickHouseAsync(stoppingToken);
+        var writer = new ClickHouseWriter(clickHouse, batchSize: 10_000);
+        using var producer = clients.Producer(codec, "monitor");
+        string[] inputs = [Topics.Metrics, Topics.DeadLetters, Topics.Sessions, Topics.AttributedOrders];
+        using var consumer = new AssignedConsumer(clients.Consumer(options.Value.GroupId), line => LogKafka(line));
+        consumer.Start(inputs.Select(t => (t, producer.PartitionsOf(t))), streams.StartupTimeout);
+
+        var o = options.Value;
+        var monitor = new MonitorCore(new Core
+        {
+            MissingClientIdWarningPercent = o.MissingClientIdWarningPercent,
+            MissingClientIdCriticalPercent = o.MissingClientIdCriticalPercent,
+            AnomalySigmas = o.AnomalySigmas,
+            AnomalyWindowDays = o.AnomalyWindowDays,
+            DirectShareJumpPoints = o.DirectShareJumpPoints,
+            IdleAfter = o.IdleAfter,
+        });
+        var files = new Dictionary<string, FileStatsRow>(StringComparer.Ordinal);
+        var changedFiles = new HashSet<string>(StringComparer.Ordinal);
+        var marketing = new MarketingDaily();
+        var marketingChanged = false;
+        var checkpoint = Stopwatch.StartNew();
+        var idleCheck = Stopwatch.StartNew();
+        var topicList = string.Join(", ", inputs);
+        LogStarted(topicList);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            foreach (var result in consumer.Poll(TimeSpan.FromMilliseconds(200), streams.PollBatch, stoppingToken))
+            {
+                var value = result.Message.Value;
+                switch (result.Topic)
+                {
+                    case Topics.Metrics when TryDecode<Metric>(codec, value, out var metric):
+                        FileStats(files, changedFiles, metric);
+                        foreach (var alert in monitor.Accept(metric))
+                            await Raise(alert);
+                        break;
+                    case Topics.DeadLetters:
+                        await writer.AddAsync(TryDecode<DeadLetter>(codec, value, out var deadLetter) ? deadLetter : FromHeaders(result), CancellationToken.None);
+                        break;
+                    case Topics.Sessions when TryDecode<Session>(codec, value, out var session):
+                        marketing.Add(session);
+                        marketingChanged = true;
+                        break;
+                    case Topics.AttributedOrders when TryDecode<AttributedOrder>(codec, value, out var order):
+                        marketing.Add(order);
+                        marketingChanged = true;
+                        break;
+                    default:
+                        // Undecodable input of a topic other than the dead letters: route it there, as every consumer does.
+                        LogPoison(result.Topic, result.Partition.Value, result.Offset.Value);
+                        producer.SendRaw(Topics.DeadLetters, DeadLetterHeaders.Route(result, DeadLetterReasons.PoisonMessage, "the message cannot be decoded"));
+                        break;
+                }
+            }
+
+            if (idleCheck.Elapsed >= TimeSpan.FromSeconds(10))
+            {
+                foreach (var alert in monitor.CheckIdle(DateTime.UtcNow))
+                    await Raise(alert);
+                idleCheck.Restart();
+            }
+
+            if (checkpoint.Elapsed >= streams.CheckpointInterval)
+            {
+                await Checkpoint();
+                checkpoint.Restart();
+            }
+        }
+
+        await Checkpoint();
+
+        async Task Raise(Alert alert)
+        {
+            LogAlert(alert.Rule, RunDay(alert.Day), alert.Severity, alert.Message);
+            producer.Send(Topics.Alerts, $"{alert.Rule}:{RunDay(alert.Day)}", alert);
+            await writer.AddAsync(alert, CancellationToken.None);
+        }
+
+        async Task Checkpoint()
+        {
+            foreach (var file in changedFiles)
+                await writer.AddAsync(files[file], CancellationToken.None);
+            changedFiles.Clear();
+            if (marketingChanged)
+            {
+                foreach (var row in marketing.Rows())
+                    await writer.AddAsync(row, CancellationToken.None);
+                marketingChanged = false;
+            }
+
+            producer.Flush(CancellationToken.None);
+            await writer.FlushAsync(CancellationToken.None);
+            consumer.Commit();
+        }
+    }
+
+    private static bool TryDecode<T>(MessageCodec codec, byte[]? value, out T message)
+        where T : class
+    {
+        message = null!;
+        if (value is null)
+            return false;
+        try
+        {
+            message = codec.Deserialize<T>(value);
+            return true;
+        }
+        catch (Avro.AvroException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>file_stats from the metric snapshots of the ingestor (rows, columns, errors) and the validator (outcomes).</summary>
+    private static void FileStats(Dictionary<string, FileStatsRow> files, HashSet<string> changed, Metric m)
+    {
+        if (!m.Name.StartsWith("file.", StringComparison.Ordinal) || m.Source.Length == 0)
+            return;
+        var row = files.GetValueOrDefault(m.Source) ?? new FileStatsRow(m.Source, m.Day, 0, string.Empty, 0, new SortedDictionary<string, long>(StringComparer.Ordinal), null);
+        row = m.Name switch
+        {
+            MetricNames.FileSchema => row with { Columns = m.Dimension },
+            MetricNames.FileRows => row with { Rows = (long)m.Value },
+            MetricNames.FileValid => row with { Valid = (long)m.Value },
+            MetricNames.FileDeadLettered => row with { DeadLettered = new SortedDictionary<string, long>(row.DeadLettered.ToDictionary(), StringComparer.Ordinal) { [m.Dimension] = (long)m.Value } },
+            MetricNames.FileUnreadable or MetricNames.FileHeaderUnusable => row with { Error = row.Error ?? m.Dimension },
+            _ => row,
+        };
+        files[m.Source] = row;
+        changed.Add(m.Source);
+    }
+
+    /// <summary>A poison copy on the dead-letter topic: what its headers say about it.</summary>
+    private static DeadLetter FromHeaders(ConsumeResult<byte[]?, byte[]?> result)
+    {
+        string? Header(string name) =>
+            result.Message.Headers?.TryGetLastBytes(name, out var bytes) == true ? Encoding.UTF8.GetString(bytes) : null;
+        var reason = Header(DeadLetterHeaders.Reason) ?? DeadLetterReasons.PoisonMessage;
+        var topic = Header(DeadLetterHeaders.SourceTopic) ?? result.Topic;
+        int? partition = int.TryParse(Header(DeadLetterHeaders.SourcePartition), CultureInfo.InvariantCulture, out var p) ? p : result.Partition.Value;
+        long? offset = long.TryParse(Header(DeadLetterHeaders.SourceOffset), CultureInfo.InvariantCulture, out var off) ? off : result.Offset.Value;
+        var original = result.Message.Value is { } bytes ? Convert.ToBase64String(bytes) : string.Empty;
+        return new DeadLetter(DeadLetterReasons.PoisonMessage, DeadLetterReasons.SeverityOf(DeadLetterReasons.PoisonMessage),
+            Header(DeadLetterHeaders.Detail) ?? reason, string.Empty, 0, null, original, SourceTopic: topic, SourcePartition: partition, SourceOffset: offset);
+    }
+
+    private static string RunDay(DateOnly? day) => day?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "unknown";
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Monitoring {Topics}")]
+    private partial void LogStarted(string topics);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Alert {Rule} for {Day} ({Severity}): {AlertMessage}")]
+    private partial void LogAlert(string rule, string day, Severity severity, string alertMessage);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Undecodable message {Topic}[{Partition}]@{Offset} sent to the dead letters")]
+    private partial void LogPoison(string topic, int partition, long offset);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Detail}")]
+    private partial void LogKafka(string detail);
+}

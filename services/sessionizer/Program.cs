@@ -1,0 +1,10 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Puffy.Streaming.Hosting;
+using Puffy.Streaming.Sessionizer;
+
+var builder = ServiceHost.CreateBuilder(args, "sessionizer");
+builder.Services.AddOptions<SessionizerOptions>().BindConfiguration(SessionizerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddHostedService<SessionizerWorker>();
+await builder.Build().RunAsync();
+return Environment.ExitCode;

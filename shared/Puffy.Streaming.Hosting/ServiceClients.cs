@@ -1,0 +1,95 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Puffy.Streaming.ClickHouse;
+using Puffy.Streaming.Contracts;
+using Puffy.Streaming.Kafka;
+using Puffy.Streaming.Kafka.Streams;
+using StackExchange.Redis;
+
+namespace Puffy.Streaming.Hosting;
+
+/// <summary>Builds a service's connections from its options and waits (up to the startup timeout) for the servers.</summary>
+public sealed partial class ServiceClients(
+    IOptions<KafkaOptions> kafka,
+    IOptions<RedisOptions> redis,
+    IOptions<ClickHouseOptions> clickHouse,
+    IOptions<StreamOptions> streams,
+    ILogger<ServiceClients> log) : IDisposable
+{
+    private ConnectionMultiplexer? _redis;
+    private HttpClient? _registryHttp;
+
+    public StreamOptions Streams => streams.Value;
+
+    public RedisOptions Redis => redis.Value;
+
+    public async Task<MessageCodec> CodecAsync(CancellationToken cancellationToken)
+    {
+        if (streams.Value.SchemaRegistryUrl is not { } url)
+            return MessageCodec.Catalogue;
+        _registryHttp = new HttpClient { BaseAddress = url };
+        var codec = await MessageCodec.CreateAsync(new SchemaRegistryClient(_registryHttp), cancellationToken);
+        LogRegistry(url);
+        return codec;
+    }
+
+    /// <summary>Creates the pipeline's topics that do not exist yet.</summary>
+    public Task EnsureTopicsAsync(CancellationToken cancellationToken) =>
+        TopicAdmin.EnsureAsync(kafka.Value.BootstrapServers, Topics.All, streams.Value.Partitions, cancellationToken);
+
+    public StreamProducer Producer(MessageCodec codec, string name) =>
+        new(kafka.Value.ProducerConfig(), codec, name, line => LogKafka(line), streams.Value.StartupTimeout);
+
+    public ConsumerConfig Consumer(string groupId) => kafka.Value.ConsumerConfig(groupId);
+
+    public async Task<IDatabase> RedisAsync(CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + streams.Value.StartupTimeout;
+        while (true)
+        {
+            try
+            {
+                _redis = await ConnectionMultiplexer.ConnectAsync(redis.Value.Configuration);
+                return _redis.GetDatabase();
+            }
+            catch (RedisConnectionException e) when (DateTime.UtcNow < deadline)
+            {
+                LogWaiting("Redis", e.Message);
+                await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>A client whose database and tables exist (the DDL is applied; it is idempotent).</summary>
+    public async Task<ClickHouseClient> ClickHouseAsync(CancellationToken cancellationToken)
+    {
+        var client = new ClickHouseClient(clickHouse.Value);
+        var deadline = DateTime.UtcNow + streams.Value.StartupTimeout;
+        while (!await client.PingAsync(cancellationToken))
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"ClickHouse at {clickHouse.Value.BaseUrl} did not answer within {streams.Value.StartupTimeout}");
+            LogWaiting("ClickHouse", clickHouse.Value.BaseUrl.ToString());
+            await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
+        }
+
+        await client.ApplySchemaAsync(Path.Combine(AppContext.BaseDirectory, "clickhouse"), cancellationToken);
+        return client;
+    }
+
+    public void Dispose()
+    {
+        _redis?.Dispose();
+        _registryHttp?.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Schema ids come from the registry at {RegistryUrl}")]
+    private partial void LogRegistry(Uri registryUrl);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Detail}")]
+    private partial void LogKafka(string detail);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Waiting for {Server}: {Detail}")]
+    private partial void LogWaiting(string server, string detail);
+}

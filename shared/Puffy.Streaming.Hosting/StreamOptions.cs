@@ -1,0 +1,43 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Puffy.Streaming.Hosting;
+
+/// <summary>The <c>Streams</c> section: how the services use their topics.</summary>
+public sealed class StreamOptions
+{
+    public const string Section = "Streams";
+
+    /// <summary>Partitions of the topics a service creates when they do not exist yet.</summary>
+    [Range(1, 1024)]
+    public int Partitions { get; set; } = 4;
+
+    /// <summary>How often a service makes its effects durable and commits its input.</summary>
+    public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How often an ordered stage tells every output partition how far it has come.</summary>
+    public TimeSpan WatermarkInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Most messages taken per poll.</summary>
+    [Range(1, 1_000_000)]
+    public int PollBatch { get; set; } = 5000;
+
+    /// <summary>A Confluent-compatible Schema Registry; without it the committed id catalogue is used.</summary>
+    public Uri? SchemaRegistryUrl { get; set; }
+
+    /// <summary>How long a starting service waits for Kafka, Redis and ClickHouse to answer.</summary>
+    public TimeSpan StartupTimeout { get; set; } = TimeSpan.FromMinutes(1);
+}
+
+/// <summary>The <c>Redis</c> section.</summary>
+public sealed class RedisOptions
+{
+    public const string Section = "Redis";
+
+    /// <summary>A StackExchange.Redis connection string, e.g. <c>localhost:6379</c>.</summary>
+    [Required]
+    public string Configuration { get; set; } = "localhost:6379";
+
+    /// <summary>Prefix of every key the services write.</summary>
+    [Required]
+    public string KeyPrefix { get; set; } = "puffy";
+}

@@ -1,0 +1,115 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Confluent.Kafka;
+using Puffy.Streaming.Contracts;
+
+namespace Puffy.Streaming.Kafka.Streams;
+
+/// <summary>
+/// A service's one Kafka producer: sends contract messages (keyed, so per-key order holds), stream marks to every
+/// partition of a topic, and dead-letter copies. Sends are asynchronous; <see cref="Flush"/> waits until everything
+/// sent is acknowledged and throws if anything failed, so callers commit their input only after a successful flush.
+/// </summary>
+public sealed class StreamProducer : IDisposable
+{
+    private readonly IProducer<byte[]?, byte[]?> _producer;
+    private readonly ConcurrentDictionary<string, int> _partitions = new(StringComparer.Ordinal);
+    private readonly Action<DeliveryReport<byte[]?, byte[]?>> _onDelivery;
+    private readonly TimeSpan _metadataTimeout;
+    private volatile Error? _failure;
+    private long _sent;
+
+    public StreamProducer(ProducerConfig config, MessageCodec codec, string name, Action<string>? log = null, TimeSpan? metadataTimeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        Codec = codec ?? throw new ArgumentNullException(nameof(codec));
+        Name = name;
+        _metadataTimeout = metadataTimeout ?? TimeSpan.FromSeconds(30);
+        var logLine = log ?? (static _ => { });
+        _producer = new ProducerBuilder<byte[]?, byte[]?>(config)
+            .SetErrorHandler((_, e) => logLine($"Kafka producer error: {e.Code} {e.Reason}{(e.IsFatal ? " (fatal)" : "")}"))
+            .Build();
+        _onDelivery = report =>
+        {
+            if (report.Error.IsError)
+                _failure ??= report.Error;
+        };
+    }
+
+    /// <summary>The producing service's name, written into its marks.</summary>
+    public string Name { get; }
+
+    public MessageCodec Codec { get; }
+
+    public IProducer<byte[]?, byte[]?> Raw => _producer;
+
+    /// <summary>Messages handed to the client so far.</summary>
+    public long Sent => Interlocked.Read(ref _sent);
+
+    public void Send<T>(string topic, string? key, T value)
+        where T : notnull =>
+        Produce(new TopicPartition(topic, Partition.Any), key is null ? null : Encoding.UTF8.GetBytes(key), Codec.Serialize(value));
+
+    /// <summary>Writes <paramref name="mark"/> to every partition of <paramref name="topic"/>.</summary>
+    public void Mark(string topic, StreamMarkKind kind, StreamPosition position, string? file = null, DateOnly? fileDay = null, long rows = 0)
+    {
+        var partitions = PartitionsOf(topic);
+        var value = Codec.Serialize(new StreamMark(kind, Name, position.Time, position.Tie, position.Seq, partitions, file, fileDay, rows));
+        for (var p = 0; p < partitions; p++)
+            Produce(new TopicPartition(topic, new Partition(p)), null, value);
+    }
+
+    /// <summary>Sends an already-built message (e.g. a dead-letter copy) as is.</summary>
+    public void SendRaw(string topic, Message<byte[]?, byte[]?> message) => Produce(new TopicPartition(topic, Partition.Any), message);
+
+    public int PartitionsOf(string topic) => _partitions.GetOrAdd(topic, t => TopicAdmin.PartitionCount(_producer.Handle, t, _metadataTimeout));
+
+    /// <summary>Waits for every sent message's acknowledgement; throws if any failed since the last flush.</summary>
+    public void Flush(CancellationToken cancellationToken = default)
+    {
+        while (_producer.Flush(TimeSpan.FromMilliseconds(500)) > 0)
+            cancellationToken.ThrowIfCancellationRequested();
+        if (_failure is { } failure)
+        {
+            _failure = null;
+            throw new KafkaException(failure);
+        }
+    }
+
+    private void Produce(TopicPartition target, byte[]? key, byte[] value) =>
+        Produce(target, new Message<byte[]?, byte[]?> { Key = key, Value = value });
+
+    private void Produce(TopicPartition target, Message<byte[]?, byte[]?> message)
+    {
+        if (_failure is { } failure)
+            throw new KafkaException(failure);
+        while (true)
+        {
+            try
+            {
+                _producer.Produce(target, message, _onDelivery);
+                Interlocked.Increment(ref _sent);
+                return;
+            }
+            catch (ProduceException<byte[]?, byte[]?> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
+            {
+                // Back-pressure: wait for acknowledgements to make room.
+                _producer.Poll(TimeSpan.FromMilliseconds(50));
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            _producer.Flush(TimeSpan.FromSeconds(10));
+        }
+        catch (KafkaException)
+        {
+            // Disposal must not throw; unflushed messages were not committed as processed.
+        }
+
+        _producer.Dispose();
+    }
+}

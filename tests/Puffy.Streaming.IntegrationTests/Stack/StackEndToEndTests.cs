@@ -1,0 +1,74 @@
+using System.Globalization;
+using Puffy.Streaming.Cli;
+using Puffy.Streaming.LocalServers;
+
+namespace Puffy.Streaming.IntegrationTests.Stack;
+
+/// <summary>
+/// The five services as separate processes over Kafka (the test broker, over TCP), Redis and ClickHouse: the 14 real
+/// days replayed through them give exactly the embedded run's summary, also when the sessionizer and the attribution
+/// service are killed with SIGKILL mid-replay and restarted.
+/// </summary>
+[Collection(StackCollection.Name)]
+public sealed class StackEndToEndTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Replay_RealData_ClickHouseSummaryEqualsTheEmbeddedSummary()
+    {
+        var expected = StackHarness.Embedded(StackHarness.RealData, Ct).ToJson();
+        await using var stack = await StackHarness.UpAsync(Ct);
+
+        Assert.Equal(0, await stack.ReplayAsync(StackHarness.RealData, "max", Ct));
+        await stack.WaitUntilProcessedAsync(Ct);
+        var summary = await stack.SummaryAsync(Ct);
+
+        Assert.Equal(49_963, summary.RowsRead);
+        Assert.Equal(expected, summary.ToJson());
+    }
+
+    [Fact]
+    public async Task Replay_SessionizerAndAttributionKilledMidReplay_SummaryStillEqualsTheEmbeddedSummary()
+    {
+        var expected = StackHarness.Embedded(StackHarness.RealData, Ct).ToJson();
+        await using var stack = await StackHarness.UpAsync(Ct);
+
+        // Paced (14 days in about 25 s) so the kill lands while rows are still arriving.
+        var replay = stack.ReplayAsync(StackHarness.RealData, "50000x", Ct);
+        using var client = stack.ClickHouse();
+        var until = DateTime.UtcNow.AddMinutes(2);
+        while (await CountAsync(client, "orders") < 40 && DateTime.UtcNow < until)
+            await Task.Delay(100, Ct); // polling the sink for progress
+        Assert.True(await CountAsync(client, "orders") >= 40, "no progress before the kill:\n" + stack.Logs());
+        Assert.False(replay.IsCompleted, "the replay finished before the kill");
+
+        List<int> killed = [stack.State.Services["sessionizer"], stack.State.Services["attribution"]];
+        LocalStack.KillService(stack.State, "sessionizer");
+        LocalStack.KillService(stack.State, "attribution");
+        foreach (var pid in killed)
+            Assert.False(await ExitedAsync(pid), $"process {pid} did not die");
+        LocalStack.StartService(stack.State, "sessionizer");
+        LocalStack.StartService(stack.State, "attribution");
+
+        Assert.Equal(0, await replay);
+        await stack.WaitUntilProcessedAsync(Ct);
+        var summary = await stack.SummaryAsync(Ct);
+
+        Assert.Equal(expected, summary.ToJson());
+        // Restored from Redis, not rebuilt from nothing: the restarted services logged the state they loaded.
+        Assert.Contains("Restored", LocalStack.Tail(stack.State.LogFile("sessionizer"), 400), StringComparison.Ordinal);
+    }
+
+    private static async Task<long> CountAsync(Streaming.ClickHouse.ClickHouseClient client, string table) =>
+        long.Parse(await client.QueryScalarAsync($"SELECT count() FROM {client.Qualify(table)}", Ct), CultureInfo.InvariantCulture);
+
+    // False once the process is gone (polled with a deadline; a killed process disappears at once).
+    private static async Task<bool> ExitedAsync(int pid)
+    {
+        var until = DateTime.UtcNow.AddSeconds(10);
+        while (BackgroundProcess.IsAlive(pid) && DateTime.UtcNow < until)
+            await Task.Delay(20, Ct);
+        return BackgroundProcess.IsAlive(pid);
+    }
+}

@@ -1,0 +1,77 @@
+using Puffy.Streaming.ClickHouse;
+using Puffy.Streaming.Cli;
+using Puffy.Streaming.Embedded;
+
+namespace Puffy.Streaming.IntegrationTests.Stack;
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class StackCollection
+{
+    public const string Name = "Local stack";
+}
+
+/// <summary>
+/// A whole local stack (Redis, ClickHouse, the Kafka-protocol test broker and the four long-running services as
+/// separate processes) in a temp state folder, exactly as <c>puffy stack up</c> starts it; stopped on dispose.
+/// </summary>
+internal sealed class StackHarness : IAsyncDisposable
+{
+    private readonly string _root;
+
+    private StackHarness(string root, StackState state)
+    {
+        _root = root;
+        State = state;
+    }
+
+    public StackState State { get; }
+
+    public static string RealData { get; } = Path.Combine(LocalStack.RepoRoot(), "data", "puffy-events");
+
+    public static async Task<StackHarness> UpAsync(CancellationToken cancellationToken)
+    {
+        var root = Directory.CreateTempSubdirectory("puffy-stack-").FullName;
+        using var log = new StringWriter();
+        var state = await LocalStack.UpAsync(root, partitions: 4, kafkaBootstrap: null, log, cancellationToken);
+        return new StackHarness(root, state);
+    }
+
+    public Task<int> ReplayAsync(string data, string speed, CancellationToken cancellationToken) =>
+        StackCommand.RunIngestorAsync(State, data, speed, cancellationToken);
+
+    public Task WaitUntilProcessedAsync(CancellationToken cancellationToken) =>
+        StackCommand.WaitUntilProcessedAsync(State, TimeSpan.FromMinutes(10), cancellationToken);
+
+    public ClickHouseClient ClickHouse() =>
+        new(new ClickHouseOptions { BaseUrl = State.ClickHouseUrl, Database = StackState.Database });
+
+    public async Task<RunSummary> SummaryAsync(CancellationToken cancellationToken)
+    {
+        using var client = ClickHouse();
+        return await ClickHouseSummary.ReadAsync(client, cancellationToken);
+    }
+
+    /// <summary>What the embedded run computes over the same files: the reference for every stack run.</summary>
+    public static RunSummary Embedded(string data, CancellationToken cancellationToken)
+    {
+        var files = Directory.GetFiles(data, "*.csv").Order(StringComparer.Ordinal).ToList();
+        var builder = new SummaryBuilder();
+        new EmbeddedPipeline(new PipelineOptions(), builder).Run(files, cancellationToken: cancellationToken);
+        return builder.Complete();
+    }
+
+    public string Logs() => string.Join("\n", LocalStack.LongRunning.Select(s => $"== {s}\n{LocalStack.Tail(State.LogFile(s), 15)}"));
+
+    public async ValueTask DisposeAsync()
+    {
+        await LocalStack.DownAsync(_root, TextWriter.Null);
+        try
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A server may still be flushing a file; the temp folder is left behind.
+        }
+    }
+}
