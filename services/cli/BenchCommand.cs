@@ -12,6 +12,84 @@ namespace Puffy.Streaming.Cli;
 /// </summary>
 internal static class BenchCommand
 {
+    public static async Task<int> ExecuteAsync(Dictionary<string, string?> options)
+    {
+        if (CommandLine.Flag(options, "stack"))
+            return await StackAsync(options);
+        return Execute(options);
+    }
+
+    /// <summary>
+    /// <c>--stack</c>: end-to-end replay throughput of the five services. For the real data and for the scale-up, a
+    /// fresh local stack (its own state folder) is started, the ingestor replays at max speed, and the clock stops
+    /// when every service has processed everything; the ClickHouse summary is checked against the embedded run.
+    /// </summary>
+    private static async Task<int> StackAsync(Dictionary<string, string?> options)
+    {
+        var data = CommandLine.Optional(options, "data") ?? Path.Combine("data", "puffy-events");
+        var scale = int.Parse(CommandLine.Optional(options, "scale") ?? "10", CultureInfo.InvariantCulture);
+        var work = Path.GetFullPath(CommandLine.Optional(options, "work") ?? Path.Combine(".puffy", "bench"));
+        var partitions = int.Parse(CommandLine.Optional(options, "partitions") ?? "4", CultureInfo.InvariantCulture);
+        var files = CommandLine.DataFiles(data);
+        Console.Out.WriteLine($"bench --stack: {Environment.ProcessorCount} cores, {partitions} partitions per topic, .NET {Environment.Version}");
+        var ok = await ReplayOnFreshStack("real data", Path.GetFullPath(data), files, partitions, work);
+        if (scale > 1)
+        {
+            var scaled = ScaleUp(files, scale, Path.Combine(work, $"data-x{scale}"));
+            ok &= await ReplayOnFreshStack($"scale-up x{scale}", Path.Combine(work, $"data-x{scale}"), scaled, partitions, work);
+        }
+
+        return ok ? CommandLine.Ok : CommandLine.Failed;
+    }
+
+    private static async Task<bool> ReplayOnFreshStack(string label, string folder, IReadOnlyList<string> files, int partitions, string work)
+    {
+        var builder = new SummaryBuilder();
+        new EmbeddedPipeline(new PipelineOptions(), builder).Run(files);
+        var expected = builder.Complete();
+        var root = Path.Combine(work, "stack");
+        await LocalStack.UpAsync(root, partitions, Environment.GetEnvironmentVariable("KAFKA_BOOTSTRAP"), TextWriter.Null);
+        try
+        {
+            var state = LocalStack.Load(root)!;
+            var clock = Stopwatch.StartNew();
+            if (await StackCommand.RunIngestorAsync(state, folder, "max") != 0)
+                throw new InvalidOperationException("the ingestor failed");
+            var sent = clock.Elapsed;
+            await StackCommand.WaitUntilProcessedAsync(state, TimeSpan.FromHours(1), CancellationToken.None);
+            clock.Stop();
+            using var client = new ClickHouse.ClickHouseClient(new ClickHouse.ClickHouseOptions { BaseUrl = state.ClickHouseUrl, Database = StackState.Database });
+            var actual = await ClickHouseSummary.ReadAsync(client);
+            var same = actual.ToJson() == expected.ToJson();
+            Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{label}: {expected.RowsRead:N0} events end to end in {clock.Elapsed.TotalSeconds:0.0} s = {expected.RowsRead / clock.Elapsed.TotalSeconds:N0} events/s (ingestor done after {sent.TotalSeconds:0.0} s); summary {(same ? "identical to" : "DIFFERS from")} the embedded run"));
+            foreach (var service in LocalStack.LongRunning)
+                Console.Out.WriteLine($"  {service,-11} {ProcessStats(state.Services[service])}");
+            return same;
+        }
+        finally
+        {
+            await LocalStack.DownAsync(root, TextWriter.Null);
+        }
+    }
+
+    // CPU seconds and peak resident memory of a running process, from /proc.
+    private static string ProcessStats(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            var peak = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal))?[6..].Trim() ?? "?";
+            return string.Create(CultureInfo.InvariantCulture, $"CPU {ticks / 100.0:0.0} s, peak RSS {peak}");
+        }
+        catch (IOException)
+        {
+            return "(process gone)";
+        }
+    }
+
     public static int Execute(Dictionary<string, string?> options)
     {
         var data = CommandLine.Optional(options, "data") ?? Path.Combine("data", "puffy-events");

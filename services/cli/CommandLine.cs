@@ -28,6 +28,9 @@ internal static class CommandLine
           puffy bench [--scale 100] [--repeat 1] [--data DIR] [--work DIR] [--sink sqlite|none]
                       Replays DIR once and a synthetic scale-up (DIR repeated N times, each copy shifted by the
                       data set's span with its own client and transaction ids) and reports events/s and memory.
+          puffy bench --stack [--scale 10] [--partitions 4]
+                      The same end to end through the five services: a fresh local stack per run, replay at
+                      max speed, timed until every service has processed everything; summary checked.
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -53,7 +56,7 @@ internal static class CommandLine
             return args[0] switch
             {
                 "run" => await RunCommand.ExecuteAsync(options),
-                "bench" => BenchCommand.Execute(options),
+                "bench" => await BenchCommand.ExecuteAsync(options),
                 "summary" => await SummaryCommand.ExecuteAsync(options),
                 "stack" when args.Length > 1 && !args[1].StartsWith("--", StringComparison.Ordinal) =>
                     await StackCommand.ExecuteAsync(args[1], ParseOptions(args.AsSpan(2))),
