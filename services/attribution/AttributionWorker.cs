@@ -33,7 +33,7 @@ public sealed partial class AttributionWorker(
         using var producer = clients.Producer(codec, "attribution");
         var partitions = producer.PartitionsOf(Topics.SessionizedEvents);
         using var consumer = new OrderedTopicConsumer<SessionizedEvent>(clients.Consumer(options.Value.GroupId), Topics.SessionizedEvents,
-            partitions, se => new StreamPosition(se.Event.Timestamp, se.Event.EventId, 0), producer, line => LogKafka(line));
+            partitions, se => new StreamPosition(se.Event.Timestamp, se.Event.EventId, 0), producer, line => LogKafka(line), line => LogProgress(line));
 
         var core = new AttributionCore(new Core { Lookback = options.Value.Lookback }) { TrackChanges = true };
         var stored = await store.LoadAllAsync();
@@ -95,4 +95,7 @@ public sealed partial class AttributionWorker(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Detail}")]
     private partial void LogKafka(string detail);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Detail}")]
+    private partial void LogProgress(string detail);
 }

@@ -34,7 +34,7 @@ public sealed partial class SessionizerWorker(
         using var producer = clients.Producer(codec, "sessionizer");
         var partitions = producer.PartitionsOf(Topics.ValidEvents);
         using var consumer = new OrderedTopicConsumer<ValidEvent>(clients.Consumer(options.Value.GroupId), Topics.ValidEvents, partitions,
-            ev => new StreamPosition(ev.Timestamp, ev.EventId, 0), producer, line => LogKafka(line));
+            ev => new StreamPosition(ev.Timestamp, ev.EventId, 0), producer, line => LogKafka(line), line => LogProgress(line));
 
         // The writer is not re-entrant: the core's callbacks collect, the loop writes after each batch.
         var newEvents = new List<SessionizedEvent>();
@@ -142,4 +142,7 @@ public sealed partial class SessionizerWorker(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Detail}")]
     private partial void LogKafka(string detail);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Detail}")]
+    private partial void LogProgress(string detail);
 }

@@ -27,7 +27,7 @@ public sealed partial class ValidatorWorker(
         using var producer = clients.Producer(codec, "validator");
         var partitions = producer.PartitionsOf(Topics.RawEvents);
         using var consumer = new OrderedTopicConsumer<RawEvent>(clients.Consumer(options.Value.GroupId), Topics.RawEvents, partitions,
-            raw => new StreamPosition(raw.StreamTime, raw.SourceFile, raw.Line), producer, line => LogKafka(line));
+            raw => new StreamPosition(raw.StreamTime, raw.SourceFile, raw.Line), producer, line => LogKafka(line), line => LogProgress(line));
         consumer.Start(streams.StartupTimeout);
 
         // Rows still in the core's reorder buffer: their offsets must not be committed before they are decided.
@@ -139,4 +139,7 @@ public sealed partial class ValidatorWorker(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Detail}")]
     private partial void LogKafka(string detail);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Detail}")]
+    private partial void LogProgress(string detail);
 }

@@ -25,18 +25,26 @@ public sealed class OrderedTopicConsumer<T> : IDisposable
     private readonly Func<T, StreamPosition> _positionOf;
     private readonly StreamProducer _deadLetters;
     private readonly Action<string> _log;
+    private readonly Action<string> _info;
     private readonly PartitionMerger<T> _merger;
     private readonly long[] _seedOffset;
     private readonly long[] _released;
     private readonly long[] _committed;
 
     public OrderedTopicConsumer(
-        ConsumerConfig config, string topic, int partitions, Func<T, StreamPosition> positionOf, StreamProducer deadLetters, Action<string>? log = null)
+        ConsumerConfig config,
+        string topic,
+        int partitions,
+        Func<T, StreamPosition> positionOf,
+        StreamProducer deadLetters,
+        Action<string>? log = null,
+        Action<string>? info = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(deadLetters);
         var settings = new ConsumerConfig(config.ToDictionary(p => p.Key, p => p.Value)) { EnableAutoCommit = false, EnableAutoOffsetStore = false };
         _log = log ?? (static _ => { });
+        _info = info ?? _log;
         _consumer = new ConsumerBuilder<byte[]?, byte[]?>(settings)
             .SetErrorHandler((_, e) => _log($"Kafka consumer error on {topic}: {e.Code} {e.Reason}{(e.IsFatal ? " (fatal)" : "")}"))
             .Build();
@@ -82,7 +90,7 @@ public sealed class OrderedTopicConsumer<T> : IDisposable
         }
 
         _consumer.Assign(assignment);
-        _log(string.Create(CultureInfo.InvariantCulture,
+        _info(string.Create(CultureInfo.InvariantCulture,
             $"Reading {_topic} ({Partitions} partitions) from offsets {string.Join(", ", committed.Select(c => c.Offset.Value < 0 ? "start" : c.Offset.Value.ToString(CultureInfo.InvariantCulture)))}"));
     }
 

@@ -56,8 +56,14 @@ public sealed class StackEndToEndTests
         var summary = await stack.SummaryAsync(Ct);
 
         Assert.Equal(expected, summary.ToJson());
-        // Restored from Redis, not rebuilt from nothing: the restarted services logged the state they loaded.
-        Assert.Contains("Restored", LocalStack.Tail(stack.State.LogFile("sessionizer"), 400), StringComparison.Ordinal);
+        // Restored from Redis, not rebuilt from nothing: the restarted services logged the non-empty state they loaded.
+        var restored = System.Text.RegularExpressions.Regex.Matches(LocalStack.Tail(stack.State.LogFile("sessionizer"), 1000), @"Restored (\d+) client states")
+            .Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(2, restored.Count);
+        Assert.True(restored[1] > 0, "the restarted sessionizer loaded no state");
+        var touchpoints = System.Text.RegularExpressions.Regex.Matches(LocalStack.Tail(stack.State.LogFile("attribution"), 1000), @"Restored the touchpoints of (\d+) clients")
+            .Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToList();
+        Assert.True(touchpoints.Count == 2 && touchpoints[1] > 0, "the restarted attribution service loaded no touchpoints");
     }
 
     private static async Task<long> CountAsync(Streaming.ClickHouse.ClickHouseClient client, string table) =>
