@@ -38,6 +38,7 @@ public sealed partial class IngestorWorker(
         RedisKey done = clients.Redis.KeyPrefix + ":ingestor:files";
         using var producer = clients.Producer(codec, "ingestor");
 
+        var gates = clients.Gates(producer, (ConsumerGroups.Validator, Topics.RawEvents));
         var core = new IngestorCore { OnMetric = m => producer.Send(Topics.Metrics, "ingestor", m) };
         var checkpoints = (await redis.HashGetAllAsync(done)).ToDictionary(
             e => (string)e.Name!, e => JsonSerializer.Deserialize<FileCheckpoint>((string)e.Value!)!, StringComparer.Ordinal);
@@ -87,6 +88,8 @@ public sealed partial class IngestorWorker(
                     await Task.Delay(wait, stoppingToken);
                 }
 
+                if (gates.Count > 0)
+                    await clients.HoldBackAsync(gates, () => producer.Mark(Topics.RawEvents, StreamMarkKind.Watermark, last), stoppingToken);
                 producer.Send(Topics.RawEvents, string.IsNullOrEmpty(raw.ClientId) ? $"{name}:{raw.Line}" : raw.ClientId, raw);
                 last = new StreamPosition(raw.StreamTime, raw.SourceFile, raw.Line);
                 rows++;
@@ -114,6 +117,8 @@ public sealed partial class IngestorWorker(
         producer.Flush(stoppingToken);
         var seconds = Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
         LogDone(sent, clock.Elapsed.TotalSeconds, sent / seconds);
+        foreach (var gate in gates)
+            gate.Dispose();
         _lifetime.StopApplication();
 
         async Task Checkpoint(string file, long rows)

@@ -69,8 +69,14 @@ public sealed partial class SessionizerWorker(
         var lastMark = StreamPosition.Min;
         var checkpoint = Stopwatch.StartNew();
         var marked = Stopwatch.StartNew();
+        var gates = clients.Gates(producer, (ConsumerGroups.Attribution, Topics.SessionizedEvents), (ConsumerGroups.Monitor, Topics.Sessions));
         while (!stoppingToken.IsCancellationRequested)
         {
+            await clients.HoldBackAsync(gates, () =>
+            {
+                producer.Mark(Topics.SessionizedEvents, StreamMarkKind.Watermark, progress);
+                lastMark = progress;
+            }, stoppingToken);
             foreach (var m in consumer.Poll(TimeSpan.FromMilliseconds(100), streams.PollBatch, stoppingToken))
             {
                 if (m.Record is { } ev)
@@ -113,6 +119,8 @@ public sealed partial class SessionizerWorker(
         }
 
         await Checkpoint();
+        foreach (var gate in gates)
+            gate.Dispose();
 
         async Task Write()
         {

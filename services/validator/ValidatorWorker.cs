@@ -69,9 +69,15 @@ public sealed partial class ValidatorWorker(
         var checkpoint = Stopwatch.StartNew();
         var marked = Stopwatch.StartNew();
         var lastMark = StreamPosition.Min;
+        var gates = clients.Gates(producer, (ConsumerGroups.Sessionizer, Topics.ValidEvents), (ConsumerGroups.Monitor, Topics.DeadLetters));
         LogStarted(partitions);
         while (!stoppingToken.IsCancellationRequested)
         {
+            await clients.HoldBackAsync(gates, () =>
+            {
+                lastMark = Later(output, new StreamPosition(core.Watermark, string.Empty, long.MinValue));
+                producer.Mark(Topics.ValidEvents, StreamMarkKind.Watermark, lastMark);
+            }, stoppingToken);
             foreach (var m in consumer.Poll(TimeSpan.FromMilliseconds(100), streams.PollBatch, stoppingToken))
             {
                 if (m.Record is { } raw)
@@ -124,6 +130,8 @@ public sealed partial class ValidatorWorker(
 
         producer.Flush(CancellationToken.None);
         consumer.Commit(p => lowestUndecided[p].Count > 0 ? lowestUndecided[p].Min.Offset : null);
+        foreach (var gate in gates)
+            gate.Dispose();
     }
 
     private static StreamPosition Later(StreamPosition a, StreamPosition b) => a >= b ? a : b;

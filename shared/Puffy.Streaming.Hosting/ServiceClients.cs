@@ -43,6 +43,35 @@ public sealed partial class ServiceClients(
 
     public ConsumerConfig Consumer(string groupId) => kafka.Value.ConsumerConfig(groupId);
 
+    /// <summary>Gates on the downstream groups of a service's outputs (none when back-pressure is off).</summary>
+    public IReadOnlyList<LagGate> Gates(StreamProducer producer, params (string Group, string Topic)[] downstream) =>
+        streams.Value.MaxLagPerPartition <= 0
+            ? []
+            : downstream.Select(d => new LagGate(kafka.Value.BootstrapServers, d.Group, d.Topic, producer.PartitionsOf(d.Topic), streams.Value.MaxLagPerPartition)).ToList();
+
+    /// <summary>
+    /// Waits while any downstream group is too far behind. <paramref name="beforeWaiting"/> runs once first (e.g. to
+    /// send a watermark, so the consumer can release and commit everything already sent).
+    /// </summary>
+    public async Task HoldBackAsync(IReadOnlyList<LagGate> gates, Action beforeWaiting, CancellationToken cancellationToken)
+    {
+        var waited = false;
+        foreach (var gate in gates)
+        {
+            while (gate.MustWait())
+            {
+                if (!waited)
+                {
+                    beforeWaiting();
+                    LogHoldingBack(gate.Group, gate.Topic, gate.LastLag);
+                    waited = true;
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
+            }
+        }
+    }
+
     public async Task<IDatabase> RedisAsync(CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + streams.Value.StartupTimeout;
@@ -83,6 +112,9 @@ public sealed partial class ServiceClients(
         _redis?.Dispose();
         _registryHttp?.Dispose();
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Holding back: {Group} is {Lag} messages behind on a partition of {Topic}")]
+    private partial void LogHoldingBack(string group, string topic, long lag);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Schema ids come from the registry at {RegistryUrl}")]
     private partial void LogRegistry(Uri registryUrl);

@@ -21,6 +21,13 @@ public sealed class StreamOptions
     [Range(1, 1_000_000)]
     public int PollBatch { get; set; } = 5000;
 
+    /// <summary>
+    /// Back-pressure: a service stops sending while the consumer of its output is more than this many messages behind
+    /// on a partition (the local test broker keeps only 5 MiB per partition). 0 turns it off.
+    /// </summary>
+    [Range(0, long.MaxValue)]
+    public long MaxLagPerPartition { get; set; } = 4000;
+
     /// <summary>A Confluent-compatible Schema Registry; without it the committed id catalogue is used.</summary>
     public Uri? SchemaRegistryUrl { get; set; }
 

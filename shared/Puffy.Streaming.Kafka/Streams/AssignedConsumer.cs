@@ -17,7 +17,12 @@ public sealed class AssignedConsumer : IDisposable
     public AssignedConsumer(ConsumerConfig config, Action<string>? log = null)
     {
         ArgumentNullException.ThrowIfNull(config);
-        var settings = new ConsumerConfig(config.ToDictionary(p => p.Key, p => p.Value)) { EnableAutoCommit = false, EnableAutoOffsetStore = false };
+        var settings = new ConsumerConfig(config.ToDictionary(p => p.Key, p => p.Value)) {
+            EnableAutoCommit = false,
+            EnableAutoOffsetStore = false,
+            // Never skip silently: a position the broker no longer holds means messages were lost.
+            AutoOffsetReset = AutoOffsetReset.Error,
+        };
         _log = log ?? (static _ => { });
         _consumer = new ConsumerBuilder<byte[]?, byte[]?>(settings)
             .SetErrorHandler((_, e) => _log($"Kafka consumer error: {e.Code} {e.Reason}{(e.IsFatal ? " (fatal)" : "")}"))
@@ -43,6 +48,11 @@ public sealed class AssignedConsumer : IDisposable
             try
             {
                 result = _consumer.Consume(timeout);
+            }
+            catch (ConsumeException e) when (e.Error.Code == ErrorCode.Local_AutoOffsetReset)
+            {
+                throw new InvalidOperationException(
+                    $"messages were deleted by the broker before they were consumed ({e.Error.Reason}); refusing to skip them", e);
             }
             catch (ConsumeException e) when (!e.Error.IsFatal)
             {

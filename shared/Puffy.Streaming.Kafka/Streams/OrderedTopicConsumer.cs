@@ -42,7 +42,12 @@ public sealed class OrderedTopicConsumer<T> : IDisposable
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(deadLetters);
-        var settings = new ConsumerConfig(config.ToDictionary(p => p.Key, p => p.Value)) { EnableAutoCommit = false, EnableAutoOffsetStore = false };
+        var settings = new ConsumerConfig(config.ToDictionary(p => p.Key, p => p.Value)) {
+            EnableAutoCommit = false,
+            EnableAutoOffsetStore = false,
+            // Never skip silently: a position the broker no longer holds means messages were lost.
+            AutoOffsetReset = AutoOffsetReset.Error,
+        };
         _log = log ?? (static _ => { });
         _info = info ?? _log;
         _consumer = new ConsumerBuilder<byte[]?, byte[]?>(settings)
@@ -108,6 +113,11 @@ public sealed class OrderedTopicConsumer<T> : IDisposable
             try
             {
                 result = _consumer.Consume(timeout);
+            }
+            catch (ConsumeException e) when (e.Error.Code == ErrorCode.Local_AutoOffsetReset)
+            {
+                throw new InvalidOperationException(
+                    $"messages were deleted by the broker before they were consumed ({e.Error.Reason}); refusing to skip them", e);
             }
             catch (ConsumeException e) when (!e.Error.IsFatal)
             {

@@ -1,0 +1,59 @@
+using System.Diagnostics;
+using Confluent.Kafka;
+
+namespace Puffy.Streaming.Kafka.Streams;
+
+/// <summary>
+/// Back-pressure from a downstream consumer group: a producer asks <see cref="MustWait"/> before it sends more, and
+/// holds off while the group is more than a set number of messages behind on any partition of the topic it feeds.
+/// Brokers keep a bounded log (librdkafka's test broker only 5 MiB per partition); a consumer that falls further
+/// behind than that would find its next messages deleted, so the producer slows to the consumer's pace instead.
+/// </summary>
+public sealed class LagGate : IDisposable
+{
+    private readonly IConsumer<byte[]?, byte[]?> _probe;
+    private readonly List<TopicPartition> _partitions;
+    private readonly long _maxLag;
+    private readonly TimeSpan _checkEvery;
+    private readonly Stopwatch _sinceCheck = Stopwatch.StartNew();
+    private bool _behind;
+
+    public LagGate(string bootstrapServers, string groupId, string topic, int partitions, long maxLagPerPartition, TimeSpan? checkEvery = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxLagPerPartition, 1);
+        _probe = new ConsumerBuilder<byte[]?, byte[]?>(KafkaConfig.Consumer(bootstrapServers, groupId)).Build();
+        _partitions = Enumerable.Range(0, partitions).Select(p => new TopicPartition(topic, p)).ToList();
+        _maxLag = maxLagPerPartition;
+        _checkEvery = checkEvery ?? TimeSpan.FromMilliseconds(100);
+        Group = groupId;
+        Topic = topic;
+    }
+
+    public string Group { get; }
+
+    public string Topic { get; }
+
+    /// <summary>The largest lag seen at the last check.</summary>
+    public long LastLag { get; private set; }
+
+    /// <summary>True while the group is too far behind (checked at most every check interval; cheap otherwise).</summary>
+    public bool MustWait()
+    {
+        if (!_behind && _sinceCheck.Elapsed < _checkEvery)
+            return false;
+        _sinceCheck.Restart();
+        var timeout = TimeSpan.FromSeconds(10);
+        long worst = 0;
+        foreach (var c in _probe.Committed(_partitions, timeout))
+        {
+            var high = _probe.QueryWatermarkOffsets(c.TopicPartition, timeout).High.Value;
+            worst = Math.Max(worst, high - Math.Max(0, c.Offset.Value));
+        }
+
+        LastLag = worst;
+        _behind = worst > _maxLag;
+        return _behind;
+    }
+
+    public void Dispose() => _probe.Dispose();
+}
