@@ -40,35 +40,11 @@ public sealed class AssignedConsumer : IDisposable
     public List<ConsumeResult<byte[]?, byte[]?>> Poll(TimeSpan wait, int maxMessages, CancellationToken cancellationToken)
     {
         var results = new List<ConsumeResult<byte[]?, byte[]?>>();
-        var timeout = wait;
-        while (results.Count < maxMessages)
+        Batches.Consume(_consumer, wait, maxMessages, result =>
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            ConsumeResult<byte[]?, byte[]?>? result;
-            try
-            {
-                result = _consumer.Consume(timeout);
-            }
-            catch (ConsumeException e) when (e.Error.Code == ErrorCode.Local_AutoOffsetReset)
-            {
-                throw new InvalidOperationException(
-                    $"messages were deleted by the broker before they were consumed ({e.Error.Reason}); refusing to skip them", e);
-            }
-            catch (ConsumeException e) when (!e.Error.IsFatal)
-            {
-                _log($"Consume error: {e.Error.Code} {e.Error.Reason}");
-                break;
-            }
-
-            if (result is null)
-                break;
-            timeout = TimeSpan.Zero;
-            if (result.IsPartitionEOF)
-                continue;
             _next[result.TopicPartition] = result.Offset.Value + 1;
             results.Add(result);
-        }
-
+        }, _log, cancellationToken);
         return results;
     }
 

@@ -105,34 +105,7 @@ public sealed class OrderedTopicConsumer<T> : IDisposable
     /// </summary>
     public List<Merged<T>> Poll(TimeSpan wait, int maxMessages, CancellationToken cancellationToken)
     {
-        var timeout = wait;
-        for (var n = 0; n < maxMessages; n++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            ConsumeResult<byte[]?, byte[]?>? result;
-            try
-            {
-                result = _consumer.Consume(timeout);
-            }
-            catch (ConsumeException e) when (e.Error.Code == ErrorCode.Local_AutoOffsetReset)
-            {
-                throw new InvalidOperationException(
-                    $"messages were deleted by the broker before they were consumed ({e.Error.Reason}); refusing to skip them", e);
-            }
-            catch (ConsumeException e) when (!e.Error.IsFatal)
-            {
-                _log($"Consume error on {_topic}: {e.Error.Code} {e.Error.Reason}");
-                break;
-            }
-
-            if (result is null)
-                break;
-            timeout = TimeSpan.Zero;
-            if (result.IsPartitionEOF)
-                continue;
-            Receive(result);
-        }
-
+        Batches.Consume(_consumer, wait, maxMessages, Receive, _log, cancellationToken);
         var released = new List<Merged<T>>();
         while (_merger.TryRelease(out var next))
         {
