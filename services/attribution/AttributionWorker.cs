@@ -42,6 +42,9 @@ public sealed partial class AttributionWorker(
         consumer.Start(streams.StartupTimeout);
 
         var orders = new List<AttributedOrder>();
+
+        // An order is in the writer once added, even when the batch flush it triggered failed: a retry goes on after it.
+        var written = 0;
         long total = 0;
         var flushes = 0;
         var checkpoint = Stopwatch.StartNew();
@@ -63,9 +66,7 @@ public sealed partial class AttributionWorker(
                 }
             }
 
-            foreach (var order in orders)
-                await writer.AddAsync(order, CancellationToken.None);
-            orders.Clear();
+            await Infrastructure.RetryAsync("Writing ClickHouse", WriteOrders, log, stoppingToken);
             if (checkpoint.Elapsed >= streams.CheckpointInterval)
             {
                 await Checkpoint();
@@ -75,11 +76,24 @@ public sealed partial class AttributionWorker(
 
         await Checkpoint();
 
+        async Task WriteOrders()
+        {
+            while (written < orders.Count)
+            {
+                var adding = writer.AddAsync(orders[written++], CancellationToken.None);
+                await adding;
+            }
+
+            orders.Clear();
+            written = 0;
+        }
+
         async Task Checkpoint()
         {
             producer.Flush(CancellationToken.None);
-            await writer.FlushAsync(CancellationToken.None);
-            await store.SaveAsync(core.TakeChanges());
+            await Infrastructure.RetryAsync("Flushing ClickHouse", () => writer.FlushAsync(CancellationToken.None), log, stoppingToken);
+            var changes = core.TakeChanges();
+            await Infrastructure.RetryAsync("Storing the checkpoint in Redis", () => store.SaveAsync(changes), log, stoppingToken);
             consumer.Commit();
         }
     }

@@ -148,6 +148,25 @@ internal static class LocalStack
         return pid;
     }
 
+    /// <summary>Stops Redis and ClickHouse (an outage as the services see it); their data stays in the state folder.</summary>
+    public static async Task StopServersAsync(StackState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        await LocalRedis.Attach(Path.Combine(state.Root, "redis"), state.RedisPort, state.RedisPid).StopAsync();
+        await LocalClickHouse.Attach(Path.Combine(state.Root, "clickhouse"), state.ClickHouseHttpPort, state.ClickHouseTcpPort, state.ClickHousePid).StopAsync();
+    }
+
+    /// <summary>Starts Redis and ClickHouse again on their ports and data; returns (and stores) the updated state.</summary>
+    public static async Task<StackState> StartServersAsync(StackState state, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var redis = await LocalRedis.StartAsync(Path.Combine(state.Root, "redis"), state.RedisPort, appendOnly: true, ct: cancellationToken);
+        var clickHouse = await LocalClickHouse.StartAsync(Path.Combine(state.Root, "clickhouse"), state.ClickHouseHttpPort, state.ClickHouseTcpPort, cancellationToken);
+        var updated = state with { RedisPid = redis.Pid, ClickHousePid = clickHouse.Pid };
+        Save(updated);
+        return updated;
+    }
+
     /// <summary>kill -9: what a crash looks like to the rest of the stack.</summary>
     public static void KillService(StackState state, string service) => BackgroundProcess.Kill(state.Services[service]);
 

@@ -125,7 +125,8 @@ public sealed partial class IngestorWorker(
         {
             // Only acknowledged rows count as sent.
             producer.Flush(stoppingToken);
-            await redis.HashSetAsync(done, file, JsonSerializer.Serialize(new FileCheckpoint(rows, core.StreamTime)));
+            var checkpoint = JsonSerializer.Serialize(new FileCheckpoint(rows, core.StreamTime));
+            await Infrastructure.RetryAsync("Storing the file checkpoint in Redis", () => redis.HashSetAsync(done, file, checkpoint), log, stoppingToken);
         }
     }
 

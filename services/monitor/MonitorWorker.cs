@@ -122,7 +122,7 @@ public sealed partial class MonitorWorker(
             }
 
             producer.Flush(CancellationToken.None);
-            await writer.FlushAsync(CancellationToken.None);
+            await Infrastructure.RetryAsync("Flushing ClickHouse", () => writer.FlushAsync(CancellationToken.None), log, stoppingToken);
             consumer.Commit();
         }
     }

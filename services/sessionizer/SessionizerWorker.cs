@@ -39,6 +39,10 @@ public sealed partial class SessionizerWorker(
         // The writer is not re-entrant: the core's callbacks collect, the loop writes after each batch.
         var newEvents = new List<SessionizedEvent>();
         var newSessions = new List<Session>();
+
+        // A row is in the writer once added, even when the batch flush it triggered failed: a retry goes on after it.
+        var eventsWritten = 0;
+        var sessionsWritten = 0;
         long events = 0, sessions = 0;
         var core = new SessionizerCore(new Core { SessionGap = options.Value.SessionGap })
         {
@@ -101,7 +105,7 @@ public sealed partial class SessionizerWorker(
                     progress = m.Position;
             }
 
-            await Write();
+            await Infrastructure.RetryAsync("Writing ClickHouse", Write, log, stoppingToken);
 
             // Sessionized events leave in input order: later ones sort after what was consumed so far.
             if (progress > lastMark && marked.Elapsed >= streams.WatermarkInterval)
@@ -124,20 +128,32 @@ public sealed partial class SessionizerWorker(
 
         async Task Write()
         {
-            foreach (var se in newEvents)
-                await writer.AddAsync(se, CancellationToken.None);
-            foreach (var session in newSessions)
-                await writer.AddAsync(session, CancellationToken.None);
+            while (eventsWritten < newEvents.Count)
+            {
+                var adding = writer.AddAsync(newEvents[eventsWritten++], CancellationToken.None);
+                await adding;
+            }
+
+            while (sessionsWritten < newSessions.Count)
+            {
+                var adding = writer.AddAsync(newSessions[sessionsWritten++], CancellationToken.None);
+                await adding;
+            }
+
             newEvents.Clear();
             newSessions.Clear();
+            eventsWritten = sessionsWritten = 0;
         }
 
+        // The changes are taken once and kept until stored: a retried checkpoint writes the same states again.
         async Task Checkpoint()
         {
-            await Write();
+            await Infrastructure.RetryAsync("Writing ClickHouse", Write, log, stoppingToken);
             producer.Flush(CancellationToken.None);
-            await writer.FlushAsync(CancellationToken.None);
-            await store.SaveAsync(core.TakeChanges(), core.TakeDayChanges());
+            await Infrastructure.RetryAsync("Flushing ClickHouse", () => writer.FlushAsync(CancellationToken.None), log, stoppingToken);
+            var clients = core.TakeChanges();
+            var days = core.TakeDayChanges();
+            await Infrastructure.RetryAsync("Storing the checkpoint in Redis", () => store.SaveAsync(clients, days), log, stoppingToken);
             consumer.Commit();
         }
     }

@@ -66,6 +66,38 @@ public sealed class StackEndToEndTests
         Assert.True(touchpoints.Count == 2 && touchpoints[1] > 0, "the restarted attribution service loaded no touchpoints");
     }
 
+    [Fact]
+    public async Task Replay_RedisAndClickHouseDownMidReplay_ServicesRetryAndTheSummaryEqualsTheEmbeddedSummary()
+    {
+        var expected = StackHarness.Embedded(StackHarness.RealData, Ct).ToJson();
+        await using var stack = await StackHarness.UpAsync(Ct);
+
+        var replay = stack.ReplayAsync(StackHarness.RealData, "50000x", Ct);
+        using (var client = stack.ClickHouse())
+        {
+            var until = DateTime.UtcNow.AddMinutes(2);
+            while (await CountAsync(client, "orders") < 40 && DateTime.UtcNow < until)
+                await Task.Delay(100, Ct); // polling the sink for progress
+        }
+
+        Assert.False(replay.IsCompleted, "the replay finished before the outage");
+        await stack.OutageAsync(async () =>
+        {
+            // Down until a service has noticed and is retrying (its checkpoint cannot complete meanwhile).
+            var until = DateTime.UtcNow.AddMinutes(1);
+            while (!LocalStack.Tail(stack.State.LogFile("sessionizer"), 200).Contains("retrying in", StringComparison.Ordinal) && DateTime.UtcNow < until)
+                await Task.Delay(100, Ct); // polling the log
+        }, Ct);
+
+        Assert.Contains("retrying in", LocalStack.Tail(stack.State.LogFile("sessionizer"), 400), StringComparison.Ordinal);
+        Assert.Equal(0, await replay);
+        await stack.WaitUntilProcessedAsync(Ct);
+
+        Assert.Equal(expected, (await stack.SummaryAsync(Ct)).ToJson());
+        foreach (var (service, pid) in stack.State.Services)
+            Assert.True(BackgroundProcess.IsAlive(pid), $"{service} stopped instead of retrying:\n{stack.Logs()}");
+    }
+
     private static async Task<long> CountAsync(Streaming.ClickHouse.ClickHouseClient client, string table) =>
         long.Parse(await client.QueryScalarAsync($"SELECT count() FROM {client.Qualify(table)}", Ct), CultureInfo.InvariantCulture);
 

@@ -24,7 +24,15 @@ internal sealed class StackHarness : IAsyncDisposable
         State = state;
     }
 
-    public StackState State { get; }
+    public StackState State { get; private set; }
+
+    /// <summary>Redis and ClickHouse go away for a while and come back on the same ports with their data.</summary>
+    public async Task OutageAsync(Func<Task> whileDown, CancellationToken cancellationToken)
+    {
+        await LocalStack.StopServersAsync(State);
+        await whileDown();
+        State = await LocalStack.StartServersAsync(State, cancellationToken);
+    }
 
     public static string RealData { get; } = Path.Combine(LocalStack.RepoRoot(), "data", "puffy-events");
 

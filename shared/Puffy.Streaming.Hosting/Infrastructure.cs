@@ -1,0 +1,39 @@
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Puffy.Streaming.Hosting;
+
+/// <summary>
+/// Infrastructure failures (Redis, ClickHouse or the network unavailable for a while) are retried with exponential
+/// backoff until they succeed or the service stops; they never turn into dead letters. Anything else is a bug or
+/// lost data and stops the service, which then restarts from its last commit.
+/// </summary>
+public static partial class Infrastructure
+{
+    public static bool IsTransient(Exception e) =>
+        e is RedisConnectionException or RedisTimeoutException or TimeoutException or HttpRequestException or IOException
+            or TaskCanceledException { InnerException: TimeoutException };
+
+    /// <summary>Runs <paramref name="step"/> until it succeeds, waiting 0.2 s, 0.4 s, … up to 30 s between attempts.</summary>
+    public static async Task RetryAsync(string what, Func<Task> step, ILogger logger, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(step);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await step();
+                return;
+            }
+            catch (Exception e) when (IsTransient(e) && !cancellationToken.IsCancellationRequested)
+            {
+                var delay = TimeSpan.FromMilliseconds(Math.Min(200 * Math.Pow(2, Math.Min(attempt - 1, 20)), 30_000));
+                LogRetry(logger, what, attempt, delay.TotalSeconds, e.Message);
+                await Task.Delay(delay, cancellationToken);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{What} failed (attempt {Attempt}), retrying in {DelaySeconds:0.0} s: {Error}")]
+    private static partial void LogRetry(ILogger logger, string what, int attempt, double delaySeconds, string error);
+}
