@@ -8,5 +8,5 @@ public sealed class AttributionOptions
     /// <summary>How far back touchpoints count (semantics §5; inclusive).</summary>
     public TimeSpan Lookback { get; set; } = TimeSpan.FromDays(7);
 
-    public string GroupId { get; set; } = Hosting.ConsumerGroups.Attribution;
+    public string GroupId { get; set; } = Kafka.Streams.ConsumerGroups.Attribution;
 }

@@ -74,10 +74,10 @@ internal static class StackCommand
 
     private static readonly (string Group, string[] Topics)[] Stages =
     [
-        ("puffy-validator", [Topics.RawEvents]),
-        ("puffy-sessionizer", [Topics.ValidEvents]),
-        ("puffy-attribution", [Topics.SessionizedEvents]),
-        ("puffy-monitor", [Topics.Metrics, Topics.DeadLetters, Topics.Sessions, Topics.AttributedOrders]),
+        (ConsumerGroups.Validator, [Topics.RawEvents]),
+        (ConsumerGroups.Sessionizer, [Topics.ValidEvents]),
+        (ConsumerGroups.Attribution, [Topics.SessionizedEvents]),
+        (ConsumerGroups.Monitor, [Topics.Metrics, Topics.DeadLetters, Topics.Sessions, Topics.AttributedOrders]),
     ];
 
     /// <summary>

@@ -18,5 +18,5 @@ public sealed class MonitorOptions
     /// <summary>Live replays: raise <c>no_events</c> when the ingestor's heartbeat stops for this long.</summary>
     public TimeSpan IdleAfter { get; set; } = TimeSpan.FromMinutes(10);
 
-    public string GroupId { get; set; } = Hosting.ConsumerGroups.Monitor;
+    public string GroupId { get; set; } = Kafka.Streams.ConsumerGroups.Monitor;
 }

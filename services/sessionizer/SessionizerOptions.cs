@@ -8,5 +8,5 @@ public sealed class SessionizerOptions
     /// <summary>Inactivity that ends a session (semantics §3).</summary>
     public TimeSpan SessionGap { get; set; } = TimeSpan.FromMinutes(30);
 
-    public string GroupId { get; set; } = Hosting.ConsumerGroups.Sessionizer;
+    public string GroupId { get; set; } = Kafka.Streams.ConsumerGroups.Sessionizer;
 }

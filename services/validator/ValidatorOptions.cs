@@ -11,5 +11,5 @@ public sealed class ValidatorOptions
     /// <summary>How long accepted event and transaction ids are remembered for de-duplication.</summary>
     public TimeSpan DedupWindow { get; set; } = TimeSpan.FromDays(30);
 
-    public string GroupId { get; set; } = Hosting.ConsumerGroups.Validator;
+    public string GroupId { get; set; } = Kafka.Streams.ConsumerGroups.Validator;
 }

@@ -9,20 +9,18 @@ public static class ConsumerLag
     public static long Of(string bootstrapServers, string groupId, IEnumerable<string> topics, TimeSpan timeout)
     {
         ArgumentNullException.ThrowIfNull(topics);
-        var config = KafkaConfig.Consumer(bootstrapServers, groupId);
-        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(config).Build();
-        using var admin = new DependentAdminClientBuilder(consumer.Handle).Build();
-        long lag = 0;
-        foreach (var topic in topics)
-        {
-            var partitions = Enumerable.Range(0, TopicAdmin.PartitionCount(admin, topic, timeout)).Select(p => new TopicPartition(topic, p)).ToList();
-            foreach (var c in consumer.Committed(partitions, timeout))
-            {
-                var high = consumer.QueryWatermarkOffsets(c.TopicPartition, timeout).High.Value;
-                lag += high - Math.Max(0, c.Offset.Value);
-            }
-        }
+        using var probe = new ConsumerBuilder<byte[]?, byte[]?>(KafkaConfig.Consumer(bootstrapServers, groupId)).Build();
+        using var admin = new DependentAdminClientBuilder(probe.Handle).Build();
+        var partitions = topics.SelectMany(t => Enumerable.Range(0, TopicAdmin.PartitionCount(admin, t, timeout)).Select(p => new TopicPartition(t, p))).ToList();
+        return PerPartition(probe, partitions, timeout).Sum();
+    }
 
-        return lag;
+    /// <summary>The lag of each partition for the group of <paramref name="probe"/> (a consumer that never consumes).</summary>
+    public static IEnumerable<long> PerPartition(IConsumer<byte[]?, byte[]?> probe, IEnumerable<TopicPartition> partitions, TimeSpan timeout)
+    {
+        ArgumentNullException.ThrowIfNull(probe);
+        return probe.Committed(partitions, timeout)
+            .Select(c => probe.QueryWatermarkOffsets(c.TopicPartition, timeout).High.Value - Math.Max(0, c.Offset.Value))
+            .ToList();
     }
 }

@@ -42,16 +42,8 @@ public sealed class LagGate : IDisposable
         if (!_behind && _sinceCheck.Elapsed < _checkEvery)
             return false;
         _sinceCheck.Restart();
-        var timeout = TimeSpan.FromSeconds(10);
-        long worst = 0;
-        foreach (var c in _probe.Committed(_partitions, timeout))
-        {
-            var high = _probe.QueryWatermarkOffsets(c.TopicPartition, timeout).High.Value;
-            worst = Math.Max(worst, high - Math.Max(0, c.Offset.Value));
-        }
-
-        LastLag = worst;
-        _behind = worst > _maxLag;
+        LastLag = ConsumerLag.PerPartition(_probe, _partitions, TimeSpan.FromSeconds(10)).Max();
+        _behind = LastLag > _maxLag;
         return _behind;
     }
 

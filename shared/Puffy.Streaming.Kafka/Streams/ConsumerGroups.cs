@@ -1,4 +1,4 @@
-namespace Puffy.Streaming.Hosting;
+namespace Puffy.Streaming.Kafka.Streams;
 
 /// <summary>The services' consumer groups (also what upstream services watch for back-pressure and --wait).</summary>
 public static class ConsumerGroups
