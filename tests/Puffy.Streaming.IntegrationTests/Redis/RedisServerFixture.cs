@@ -39,15 +39,29 @@ public sealed class RedisServerFixture : IAsyncLifetime
         {
             try
             {
-                Connection = await ConnectionMultiplexer.ConnectAsync(endpoint + ",abortConnect=true,connectTimeout=1000");
-                await Connection.GetDatabase().PingAsync();
+                // The client's default connect timeout: a shorter one lets a busy machine's slow handshake mark the
+                // server unselectable ("No connection is available") until the client's next reconfiguration.
+                Connection = await ConnectionMultiplexer.ConnectAsync(endpoint + ",abortConnect=true");
+                await ProveWritableAsync(Connection.GetDatabase());
                 return;
             }
             catch (RedisConnectionException) when (DateTime.UtcNow < deadline && (_server is null || BackgroundProcess.IsAlive(_server.Pid)))
             {
+                Connection?.Dispose();
                 await Task.Delay(50);
             }
         }
+    }
+
+    // Ready means what the stores do: a MULTI/EXEC transaction that writes, not only PING.
+    private static async Task ProveWritableAsync(IDatabase db)
+    {
+        var key = "fixture-ready-" + Guid.NewGuid().ToString("N");
+        var transaction = db.CreateTransaction();
+        var set = transaction.StringSetAsync(key, "1");
+        var delete = transaction.KeyDeleteAsync(key);
+        if (!await transaction.ExecuteAsync() || !await set || !await delete)
+            throw new InvalidOperationException($"Redis did not apply the readiness transaction on {key}");
     }
 
     public async ValueTask DisposeAsync()
