@@ -12,6 +12,7 @@ using Puffy.Streaming.Kafka;
 using Puffy.Streaming.Kafka.Streams;
 using Puffy.Streaming.Pipeline.Marketing;
 using Puffy.Streaming.Pipeline.Monitoring;
+using Puffy.Streaming.Redis;
 using Core = Puffy.Streaming.Pipeline.Monitoring.MonitorOptions;
 
 namespace Puffy.Streaming.Monitor;
@@ -20,6 +21,10 @@ namespace Puffy.Streaming.Monitor;
 /// Metrics → alerts (topic and ClickHouse) and file_stats; dead letters → the dead_letters table (typed ones as they
 /// are, poison copies from their headers); sessions and orders → marketing_daily. Each producer keys its metrics by
 /// its own name, so every producer's metrics arrive in the order it sent them, which is all the rules depend on.
+/// At each checkpoint the rules' memory, the file totals, the sessions and orders newly counted in marketing_daily and
+/// the input positions they reflect are saved to Redis in one transaction, after the outputs are flushed and before
+/// the offsets are committed. A restarted monitor loads them and skips the redelivered messages the saved state
+/// already holds, so it continues exactly; a session or order sent twice upstream is counted once.
 /// </summary>
 public sealed partial class MonitorWorker(
     ServiceClients clients, IOptions<MonitorOptions> options, IHostApplicationLifetime lifetime, ILogger<MonitorWorker> log)
@@ -31,6 +36,7 @@ public sealed partial class MonitorWorker(
         var codec = await clients.CodecAsync(stoppingToken);
         await clients.EnsureTopicsAsync(stoppingToken);
         using var clickHouse = await clients.ClickHouseAsync(stoppingToken);
+        var store = new MonitorStore<MonitorCheckpoint>(await clients.RedisAsync(stoppingToken), clients.Redis.KeyPrefix + ":monitor");
         var writer = new ClickHouseWriter(clickHouse, batchSize: 10_000);
         using var producer = clients.Producer(codec, "monitor");
         string[] inputs = [Topics.Metrics, Topics.DeadLetters, Topics.Sessions, Topics.AttributedOrders];
@@ -49,8 +55,26 @@ public sealed partial class MonitorWorker(
         });
         var files = new Dictionary<string, FileStatsRow>(StringComparer.Ordinal);
         var changedFiles = new HashSet<string>(StringComparer.Ordinal);
-        var marketing = new MarketingDaily();
+        var marketing = new MarketingDaily { TrackChanges = true };
         var marketingChanged = false;
+        var positions = new Dictionary<(string Topic, int Partition), long>();
+        if (await Infrastructure.RetryAsync("Loading the monitor state from Redis", store.LoadStateAsync, log, stoppingToken) is { } saved)
+        {
+            monitor.Restore(saved.Rules);
+            marketing.Restore(
+                await Infrastructure.RetryAsync("Loading the marketing sessions from Redis", store.LoadSessionsAsync, log, stoppingToken),
+                await Infrastructure.RetryAsync("Loading the marketing orders from Redis", store.LoadOrdersAsync, log, stoppingToken));
+            marketing.TakeChanges();
+            foreach (var row in saved.Files)
+                files[row.File] = row with { DeadLettered = new SortedDictionary<string, long>(row.DeadLettered.ToDictionary(), StringComparer.Ordinal) };
+            foreach (var p in saved.Positions)
+                positions[(p.Topic, p.Partition)] = p.Next;
+            LogRestored(saved.Rules.Alerts.Count, saved.Files.Count, saved.Positions.Count);
+        }
+
+        var restoredPositions = new Dictionary<(string Topic, int Partition), long>(positions);
+        long redelivered = 0, counted = 0;
+        var changed = false;
         var checkpoint = Stopwatch.StartNew();
         var idleCheck = Stopwatch.StartNew();
         var topicList = string.Join(", ", inputs);
@@ -59,6 +83,15 @@ public sealed partial class MonitorWorker(
         {
             foreach (var result in consumer.Poll(TimeSpan.FromMilliseconds(200), streams.PollBatch, stoppingToken))
             {
+                var at = (result.Topic, result.Partition.Value);
+                if (result.Offset.Value < restoredPositions.GetValueOrDefault(at, long.MinValue))
+                {
+                    redelivered++; // already in the saved state, and its outputs were written before it was saved
+                    continue;
+                }
+
+                positions[at] = result.Offset.Value + 1;
+                changed = true;
                 var value = result.Message.Value;
                 switch (result.Topic)
                 {
@@ -71,12 +104,17 @@ public sealed partial class MonitorWorker(
                         await writer.AddAsync(TryDecode<DeadLetter>(codec, value, out var deadLetter) ? deadLetter : FromHeaders(result), CancellationToken.None);
                         break;
                     case Topics.Sessions when TryDecode<Session>(codec, value, out var session):
-                        marketing.Add(session);
-                        marketingChanged = true;
+                        // A restarted sessionizer sends the sessions it closed after its last checkpoint again.
+                        if (marketing.Add(session))
+                            marketingChanged = true;
+                        else
+                            counted++;
                         break;
                     case Topics.AttributedOrders when TryDecode<AttributedOrder>(codec, value, out var order):
-                        marketing.Add(order);
-                        marketingChanged = true;
+                        if (marketing.Add(order))
+                            marketingChanged = true;
+                        else
+                            counted++;
                         break;
                     default:
                         // Undecodable input of a topic other than the dead letters: route it there, as every consumer does.
@@ -89,7 +127,11 @@ public sealed partial class MonitorWorker(
             if (idleCheck.Elapsed >= TimeSpan.FromSeconds(10))
             {
                 foreach (var alert in monitor.CheckIdle(DateTime.UtcNow))
+                {
                     await Raise(alert);
+                    changed = true;
+                }
+
                 idleCheck.Restart();
             }
 
@@ -123,6 +165,21 @@ public sealed partial class MonitorWorker(
 
             producer.Flush(CancellationToken.None);
             await Infrastructure.RetryAsync("Flushing ClickHouse", () => writer.FlushAsync(CancellationToken.None), log, stoppingToken);
+            if (changed)
+            {
+                var state = new MonitorCheckpoint(monitor.Save(), files.Values.OrderBy(f => f.File, StringComparer.Ordinal).ToList(),
+                    positions.OrderBy(p => p.Key.Topic, StringComparer.Ordinal).ThenBy(p => p.Key.Partition).Select(p => new InputPosition(p.Key.Topic, p.Key.Partition, p.Value)).ToList());
+                var (sessions, orders) = marketing.TakeChanges();
+                await Infrastructure.RetryAsync("Storing the monitor state in Redis", () => store.SaveAsync(state, sessions, orders), log, stoppingToken);
+                changed = false;
+            }
+
+            if (redelivered > 0 || counted > 0)
+            {
+                LogSkipped(redelivered, counted);
+                redelivered = counted = 0;
+            }
+
             consumer.Commit();
         }
     }
@@ -179,6 +236,12 @@ public sealed partial class MonitorWorker(
 
     private static string RunDay(DateOnly? day) => day?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "unknown";
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "Restored the monitor state: {Alerts} alerts raised, {Files} files, positions on {Partitions} partitions")]
+    private partial void LogRestored(int alerts, int files, int partitions);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Skipped {Messages} redelivered messages already in the restored state and {Counted} sessions or orders already counted")]
+    private partial void LogSkipped(long messages, long counted);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Monitoring {Topics}")]
     private partial void LogStarted(string topics);
 
@@ -191,3 +254,9 @@ public sealed partial class MonitorWorker(
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Detail}")]
     private partial void LogKafka(string detail);
 }
+
+/// <summary>What the monitor saves at a checkpoint besides the marketing contributions: its rules' memory, the file totals and the input they reflect.</summary>
+internal sealed record MonitorCheckpoint(MonitorState Rules, IReadOnlyList<FileStatsRow> Files, IReadOnlyList<InputPosition> Positions);
+
+/// <summary>The next offset to apply of one input partition.</summary>
+internal sealed record InputPosition(string Topic, int Partition, long Next);

@@ -34,6 +34,16 @@ public static partial class Infrastructure
         }
     }
 
+    /// <summary>Runs <paramref name="step"/> until it succeeds (as above) and returns its result.</summary>
+    public static async Task<T> RetryAsync<T>(string what, Func<Task<T>> step, ILogger logger, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(step);
+        var result = default(T)!;
+        Func<Task> untyped = async () => result = await step();
+        await RetryAsync(what, untyped, logger, cancellationToken);
+        return result;
+    }
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "{What} failed (attempt {Attempt}), retrying in {DelaySeconds:0.0} s: {Error}")]
     private static partial void LogRetry(ILogger logger, string what, int attempt, double delaySeconds, string error);
 }

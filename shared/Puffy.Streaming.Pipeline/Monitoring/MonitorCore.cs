@@ -60,6 +60,59 @@ public sealed class MonitorCore(MonitorOptions options)
 
     public IReadOnlyList<Alert> Alerts => _alerts;
 
+    /// <summary>Everything the rules remember, as plain data: a restarted monitor given it decides as this one would.</summary>
+    public MonitorState Save() => new(
+        _files.Values.Select(FileState.Of).ToList(),
+        _lastSchemaFile is null ? null : FileState.Of(_lastSchemaFile),
+        _lastCompleteFile is null ? null : FileState.Of(_lastCompleteFile),
+        [.. _alerts],
+        _fileDays.OrderBy(d => d.Key).SelectMany(d => d.Value.Files.Select(f => new FileDayTotals(d.Key, f.Key, f.Value.Rows, f.Value.Orders, f.Value.Revenue))).ToList(),
+        _conversion.OrderBy(c => c.Key).Select(c => new DayValue(c.Key, c.Value)).ToList(),
+        _lastDirectShare is { } share ? new DayValue(share.Day, share.Share) : null,
+        _sessionDays.OrderBy(d => d.Key).Select(d => new SessionDayState(d.Key, d.Value.Sessions, d.Value.Orders, new SortedDictionary<string, double>(d.Value.ByChannel, StringComparer.Ordinal))).ToList(),
+        _lastHeartbeat);
+
+    /// <summary>Replaces what the rules remember with a state from <see cref="Save"/>.</summary>
+    public void Restore(MonitorState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        _files.Clear();
+        foreach (var f in state.Files)
+            _files[f.File] = f.ToSnapshot();
+        _lastSchemaFile = Linked(state.LastSchemaFile);
+        _lastCompleteFile = Linked(state.LastCompleteFile);
+        _alerts.Clear();
+        _alerts.AddRange(state.Alerts);
+        _raised.Clear();
+        foreach (var a in state.Alerts)
+            _raised.Add((a.Rule, a.Day));
+        _fileDays.Clear();
+        foreach (var t in state.FileDays)
+        {
+            if (!_fileDays.TryGetValue(t.Day, out var values))
+                _fileDays[t.Day] = values = new DayValues();
+            values.Files[t.File] = (t.Rows, t.Orders, t.Revenue);
+        }
+
+        _conversion.Clear();
+        foreach (var c in state.Conversion)
+            _conversion[c.Day] = c.Value;
+        _lastDirectShare = state.LastDirectShare is { } share ? (share.Day, share.Value) : null;
+        _sessionDays.Clear();
+        foreach (var d in state.SessionDays)
+        {
+            var day = new DaySessions { Sessions = d.Sessions, Orders = d.Orders };
+            foreach (var (channel, sessions) in d.ByChannel)
+                day.ByChannel[channel] = sessions;
+            _sessionDays[d.Day] = day;
+        }
+
+        _lastHeartbeat = state.LastHeartbeat;
+
+        // The rules compare the last schema and complete files by identity with the ones in the file table.
+        FileSnapshot? Linked(FileState? f) => f is null ? null : _files.GetValueOrDefault(f.File) ?? f.ToSnapshot();
+    }
+
     public IReadOnlyList<Alert> Accept(Metric m)
     {
         var raised = new List<Alert>();
@@ -309,7 +362,7 @@ public sealed class MonitorCore(MonitorOptions options)
 
     private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 
-    private sealed class FileSnapshot(string file, DateOnly? day)
+    internal sealed class FileSnapshot(string file, DateOnly? day)
     {
         public string File { get; } = file;
         public DateOnly? Day { get; } = day;
@@ -336,3 +389,57 @@ public sealed class MonitorCore(MonitorOptions options)
         public Dictionary<string, double> ByChannel { get; } = new(StringComparer.Ordinal);
     }
 }
+
+/// <summary>What a <see cref="MonitorCore"/> remembers between metrics (see <see cref="MonitorCore.Save"/>).</summary>
+public sealed record MonitorState(
+    IReadOnlyList<FileState> Files,
+    FileState? LastSchemaFile,
+    FileState? LastCompleteFile,
+    IReadOnlyList<Alert> Alerts,
+    IReadOnlyList<FileDayTotals> FileDays,
+    IReadOnlyList<DayValue> Conversion,
+    DayValue? LastDirectShare,
+    IReadOnlyList<SessionDayState> SessionDays,
+    DateTime? LastHeartbeat);
+
+/// <summary>The metrics seen so far of one file.</summary>
+public sealed record FileState(
+    string File,
+    DateOnly? Day,
+    IReadOnlyList<string> Columns,
+    double Rows,
+    double Valid,
+    double Orders,
+    double Revenue,
+    double ZeroRevenue,
+    SortedDictionary<string, double> DeadLettered,
+    SortedDictionary<string, double> FieldObserved,
+    SortedDictionary<string, double> FieldNull)
+{
+    internal static FileState Of(MonitorCore.FileSnapshot f) => new(
+        f.File, f.Day, [.. f.Columns], f.Rows, f.Valid, f.Orders, f.Revenue, f.ZeroRevenue,
+        new(f.DeadLettered, StringComparer.Ordinal), new(f.FieldObserved, StringComparer.Ordinal), new(f.FieldNull, StringComparer.Ordinal));
+
+    internal MonitorCore.FileSnapshot ToSnapshot()
+    {
+        var f = new MonitorCore.FileSnapshot(File, Day)
+        {
+            Columns = [.. Columns], Rows = Rows, Valid = Valid, Orders = Orders, Revenue = Revenue, ZeroRevenue = ZeroRevenue,
+        };
+        foreach (var (k, v) in DeadLettered)
+            f.DeadLettered[k] = v;
+        foreach (var (k, v) in FieldObserved)
+            f.FieldObserved[k] = v;
+        foreach (var (k, v) in FieldNull)
+            f.FieldNull[k] = v;
+        return f;
+    }
+}
+
+/// <summary>A complete file's totals, for the daily anomaly rules.</summary>
+public sealed record FileDayTotals(DateOnly Day, string File, double Rows, double Orders, double Revenue);
+
+public sealed record DayValue(DateOnly Day, double Value);
+
+/// <summary>A day's session metrics not yet completed.</summary>
+public sealed record SessionDayState(DateOnly Day, double Sessions, double Orders, SortedDictionary<string, double> ByChannel);

@@ -6,8 +6,8 @@ namespace Puffy.Streaming.IntegrationTests.Stack;
 
 /// <summary>
 /// The five services as separate processes over Kafka (the test broker, over TCP), Redis and ClickHouse: the 14 real
-/// days replayed through them give exactly the embedded run's summary, also when the sessionizer and the attribution
-/// service are killed with SIGKILL mid-replay and restarted.
+/// days replayed through them give exactly the embedded run's summary and tables, also when the sessionizer, the
+/// attribution service and the monitor are killed with SIGKILL mid-replay and restarted.
 /// </summary>
 [Collection(StackCollection.Name)]
 public sealed class StackEndToEndTests
@@ -17,7 +17,7 @@ public sealed class StackEndToEndTests
     [Fact]
     public async Task Replay_RealData_ClickHouseSummaryEqualsTheEmbeddedSummary()
     {
-        var expected = StackHarness.Embedded(StackHarness.RealData, Ct).ToJson();
+        var embedded = StackHarness.Embedded(StackHarness.RealData, Ct);
         await using var stack = await StackHarness.UpAsync(Ct);
 
         Assert.Equal(0, await stack.ReplayAsync(StackHarness.RealData, "max", Ct));
@@ -25,13 +25,15 @@ public sealed class StackEndToEndTests
         var summary = await stack.SummaryAsync(Ct);
 
         Assert.Equal(49_963, summary.RowsRead);
-        Assert.Equal(expected, summary.ToJson());
+        Assert.Equal(embedded.ToJson(), summary.ToJson());
+        await stack.AssertMonitorTablesEqualAsync(embedded, Ct);
     }
 
     [Fact]
-    public async Task Replay_SessionizerAndAttributionKilledMidReplay_SummaryStillEqualsTheEmbeddedSummary()
+    public async Task Replay_SessionizerAttributionAndMonitorKilledMidReplay_SummaryAndTablesStillEqualTheEmbeddedRun()
     {
-        var expected = StackHarness.Embedded(StackHarness.RealData, Ct).ToJson();
+        var embedded = StackHarness.Embedded(StackHarness.RealData, Ct);
+        var expected = embedded.ToJson();
         await using var stack = await StackHarness.UpAsync(Ct);
 
         // Paced (14 days in about 25 s) so the kill lands while rows are still arriving.
@@ -43,13 +45,14 @@ public sealed class StackEndToEndTests
         Assert.True(await CountAsync(client, "orders") >= 40, "no progress before the kill:\n" + stack.Logs());
         Assert.False(replay.IsCompleted, "the replay finished before the kill");
 
-        List<int> killed = [stack.State.Services["sessionizer"], stack.State.Services["attribution"]];
-        LocalStack.KillService(stack.State, "sessionizer");
-        LocalStack.KillService(stack.State, "attribution");
+        string[] victims = ["sessionizer", "attribution", "monitor"];
+        var killed = victims.Select(s => stack.State.Services[s]).ToList();
+        foreach (var service in victims)
+            LocalStack.KillService(stack.State, service);
         foreach (var pid in killed)
             Assert.False(await ExitedAsync(pid), $"process {pid} did not die");
-        LocalStack.StartService(stack.State, "sessionizer");
-        LocalStack.StartService(stack.State, "attribution");
+        foreach (var service in victims)
+            LocalStack.StartService(stack.State, service);
 
         Assert.Equal(0, await replay);
         await stack.WaitUntilProcessedAsync(Ct);
@@ -64,6 +67,8 @@ public sealed class StackEndToEndTests
         var touchpoints = System.Text.RegularExpressions.Regex.Matches(LocalStack.Tail(stack.State.LogFile("attribution"), 1000), @"Restored the touchpoints of (\d+) clients")
             .Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToList();
         Assert.True(touchpoints.Count == 2 && touchpoints[1] > 0, "the restarted attribution service loaded no touchpoints");
+        Assert.Contains("Restored the monitor state", LocalStack.Tail(stack.State.LogFile("monitor"), 1000), StringComparison.Ordinal);
+        await stack.AssertMonitorTablesEqualAsync(embedded, Ct);
     }
 
     [Fact]

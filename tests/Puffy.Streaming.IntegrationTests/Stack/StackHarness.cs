@@ -1,5 +1,6 @@
 using Puffy.Streaming.ClickHouse;
 using Puffy.Streaming.Cli;
+using Puffy.Streaming.Contracts;
 using Puffy.Streaming.Embedded;
 
 namespace Puffy.Streaming.IntegrationTests.Stack;
@@ -57,6 +58,46 @@ internal sealed class StackHarness : IAsyncDisposable
     {
         using var client = ClickHouse();
         return await ClickHouseSummary.ReadAsync(client, cancellationToken);
+    }
+
+    /// <summary>
+    /// The monitor's running-total tables as text, one line per row: marketing_daily (revenue in cents) and
+    /// file_stats (rows, columns, valid and dead-lettered, in total and by reason).
+    /// </summary>
+    public async Task<(string Marketing, string Files)> MonitorTablesAsync(CancellationToken cancellationToken)
+    {
+        using var client = ClickHouse();
+        var marketing = await client.QueryScalarAsync(
+            $"SELECT toString(day), model, channel, sessions, converted_sessions, orders, toInt64(revenue * 100) FROM {client.Qualify(Tables.MarketingDaily)} FINAL ORDER BY day, model, channel",
+            cancellationToken);
+        var files = await client.QueryScalarAsync(
+            $"SELECT file, rows, columns, valid, dead_lettered, {string.Join(", ", DeadLetterReasons.All.Select(r => "dl_" + r))} FROM {client.Qualify(Tables.FileStats)} FINAL ORDER BY file",
+            cancellationToken);
+        return (marketing, files);
+    }
+
+    /// <summary>The same text as <see cref="MonitorTablesAsync"/> for an embedded run's tables.</summary>
+    public static (string Marketing, string Files) MonitorTables(RunSummary embedded) =>
+    (
+        string.Join("\n", embedded.MarketingDaily.Select(r => string.Join('\t', RunSummary.Day(r.Day), r.Model, r.Channel, r.Sessions, r.ConvertedSessions, r.Orders, (long)(r.Revenue * 100)))),
+        string.Join("\n", embedded.Files.Values.Select(f => string.Join('\t',
+            [f.File, f.Rows, f.Columns, f.Valid, f.DeadLetteredTotal, .. DeadLetterReasons.All.Select(r => (object)f.DeadLettered.GetValueOrDefault(r))])))
+    );
+
+    /// <summary>Fails with the lines that differ when the stack's monitor tables are not the embedded run's.</summary>
+    public async Task AssertMonitorTablesEqualAsync(RunSummary embedded, CancellationToken cancellationToken)
+    {
+        var expected = MonitorTables(embedded);
+        var actual = await MonitorTablesAsync(cancellationToken);
+        Assert.True(expected.Marketing == actual.Marketing, "marketing_daily differs:\n" + Difference(expected.Marketing, actual.Marketing));
+        Assert.True(expected.Files == actual.Files, "file_stats differs:\n" + Difference(expected.Files, actual.Files));
+    }
+
+    private static string Difference(string expected, string actual)
+    {
+        var want = expected.Split('\n');
+        var got = actual.Split('\n');
+        return string.Join("\n", want.Except(got).Select(l => "- " + l).Concat(got.Except(want).Select(l => "+ " + l)).Take(40));
     }
 
     /// <summary>What the embedded run computes over the same files: the reference for every stack run.</summary>

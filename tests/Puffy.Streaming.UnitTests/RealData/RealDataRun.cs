@@ -17,6 +17,7 @@ public sealed class RealDataRun
         DeadLetters = recorder.DeadLetters;
         Orders = recorder.Orders;
         Sessions = recorder.Sessions;
+        Metrics = recorder.Metrics;
     }
 
     public IReadOnlyList<string> Files { get; }
@@ -29,16 +30,22 @@ public sealed class RealDataRun
 
     public IReadOnlyList<Session> Sessions { get; }
 
+    /// <summary>Every metric, in the order the monitor received it.</summary>
+    public IReadOnlyList<Metric> Metrics { get; }
+
     private sealed class Recorder : IPipelineSink
     {
         public List<DeadLetter> DeadLetters { get; } = [];
         public List<AttributedOrder> Orders { get; } = [];
         public List<Session> Sessions { get; } = [];
+        public List<Metric> Metrics { get; } = [];
 
         public void OnDeadLetter(DeadLetter deadLetter) => DeadLetters.Add(deadLetter);
 
         public void OnOrder(AttributedOrder order) => Orders.Add(order);
 
         public void OnSession(Session session) => Sessions.Add(session);
+
+        public void OnMetric(Metric metric) => Metrics.Add(metric);
     }
 }

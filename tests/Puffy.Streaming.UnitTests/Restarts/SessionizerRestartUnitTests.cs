@@ -3,7 +3,7 @@ using Puffy.Streaming.Pipeline.Ingest;
 using Puffy.Streaming.Pipeline.Sessions;
 using Puffy.Streaming.Pipeline.Validation;
 
-namespace Puffy.Streaming.UnitTests.Sessions;
+namespace Puffy.Streaming.UnitTests.Restarts;
 
 /// <summary>
 /// A sessionizer that checkpoints its client states, crashes, restarts from the stored states and is handed
