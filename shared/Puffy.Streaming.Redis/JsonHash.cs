@@ -14,9 +14,7 @@ internal sealed class JsonHash<T>(IDatabase db, RedisKey key)
     public async Task WriteAsync(IEnumerable<(string Field, T? Value)> changes, Func<IBatch, IEnumerable<Task>>? alongside = null)
     {
         var batch = db.CreateTransaction();
-        var writes = changes.Select(c => c.Value is null
-            ? (Task)batch.HashDeleteAsync(key, c.Field)
-            : batch.HashSetAsync(key, c.Field, JsonSerializer.Serialize(c.Value))).ToList();
+        var writes = Queue(batch, changes).ToList();
         if (alongside is not null)
             writes.AddRange(alongside(batch));
         if (writes.Count == 0)
@@ -25,6 +23,12 @@ internal sealed class JsonHash<T>(IDatabase db, RedisKey key)
             throw new InvalidOperationException($"{key}: the checkpoint transaction was not applied");
         await Task.WhenAll(writes);
     }
+
+    /// <summary>Adds the sets and deletes to another hash's transaction (see <see cref="WriteAsync"/>).</summary>
+    public IEnumerable<Task> Queue(IBatch batch, IEnumerable<(string Field, T? Value)> changes) =>
+        changes.Select(c => c.Value is null
+            ? (Task)batch.HashDeleteAsync(key, c.Field)
+            : batch.HashSetAsync(key, c.Field, JsonSerializer.Serialize(c.Value)));
 
     public async Task<IReadOnlyList<T>> ReadAllAsync()
     {

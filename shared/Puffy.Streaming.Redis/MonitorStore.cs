@@ -16,7 +16,6 @@ public sealed class MonitorStore<TState>(IDatabase db, string keyPrefix)
 {
     private readonly RedisKey _state = keyPrefix + ":state";
     private readonly JsonHash<SessionContribution> _sessions = new(db, keyPrefix + ":marketing-sessions");
-    private readonly RedisKey _ordersKey = keyPrefix + ":marketing-orders";
     private readonly JsonHash<OrderContribution> _orders = new(db, keyPrefix + ":marketing-orders");
 
     public Task SaveAsync(TState state, IReadOnlyCollection<SessionContribution> sessions, IReadOnlyCollection<OrderContribution> orders)
@@ -26,7 +25,7 @@ public sealed class MonitorStore<TState>(IDatabase db, string keyPrefix)
         ArgumentNullException.ThrowIfNull(orders);
         return _sessions.WriteAsync(
             sessions.Select(s => (s.SessionId, (SessionContribution?)s)),
-            batch => orders.Select(o => (Task)batch.HashSetAsync(_ordersKey, o.TransactionId, JsonSerializer.Serialize(o)))
+            batch => _orders.Queue(batch, orders.Select(o => (o.TransactionId, (OrderContribution?)o)))
                 .Append(batch.StringSetAsync(_state, StateJson.Serialize(state)))
                 .ToList());
     }

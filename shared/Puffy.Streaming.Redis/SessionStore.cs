@@ -13,7 +13,6 @@ public sealed class SessionStore(IDatabase db, string keyPrefix)
     private readonly JsonHash<ClientState> _states = new(db, keyPrefix + ":clients");
     private readonly RedisKey _byTime = keyPrefix + ":clients-by-time";
     private readonly JsonHash<DayState> _days = new(db, keyPrefix + ":days");
-    private readonly RedisKey _daysKey = keyPrefix + ":days";
 
     /// <summary>Stores the changed client states and day tallies together, atomically, in one round trip.</summary>
     public Task SaveAsync(IReadOnlyCollection<ClientState> changes, IReadOnlyCollection<DayState>? days = null)
@@ -23,9 +22,7 @@ public sealed class SessionStore(IDatabase db, string keyPrefix)
         return _states.WriteAsync(
             changes.Select(c => (c.ClientId, (ClientState?)c)),
             batch => changes.Select(c => (Task)batch.SortedSetAddAsync(_byTime, c.ClientId, ToScore(c.LastAppliedTime)))
-                .Concat(days.Select(d => d.Completed
-                    ? (Task)batch.HashDeleteAsync(_daysKey, DayField(d.Day))
-                    : batch.HashSetAsync(_daysKey, DayField(d.Day), System.Text.Json.JsonSerializer.Serialize(d))))
+                .Concat(_days.Queue(batch, days.Select(d => (DayField(d.Day), d.Completed ? null : d))))
                 .ToList());
     }
 
