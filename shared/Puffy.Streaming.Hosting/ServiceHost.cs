@@ -4,7 +4,6 @@ using Microsoft.Extensions.Logging;
 using Puffy.Streaming.ClickHouse;
 using Puffy.Streaming.Kafka;
 using Puffy.Streaming.Logging;
-using Serilog;
 
 namespace Puffy.Streaming.Hosting;
 
@@ -15,7 +14,7 @@ public static class ServiceHost
     {
         var builder = Host.CreateApplicationBuilder(args);
         builder.Logging.ClearProviders();
-        builder.Logging.AddSerilog(PuffyLogging.Create(builder.Configuration, serviceName), dispose: true);
+        builder.Services.AddPuffyLogging(builder.Configuration, serviceName);
         builder.Services.AddOptions<KafkaOptions>().BindConfiguration(KafkaOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<RedisOptions>().BindConfiguration(RedisOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<ClickHouseOptions>().BindConfiguration(ClickHouseOptions.Section).ValidateDataAnnotations().ValidateOnStart();

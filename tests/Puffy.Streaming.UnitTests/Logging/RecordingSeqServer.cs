@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
@@ -8,69 +7,86 @@ using System.Text.Json;
 namespace Puffy.Streaming.UnitTests.Logging;
 
 /// <summary>
-/// Stands in for Seq: an HTTP listener on a free 127.0.0.1 port that records every request and answers with the
-/// status <c>respond</c> gives for the request's index. The request is recorded before it is answered, so once a
-/// client has its answer the request is visible here.
+/// Stands in for Seq: an HTTP listener on a free 127.0.0.1 port that records every request and answers 201. A request
+/// is recorded before it is answered, so once the Seq sink has flushed (the logger is disposed) its requests are here.
 /// </summary>
 internal sealed class RecordingSeqServer : IDisposable
 {
-    public static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+    // Only a guard against a hanging test; a passing test never waits on it.
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
     private readonly HttpListener _listener;
-    private readonly Func<int, Task<HttpStatusCode>> _respond;
-    private readonly ConcurrentQueue<RecordedRequest> _requests = new();
-    private readonly SemaphoreSlim _recorded = new(0);
     private readonly Task _loop;
+    private readonly Lock _gate = new();
+    private readonly List<RecordedRequest> _requests = [];
+    private (int Count, TaskCompletionSource Done)? _waiter;
 
-    public RecordingSeqServer(Func<int, Task<HttpStatusCode>>? respond = null, int? port = null)
+    public RecordingSeqServer()
     {
-        _respond = respond ?? (_ => Task.FromResult(HttpStatusCode.Created));
-        (_listener, Url) = Listen(port);
+        (_listener, Url) = Listen();
         _loop = Task.Run(ServeAsync);
     }
 
     public Uri Url { get; }
 
-    public IReadOnlyList<RecordedRequest> Requests => [.. _requests];
-
-    public IReadOnlyList<JsonElement> AcceptedEvents =>
-        [.. Requests.Where(request => request.Status is >= 200 and < 300).SelectMany(request => request.Events)];
-
-    /// <summary>Waits until at least <paramref name="count"/> events have been accepted (answered with 2xx).</summary>
-    public async Task<IReadOnlyList<JsonElement>> WaitForAcceptedEventsAsync(int count)
+    public IReadOnlyList<RecordedRequest> Requests
     {
-        while (AcceptedEvents.Count < count)
+        get
         {
-            if (!await _recorded.WaitAsync(Patience, TestContext.Current.CancellationToken))
+            lock (_gate)
             {
-                throw new TimeoutException($"Expected {count} accepted events, got {AcceptedEvents.Count} in {Requests.Count} requests.");
+                return [.. _requests];
+            }
+        }
+    }
+
+    public IReadOnlyList<JsonElement> Events => [.. Requests.SelectMany(request => request.Events)];
+
+    /// <summary>Completes once at least <paramref name="count"/> events have arrived; returns all that did.</summary>
+    public async Task<IReadOnlyList<JsonElement>> WaitForEventsAsync(int count)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_gate)
+        {
+            if (EventCount() >= count)
+            {
+                done.SetResult();
+            }
+            else
+            {
+                _waiter = (count, done);
             }
         }
 
-        return AcceptedEvents;
+        try
+        {
+            await done.Task.WaitAsync(Patience, TestContext.Current.CancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"Expected {count} events, got {Events.Count} in {Requests.Count} requests.");
+        }
+
+        return Events;
     }
 
     public void Dispose()
     {
         _listener.Close();
         _loop.Wait(Patience, TestContext.Current.CancellationToken);
-        _recorded.Dispose();
     }
 
-    public static int FreePort()
-    {
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        return port;
-    }
+    private int EventCount() => _requests.Sum(request => request.Events.Count);
 
-    private static (HttpListener Listener, Uri Url) Listen(int? fixedPort)
+    private static (HttpListener Listener, Uri Url) Listen()
     {
         for (var attempt = 1; ; attempt++)
         {
-            var port = fixedPort ?? FreePort();
+            var probe = new TcpListener(IPAddress.Loopback, 0);
+            probe.Start();
+            var port = ((IPEndPoint)probe.LocalEndpoint).Port;
+            probe.Stop();
+
             var url = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}/");
             var listener = new HttpListener();
             listener.Prefixes.Add(url.ToString());
@@ -79,7 +95,7 @@ internal sealed class RecordingSeqServer : IDisposable
                 listener.Start();
                 return (listener, url);
             }
-            catch (HttpListenerException) when (fixedPort is null && attempt < 5)
+            catch (HttpListenerException) when (attempt < 5)
             {
                 // Another process took the port between the probe and the listener; pick another.
                 listener.Close();
@@ -89,7 +105,7 @@ internal sealed class RecordingSeqServer : IDisposable
 
     private async Task ServeAsync()
     {
-        for (var index = 0; ; index++)
+        while (true)
         {
             HttpListenerContext context;
             try
@@ -103,39 +119,51 @@ internal sealed class RecordingSeqServer : IDisposable
 
             try
             {
-                await HandleAsync(context, index);
+                await HandleAsync(context);
             }
             catch (Exception e) when (e is HttpListenerException or IOException or ObjectDisposedException)
             {
-                // The client gave up on this request (a sink that stopped waiting); serve the next one.
+                // The client gave up on this request; serve the next one.
             }
         }
     }
 
-    private async Task HandleAsync(HttpListenerContext context, int index)
+    private async Task HandleAsync(HttpListenerContext context)
     {
         using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
         var body = await reader.ReadToEndAsync();
-        var status = await _respond(index);
-        _requests.Enqueue(new RecordedRequest(
+        var request = new RecordedRequest(
             context.Request.HttpMethod,
             context.Request.Url!.AbsolutePath,
             context.Request.ContentType,
             context.Request.Headers["X-Seq-ApiKey"],
-            body,
-            (int)status));
-        _recorded.Release();
+            body);
+        lock (_gate)
+        {
+            _requests.Add(request);
+            if (_waiter is { } waiter && EventCount() >= waiter.Count)
+            {
+                _waiter = null;
+                waiter.Done.SetResult();
+            }
+        }
 
-        context.Response.StatusCode = (int)status;
+        context.Response.StatusCode = (int)HttpStatusCode.Created;
         context.Response.ContentType = "application/json";
         await context.Response.OutputStream.WriteAsync("{}"u8.ToArray());
         context.Response.Close();
     }
 }
 
-/// <summary>One request as the server saw it, with the status it was answered with.</summary>
-internal sealed record RecordedRequest(string Method, string Path, string? ContentType, string? ApiKey, string Body, int Status)
+/// <summary>One request as the server saw it; <see cref="Events"/> are its CLEF lines, parsed.</summary>
+internal sealed record RecordedRequest(string Method, string Path, string? ContentType, string? ApiKey, string Body)
 {
-    public IReadOnlyList<JsonElement> Events =>
-        [.. Body.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonDocument.Parse(line).RootElement.Clone())];
+    public IReadOnlyList<JsonElement> Events { get; } =
+        [.. Body.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Parse)];
+
+    public static JsonElement Parse(string line)
+    {
+        using var document = JsonDocument.Parse(line);
+        return document.RootElement.Clone();
+    }
 }
