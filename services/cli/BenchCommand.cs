@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -12,11 +13,44 @@ namespace Puffy.Streaming.Cli;
 /// </summary>
 internal static class BenchCommand
 {
-    public static async Task<int> ExecuteAsync(Dictionary<string, string?> options)
+    internal sealed record Options(string Data, int? Scale, int Repeat, string Work, string Sink, bool Stack, int Partitions, bool NoProgress);
+
+    public static Command Create()
     {
-        if (CommandLine.Flag(options, "stack"))
-            return await StackAsync(options);
-        return Execute(options);
+        var scale = CliOptions.OptionalCount("--scale", "Copies of the data set in the synthetic scale-up, 1 for none [default: 100, 10 with --stack]");
+        var repeat = CliOptions.Count("--repeat", "Runs of the scale-up", 1);
+        var data = new Option<string>("--data")
+        {
+            Description = "Folder of daily *.csv exports to replay",
+            HelpName = "DIR",
+            DefaultValueFactory = _ => Path.Combine("data", "puffy-events"),
+        };
+        var work = new Option<string>("--work")
+        {
+            Description = "Folder for the generated scale-up and the outputs",
+            HelpName = "DIR",
+            DefaultValueFactory = _ => Path.Combine(".puffy", "bench"),
+        };
+        var sink = CliOptions.Checked(
+            new Option<string>("--sink") { Description = "Write SQLite, or nothing", HelpName = "sqlite|none", DefaultValueFactory = _ => "sqlite" },
+            v => v is "sqlite" or "none" ? null : $"--sink must be sqlite or none, not '{v}'");
+        var stack = new Option<bool>("--stack") { Description = "End to end through the five services on a fresh local stack per run instead" };
+        var partitions = CliOptions.Partitions("Partitions per Kafka topic (with --stack)");
+        var noProgress = CliOptions.NoProgress();
+        var command = new Command("bench", "Replays --data once and a synthetic scale-up (each copy shifted by the data set's span, with its "
+                                           + "own client and transaction ids) and reports events/s and memory.")
+        {
+            scale, repeat, data, work, sink, stack, partitions, noProgress,
+        };
+        command.SetAction((r, _) =>
+        {
+            var options = new Options(r.GetRequiredValue(data), r.GetValue(scale), r.GetValue(repeat), r.GetRequiredValue(work), r.GetRequiredValue(sink),
+                r.GetValue(stack), r.GetValue(partitions), r.GetValue(noProgress));
+            var output = r.InvocationConfiguration.Output;
+            var progress = options.NoProgress ? TextWriter.Null : r.InvocationConfiguration.Error;
+            return options.Stack ? StackAsync(options, output, progress) : Task.FromResult(Execute(options, output, progress));
+        });
+        return command;
     }
 
     /// <summary>
@@ -24,25 +58,26 @@ internal static class BenchCommand
     /// fresh local stack (its own state folder) is started, the ingestor replays at max speed, and the clock stops
     /// when every service has processed everything; the ClickHouse summary is checked against the embedded run.
     /// </summary>
-    private static async Task<int> StackAsync(Dictionary<string, string?> options)
+    private static async Task<int> StackAsync(Options options, TextWriter output, TextWriter progress)
     {
-        var data = CommandLine.Optional(options, "data") ?? Path.Combine("data", "puffy-events");
-        var scale = int.Parse(CommandLine.Optional(options, "scale") ?? "10", CultureInfo.InvariantCulture);
-        var work = Path.GetFullPath(CommandLine.Optional(options, "work") ?? Path.Combine(".puffy", "bench"));
-        var partitions = int.Parse(CommandLine.Optional(options, "partitions") ?? "4", CultureInfo.InvariantCulture);
-        var files = CommandLine.DataFiles(data);
-        Console.Out.WriteLine($"bench --stack: {Environment.ProcessorCount} cores, {partitions} partitions per topic, .NET {Environment.Version}");
-        var ok = await ReplayOnFreshStack("real data", Path.GetFullPath(data), files, partitions, work);
+        var data = options.Data;
+        var scale = options.Scale ?? 10;
+        var work = Path.GetFullPath(options.Work);
+        var partitions = options.Partitions;
+        var files = CliOptions.DataFiles(data);
+        output.WriteLine($"bench --stack: {Environment.ProcessorCount} cores, {partitions} partitions per topic, .NET {Environment.Version}");
+        var ok = await ReplayOnFreshStack("real data", Path.GetFullPath(data), files, partitions, work, output, progress);
         if (scale > 1)
         {
-            var scaled = ScaleUp(files, scale, Path.Combine(work, $"data-x{scale}"));
-            ok &= await ReplayOnFreshStack($"scale-up x{scale}", Path.Combine(work, $"data-x{scale}"), scaled, partitions, work);
+            var scaled = ScaleUp(files, scale, Path.Combine(work, $"data-x{scale}"), progress);
+            ok &= await ReplayOnFreshStack($"scale-up x{scale}", Path.Combine(work, $"data-x{scale}"), scaled, partitions, work, output, progress);
         }
 
         return ok ? CommandLine.Ok : CommandLine.Failed;
     }
 
-    private static async Task<bool> ReplayOnFreshStack(string label, string folder, IReadOnlyList<string> files, int partitions, string work)
+    private static async Task<bool> ReplayOnFreshStack(
+        string label, string folder, IReadOnlyList<string> files, int partitions, string work, TextWriter output, TextWriter progress)
     {
         var builder = new SummaryBuilder();
         new EmbeddedPipeline(new PipelineOptions(), builder).Run(files);
@@ -53,7 +88,7 @@ internal static class BenchCommand
         {
             var state = LocalStack.Load(root)!;
             var clock = Stopwatch.StartNew();
-            if (await StackCommand.RunIngestorAsync(state, folder, "max") != 0)
+            if (await StackCommand.RunIngestorAsync(state, folder, "max", progress, quiet: false) != 0)
                 throw new InvalidOperationException("the ingestor failed");
             var sent = clock.Elapsed;
             await StackCommand.WaitUntilProcessedAsync(state, TimeSpan.FromHours(1), CancellationToken.None);
@@ -61,10 +96,10 @@ internal static class BenchCommand
             using var client = new ClickHouse.ClickHouseClient(new ClickHouse.ClickHouseOptions { BaseUrl = state.ClickHouseUrl, Database = StackState.Database });
             var actual = await ClickHouseSummary.ReadAsync(client);
             var same = actual.ToJson() == expected.ToJson();
-            Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{label}: {expected.RowsRead:N0} events end to end in {clock.Elapsed.TotalSeconds:0.0} s = {expected.RowsRead / clock.Elapsed.TotalSeconds:N0} events/s (ingestor done after {sent.TotalSeconds:0.0} s); summary {(same ? "identical to" : "DIFFERS from")} the embedded run"));
             foreach (var service in LocalStack.LongRunning)
-                Console.Out.WriteLine($"  {service,-11} {ProcessStats(state.Services[service])}");
+                output.WriteLine($"  {service,-11} {ProcessStats(state.Services[service])}");
             return same;
         }
         finally
@@ -90,32 +125,27 @@ internal static class BenchCommand
         }
     }
 
-    public static int Execute(Dictionary<string, string?> options)
+    public static int Execute(Options options, TextWriter output, TextWriter progress)
     {
-        var data = CommandLine.Optional(options, "data") ?? Path.Combine("data", "puffy-events");
-        var scale = int.Parse(CommandLine.Optional(options, "scale") ?? "100", CultureInfo.InvariantCulture);
-        var sink = CommandLine.Optional(options, "sink") ?? "sqlite";
-        if (sink is not ("sqlite" or "none"))
-            throw new UsageException("--sink must be sqlite or none");
-        var work = CommandLine.Optional(options, "work") ?? Path.Combine(".puffy", "bench");
-        var repeat = int.Parse(CommandLine.Optional(options, "repeat") ?? "1", CultureInfo.InvariantCulture);
-        var files = CommandLine.DataFiles(data);
+        var (data, sink, work, repeat) = (options.Data, options.Sink, options.Work, options.Repeat);
+        var scale = options.Scale ?? 100;
+        var files = CliOptions.DataFiles(data);
 
-        Console.Out.WriteLine($"bench: sink={sink}, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
-        Measure("real data", files, sink, Path.Combine(work, "out-real"));
+        output.WriteLine($"bench: sink={sink}, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
+        Measure("real data", files, sink, Path.Combine(work, "out-real"), output);
         if (scale > 1)
         {
-            var scaled = ScaleUp(files, scale, Path.Combine(work, $"data-x{scale}"));
+            var scaled = ScaleUp(files, scale, Path.Combine(work, $"data-x{scale}"), progress);
             for (var i = 1; i <= repeat; i++)
-                Measure(repeat == 1 ? $"scale-up x{scale}" : $"scale-up x{scale} (run {i}/{repeat})", scaled, sink, Path.Combine(work, $"out-x{scale}"));
+                Measure(repeat == 1 ? $"scale-up x{scale}" : $"scale-up x{scale} (run {i}/{repeat})", scaled, sink, Path.Combine(work, $"out-x{scale}"), output);
         }
 
         using var self = Process.GetCurrentProcess();
-        Console.Out.WriteLine($"process peak working set: {self.PeakWorkingSet64 / 1048576.0:N0} MiB");
+        output.WriteLine($"process peak working set: {self.PeakWorkingSet64 / 1048576.0:N0} MiB");
         return CommandLine.Ok;
     }
 
-    private static void Measure(string label, IReadOnlyList<string> files, string sink, string outDir)
+    private static void Measure(string label, IReadOnlyList<string> files, string sink, string outDir, TextWriter output)
     {
         Directory.CreateDirectory(outDir);
         GC.Collect();
@@ -145,10 +175,10 @@ internal static class BenchCommand
         var seconds = (clock.Elapsed - paused).TotalSeconds;
         var rate = pipeline.RowsRead / seconds;
         var finalise = db is null ? string.Empty : string.Create(CultureInfo.InvariantCulture, $"; of that {seconds - streamed.TotalSeconds:0.00} s finishing the database (last rows, indexes)");
-        Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{label}: {pipeline.RowsRead:N0} events in {seconds:0.00} s = {rate:N0} events/s ({summary.Sessions:N0} sessions, {summary.Orders:N0} orders, {summary.DeadLettered:N0} dead letters{finalise})"));
         foreach (var q in quarters)
-            Console.Out.WriteLine(q);
+            output.WriteLine(q);
     }
 
     /// <summary>
@@ -156,14 +186,14 @@ internal static class BenchCommand
     /// ids and transaction ids made unique per copy; defects (empty ids, bots, bad rows) are kept as they are.
     /// An existing complete copy is reused.
     /// </summary>
-    internal static IReadOnlyList<string> ScaleUp(IReadOnlyList<string> files, int copies, string folder)
+    internal static IReadOnlyList<string> ScaleUp(IReadOnlyList<string> files, int copies, string folder, TextWriter progress)
     {
         var days = files.Select(f => EventTime.DayFromFileName(Path.GetFileName(f))).OfType<DateOnly>().ToList();
         var span = days.Count == 0 ? 1 : days.Max().DayNumber - days.Min().DayNumber + 1;
         var marker = Path.Combine(folder, ".complete");
         var expected = files.Count * copies;
         if (File.Exists(marker))
-            return CommandLine.DataFiles(folder);
+            return CliOptions.DataFiles(folder);
 
         Directory.CreateDirectory(folder);
         var clock = Stopwatch.StartNew();
@@ -181,8 +211,8 @@ internal static class BenchCommand
         }
 
         File.WriteAllText(marker, expected.ToString(CultureInfo.InvariantCulture));
-        Console.Out.WriteLine($"generated {expected:N0} files into {folder} in {clock.Elapsed.TotalSeconds:0.0} s (not timed)");
-        return CommandLine.DataFiles(folder);
+        progress.WriteLine($"generated {expected:N0} files into {folder} in {clock.Elapsed.TotalSeconds:0.0} s (not timed)");
+        return CliOptions.DataFiles(folder);
     }
 
     private static string Shift(byte[] content, int copy, int spanDays)

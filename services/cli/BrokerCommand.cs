@@ -1,4 +1,4 @@
-using System.Globalization;
+using System.CommandLine;
 using System.Runtime.InteropServices;
 using Puffy.Streaming.Contracts;
 using Puffy.Streaming.Kafka;
@@ -12,11 +12,28 @@ namespace Puffy.Streaming.Cli;
 /// </summary>
 internal static class BrokerCommand
 {
-    public static int Execute(Dictionary<string, string?> options)
+    internal sealed record Options(int Partitions, int Brokers, string? BootstrapFile);
+
+    public static Command Create()
     {
-        var partitions = int.Parse(CommandLine.Optional(options, "partitions") ?? "4", CultureInfo.InvariantCulture);
-        var brokers = int.Parse(CommandLine.Optional(options, "brokers") ?? "1", CultureInfo.InvariantCulture);
-        var bootstrapFile = CommandLine.Optional(options, "bootstrap-file");
+        var partitions = CliOptions.Partitions();
+        var brokers = CliOptions.Count("--brokers", "Brokers in the test cluster", 1);
+        var bootstrapFile = new Option<string?>("--bootstrap-file")
+        {
+            Description = "Write the bootstrap address into this file once the broker and its topics are ready",
+            HelpName = "FILE",
+        };
+        var command = new Command("broker", "Hosts the Kafka-protocol test broker with the pipeline's topics (used by the stack) until SIGTERM or Ctrl+C.")
+        {
+            partitions, brokers, bootstrapFile,
+        };
+        command.SetAction(r => Execute(new Options(r.GetValue(partitions), r.GetValue(brokers), r.GetValue(bootstrapFile)), r.InvocationConfiguration.Output));
+        return command;
+    }
+
+    public static int Execute(Options options, TextWriter output)
+    {
+        var (partitions, brokers, bootstrapFile) = options;
         using var cluster = new MockKafkaCluster(brokers);
         foreach (var topic in Topics.All)
             cluster.CreateTopic(topic, partitions);
@@ -39,9 +56,9 @@ internal static class BrokerCommand
             File.Move(bootstrapFile + ".tmp", bootstrapFile, overwrite: true);
         }
 
-        Console.Out.WriteLine($"Kafka-protocol broker on {cluster.BootstrapServers} ({brokers} broker(s), {Topics.All.Count} topics x {partitions} partitions)");
+        output.WriteLine($"Kafka-protocol broker on {cluster.BootstrapServers} ({brokers} broker(s), {Topics.All.Count} topics x {partitions} partitions)");
         stop.Wait();
-        Console.Out.WriteLine("broker stopping");
+        output.WriteLine("broker stopping");
         return CommandLine.Ok;
     }
 }

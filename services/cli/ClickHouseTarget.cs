@@ -5,10 +5,10 @@ namespace Puffy.Streaming.Cli;
 /// <summary>The ClickHouse server named by <c>--clickhouse URL</c> (or <c>CLICKHOUSE_URL</c>) and <c>--database</c>.</summary>
 internal static class ClickHouseTarget
 {
-    public static ClickHouseClient? FromOptions(Dictionary<string, string?> options, bool required = false)
+    public static ClickHouseClient? Create(string? url, string database, bool required = false)
     {
         // Where a server is required and none is named, the running local stack's ClickHouse.
-        var url = CommandLine.Optional(options, "clickhouse") ?? Environment.GetEnvironmentVariable("CLICKHOUSE_URL")
+        url ??= Environment.GetEnvironmentVariable("CLICKHOUSE_URL")
             ?? (required ? LocalStack.Load(LocalStack.DefaultRoot)?.ClickHouseUrl.ToString() : null);
         if (string.IsNullOrWhiteSpace(url))
             return required ? throw new UsageException("--clickhouse URL (or CLICKHOUSE_URL) is required") : null;
@@ -17,7 +17,7 @@ internal static class ClickHouseTarget
         return new ClickHouseClient(new ClickHouseOptions
         {
             BaseUrl = baseUrl,
-            Database = CommandLine.Optional(options, "database") ?? "puffy",
+            Database = database,
         });
     }
 

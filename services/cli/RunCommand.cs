@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Puffy.Streaming.ClickHouse;
 using Puffy.Streaming.Embedded;
 using Spectre.Console;
@@ -7,20 +8,45 @@ namespace Puffy.Streaming.Cli;
 /// <summary><c>puffy run</c>: the whole pipeline in-process on a folder of daily CSV exports.</summary>
 internal static class RunCommand
 {
-    public static async Task<int> ExecuteAsync(Dictionary<string, string?> options)
+    internal sealed record Options(string Data, string Out, TimeSpan Lateness, bool NoProgress, string? ClickHouse, string Database);
+
+    public static Command Create()
     {
-        var data = CommandLine.Required(options, "data");
-        var outDir = CommandLine.Required(options, "out");
-        var lateness = CommandLine.ParseDuration(CommandLine.Optional(options, "lateness") ?? "15m");
-        var files = CommandLine.DataFiles(data);
-        Directory.CreateDirectory(outDir);
+        var data = CliOptions.Data();
+        var outDir = new Option<string>("--out")
+        {
+            Description = "Folder for puffy.db and summary.json, created if missing (an existing file or an unwritable folder is a usage error)",
+            HelpName = "DIR",
+            Required = true,
+        };
+        var lateness = CliOptions.Duration("--lateness", "How far behind the stream an event may arrive", TimeSpan.FromMinutes(15));
+        var noProgress = CliOptions.NoProgress();
+        var clickHouse = CliOptions.ClickHouse("Also write the ClickHouse analyst tables there, after applying infra/clickhouse [default: CLICKHOUSE_URL, else none]");
+        var database = CliOptions.Database();
+        var command = new Command("run", "Streams every *.csv of --data (file-name order) through the whole pipeline in-process and "
+                                         + "writes puffy.db (SQLite) and summary.json into --out (and the ClickHouse tables if asked).")
+        {
+            data, outDir, lateness, noProgress, clickHouse, database,
+        };
+        command.SetAction((r, _) => ExecuteAsync(
+            new Options(r.GetRequiredValue(data), r.GetRequiredValue(outDir), r.GetValue(lateness), r.GetValue(noProgress), r.GetValue(clickHouse), r.GetRequiredValue(database)),
+            r.InvocationConfiguration.Output,
+            r.InvocationConfiguration.Error));
+        return command;
+    }
+
+    public static async Task<int> ExecuteAsync(Options options, TextWriter output, TextWriter error)
+    {
+        var files = CliOptions.DataFiles(options.Data);
+        var outDir = options.Out;
+        CliOptions.EnsureWritableFolder(outDir, "--out");
 
         var pipelineOptions = new PipelineOptions();
-        pipelineOptions.Validator.AllowedLateness = lateness;
+        pipelineOptions.Validator.AllowedLateness = options.Lateness;
         var builder = new SummaryBuilder();
         var dbPath = Path.Combine(outDir, "puffy.db");
         using var db = new SqliteSink(dbPath);
-        using var clickHouse = ClickHouseTarget.FromOptions(options);
+        using var clickHouse = ClickHouseTarget.Create(options.ClickHouse, options.Database);
         ClickHouseSink? clickHouseSink = null;
         if (clickHouse is not null)
         {
@@ -31,12 +57,15 @@ internal static class RunCommand
         IPipelineSink sink = clickHouseSink is null ? new CompositeSink(builder, db) : new CompositeSink(builder, db, clickHouseSink);
         var pipeline = new EmbeddedPipeline(pipelineOptions, sink);
 
-        var interactive = !CommandLine.Flag(options, "no-progress") && !Console.IsOutputRedirected
-                          && AnsiConsole.Profile.Capabilities.Interactive;
+        // Progress goes to stderr, as a live bar when that is a terminal, and nowhere with --no-progress.
+        var progress = options.NoProgress ? TextWriter.Null : error;
+        var terminal = ReferenceEquals(progress, Console.Error) && !Console.IsErrorRedirected
+            ? AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) })
+            : null;
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        if (interactive)
+        if (terminal is { Profile.Capabilities.Interactive: true })
         {
-            AnsiConsole.Progress()
+            terminal.Progress()
                 .AutoClear(false)
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
                 .Start(ctx =>
@@ -58,7 +87,7 @@ internal static class RunCommand
                 if (p.FilesDone == lastFiles)
                     return;
                 lastFiles = p.FilesDone;
-                Console.Out.WriteLine($"progress: {ProgressLine(p)}");
+                progress.WriteLine($"progress: {ProgressLine(p)}");
             }));
         }
 
@@ -70,10 +99,10 @@ internal static class RunCommand
         File.WriteAllText(summaryPath, summary.ToJson());
         clock.Stop();
 
-        Console.Out.Write(SummaryReport.Render(summary));
-        Console.Out.WriteLine();
+        output.Write(SummaryReport.Render(summary));
+        output.WriteLine();
         var also = clickHouse is null ? string.Empty : $" (and ClickHouse database {clickHouse.Database})";
-        Console.Out.WriteLine($"wrote {dbPath} and {summaryPath}{also} in {clock.Elapsed.TotalSeconds:0.00} s");
+        output.WriteLine($"wrote {dbPath} and {summaryPath}{also} in {clock.Elapsed.TotalSeconds:0.00} s");
         return CommandLine.Ok;
     }
 

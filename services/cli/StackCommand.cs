@@ -1,5 +1,5 @@
+using System.CommandLine;
 using System.Diagnostics;
-using System.Globalization;
 using Puffy.Streaming.Contracts;
 using Puffy.Streaming.Kafka.Streams;
 using Puffy.Streaming.LocalServers;
@@ -9,65 +9,131 @@ namespace Puffy.Streaming.Cli;
 /// <summary><c>puffy stack up|down|status</c> and <c>puffy replay</c>.</summary>
 internal static class StackCommand
 {
-    public static async Task<int> ExecuteAsync(string action, Dictionary<string, string?> options)
+    internal sealed record ReplayOptions(string? State, string Data, string Speed, bool Wait, TimeSpan Timeout, bool NoProgress);
+
+    public static Command Create()
     {
-        var root = CommandLine.Optional(options, "state") is { } state ? Path.GetFullPath(state) : LocalStack.DefaultRoot;
-        switch (action)
+        var upState = CliOptions.State();
+        var partitions = CliOptions.Partitions();
+        var up = new Command("up", "Starts, as background processes under the state folder: Redis, ClickHouse, a Kafka-protocol broker "
+                                   + "(unless KAFKA_BOOTSTRAP names a Kafka) and the validator, sessionizer, attribution and monitor services.")
         {
-            case "up":
-                var partitions = int.Parse(CommandLine.Optional(options, "partitions") ?? "4", CultureInfo.InvariantCulture);
-                await LocalStack.UpAsync(root, partitions, Environment.GetEnvironmentVariable("KAFKA_BOOTSTRAP"), Console.Out);
-                Console.Out.WriteLine($"stack up (state in {root}); replay with: ./puffy replay --data data/puffy-events --wait");
-                return CommandLine.Ok;
-            case "down":
-                await LocalStack.DownAsync(root, Console.Out);
-                return CommandLine.Ok;
-            case "status":
-                return await LocalStack.StatusAsync(root, Console.Out) ? CommandLine.Ok : CommandLine.Failed;
-            default:
-                throw new UsageException($"unknown stack action '{action}' (up, down or status)");
-        }
+            upState, partitions,
+        };
+        up.SetAction((r, ct) => UpAsync(Root(r.GetValue(upState)), r.GetValue(partitions), r.InvocationConfiguration.Output, ct));
+
+        var downState = CliOptions.State();
+        var down = new Command("down", "Stops every part of the stack.") { downState };
+        down.SetAction(async r =>
+        {
+            await LocalStack.DownAsync(Root(r.GetValue(downState)), r.InvocationConfiguration.Output);
+            return CommandLine.Ok;
+        });
+
+        var statusState = CliOptions.State();
+        var status = new Command("status", "Up or down, pid, address and log file of each part; exit code 1 when a part is down.") { statusState };
+        status.SetAction(async r =>
+            await LocalStack.StatusAsync(Root(r.GetValue(statusState)), r.InvocationConfiguration.Output) ? CommandLine.Ok : CommandLine.Failed);
+
+        return new Command("stack", "The local stack without Docker: the five services on Kafka, Redis and ClickHouse.") { up, down, status };
+    }
+
+    public static Command CreateReplay()
+    {
+        var data = CliOptions.Data();
+        var speed = CliOptions.Checked(
+            new Option<string>("--speed")
+            {
+                Description = "max, realtime or a factor like 10x (event-time gaps become wall-clock gaps)",
+                HelpName = "max|realtime|Nx",
+                DefaultValueFactory = _ => "max",
+            },
+            v => Pipeline.Ingest.ReplaySpeed.TryParse(v, out _) ? null : $"--speed '{v}' is not max, realtime or a factor like 10x");
+        var wait = new Option<bool>("--wait") { Description = "Return once every service has processed everything (sessions flushed, orders written)" };
+        var timeout = CliOptions.Duration("--timeout", "How long --wait waits", TimeSpan.FromMinutes(30));
+        var state = CliOptions.State();
+        var noProgress = new Option<bool>("--no-progress") { Description = "Forward only the ingestor's warnings and errors (its log goes to stderr)" };
+        var command = new Command("replay", "Runs the ingestor against the local stack: sends every *.csv of --data to Kafka.")
+        {
+            data, speed, wait, timeout, state, noProgress,
+        };
+        command.SetAction((r, ct) => ReplayAsync(
+            new ReplayOptions(r.GetValue(state), r.GetRequiredValue(data), r.GetRequiredValue(speed), r.GetValue(wait), r.GetValue(timeout), r.GetValue(noProgress)),
+            r.InvocationConfiguration.Output,
+            r.InvocationConfiguration.Error,
+            ct));
+        return command;
+    }
+
+    private static string Root(string? state) => state is null ? LocalStack.DefaultRoot : Path.GetFullPath(state);
+
+    private static async Task<int> UpAsync(string root, int partitions, TextWriter output, CancellationToken cancellationToken)
+    {
+        await LocalStack.UpAsync(root, partitions, Environment.GetEnvironmentVariable("KAFKA_BOOTSTRAP"), output, cancellationToken);
+        output.WriteLine($"stack up (state in {root}); replay with: ./puffy replay --data data/puffy-events --wait");
+        return CommandLine.Ok;
     }
 
     /// <summary>Runs the ingestor against the stack; with --wait, returns once every service has processed everything.</summary>
-    public static async Task<int> ReplayAsync(Dictionary<string, string?> options)
+    public static async Task<int> ReplayAsync(ReplayOptions options, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
-        var root = CommandLine.Optional(options, "state") is { } s ? Path.GetFullPath(s) : LocalStack.DefaultRoot;
+        var root = Root(options.State);
         var state = LocalStack.Load(root) ?? throw new UsageException($"no stack is up in {root} (run 'puffy stack up' first)");
-        var data = Path.GetFullPath(CommandLine.Required(options, "data"));
-        var files = CommandLine.DataFiles(data);
-        var speed = CommandLine.Optional(options, "speed") ?? "max";
-        if (!Pipeline.Ingest.ReplaySpeed.TryParse(speed, out _))
-            throw new UsageException($"--speed '{speed}' is not max, realtime or a factor like 10x");
-        var timeout = CommandLine.Optional(options, "timeout") is { } t ? CommandLine.ParseDuration(t) : TimeSpan.FromMinutes(30);
+        var data = Path.GetFullPath(options.Data);
+        var files = CliOptions.DataFiles(data);
 
         var clock = Stopwatch.StartNew();
-        var exit = await RunIngestorAsync(state, data, speed);
+        var exit = await RunIngestorAsync(state, data, options.Speed, error, options.NoProgress, cancellationToken);
         if (exit != 0)
         {
-            Console.Error.WriteLine($"puffy: the ingestor failed with exit code {exit}");
+            error.WriteLine($"puffy: the ingestor failed with exit code {exit}");
             return CommandLine.Failed;
         }
 
         var sent = clock.Elapsed;
-        Console.Out.WriteLine($"ingestor: {files.Count} files sent in {sent.TotalSeconds:0.0} s");
-        if (!CommandLine.Flag(options, "wait"))
+        output.WriteLine($"ingestor: {files.Count} files sent in {sent.TotalSeconds:0.0} s");
+        if (!options.Wait)
             return CommandLine.Ok;
-        await WaitUntilProcessedAsync(state, timeout, CancellationToken.None);
-        Console.Out.WriteLine($"replay processed end to end in {clock.Elapsed.TotalSeconds:0.0} s (every service caught up, sessions flushed, orders written)");
+        await WaitUntilProcessedAsync(state, options.Timeout, cancellationToken);
+        output.WriteLine($"replay processed end to end in {clock.Elapsed.TotalSeconds:0.0} s (every service caught up, sessions flushed, orders written)");
         return CommandLine.Ok;
     }
 
-    public static async Task<int> RunIngestorAsync(StackState state, string data, string speed, CancellationToken cancellationToken = default)
+    public static Task<int> RunIngestorAsync(StackState state, string data, string speed, CancellationToken cancellationToken = default) =>
+        RunIngestorAsync(state, data, speed, log: null, quiet: false, cancellationToken);
+
+    /// <summary>
+    /// Runs the ingestor to completion. Its console log goes to <paramref name="log"/> (null: this process's stdout);
+    /// <paramref name="quiet"/> keeps only its warnings and errors.
+    /// </summary>
+    public static async Task<int> RunIngestorAsync(
+        StackState state, string data, string speed, TextWriter? log, bool quiet, CancellationToken cancellationToken = default)
     {
         var dll = LocalStack.ServiceBinary("ingestor");
-        var start = new ProcessStartInfo(LocalStack.DotnetHost()) { UseShellExecute = false, WorkingDirectory = Path.GetDirectoryName(dll) };
+        var start = new ProcessStartInfo(LocalStack.DotnetHost())
+        {
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetDirectoryName(dll),
+            RedirectStandardOutput = log is not null,
+        };
         start.ArgumentList.Add(dll);
         foreach (var (k, v) in state.Environment())
             start.Environment[k] = v;
         start.Environment["Ingestor__Data"] = data;
         start.Environment["Ingestor__Speed"] = speed;
+        if (quiet)
+            start.Environment["Logging__MinimumLevel"] = "Warning";
         using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the ingestor");
+        if (log is not null)
+        {
+            process.OutputDataReceived += (_, e) =>
+            {
+                if (e.Data is not null)
+                    log.WriteLine(e.Data);
+            };
+            process.BeginOutputReadLine();
+        }
+
         await process.WaitForExitAsync(cancellationToken);
         return process.ExitCode;
     }
