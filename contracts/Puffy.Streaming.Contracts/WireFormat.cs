@@ -1,69 +1,57 @@
-using System.Reflection;
 using System.Text.Json;
-using Puffy.Streaming.Avro;
+using Avro;
+using Avro.Specific;
+using Wire = puffy.streaming.v1;
 
 namespace Puffy.Streaming.Contracts;
 
+/// <summary>How one message type travels: its specific record, topic, registry subject and Avro schema.</summary>
+/// <param name="Topic">The topic it is written to; null for <see cref="StreamMark"/>, which goes to several.</param>
+/// <param name="Subject">Its Schema Registry subject: <c>&lt;topic&gt;-value</c> (Confluent's topic-name strategy), or the
+/// record's full name for <see cref="StreamMark"/> (record-name strategy, as it shares topics with other records).</param>
+public sealed record MessageType(Type Message, Type Record, string? Topic, string Subject, RecordSchema Schema);
+
 /// <summary>
 /// The messages' wire format: Avro binary in the Confluent framing (<c>0x00 | schema id (big-endian int32) | body</c>),
-/// so any Confluent-compatible tool can read the topics. Schemas come from the embedded <c>Schemas/*.avsc</c> files;
-/// schema ids from a Schema Registry when one is used, otherwise from the committed catalogue <c>Schemas/schema-ids.json</c>.
+/// written and read by Confluent's Avro serdes over the specific records generated from <c>Schemas/*.avsc</c>.
+/// Schema ids come from a Schema Registry when one is used, otherwise from the committed catalogue
+/// <c>Schemas/schema-ids.json</c>.
 /// </summary>
 public static class WireFormat
 {
-    /// <summary>The writer schema of each message type and the registry subject it is registered under.</summary>
-    public static IReadOnlyDictionary<Type, (string Subject, AvroSchema Schema)> Schemas { get; } = new Dictionary<Type, (string, AvroSchema)>
+    /// <summary>Bytes before the Avro body: the magic byte 0 and the schema id.</summary>
+    public const int HeaderLength = 5;
+
+    /// <summary>Every message type, by its contract record type.</summary>
+    public static IReadOnlyDictionary<Type, MessageType> Types { get; } = new[]
     {
-        [typeof(RawEvent)] = (Topics.RawEvents + "-value", Load("raw-event.avsc")),
-        [typeof(ValidEvent)] = (Topics.ValidEvents + "-value", Load("valid-event.avsc")),
-        [typeof(SessionizedEvent)] = (Topics.SessionizedEvents + "-value", Load("sessionized-event.avsc")),
-        [typeof(DeadLetter)] = (Topics.DeadLetters + "-value", Load("dead-letter.avsc")),
-        [typeof(Session)] = (Topics.Sessions + "-value", Load("session.avsc")),
-        [typeof(AttributedOrder)] = (Topics.AttributedOrders + "-value", Load("attributed-order.avsc")),
-        [typeof(Metric)] = (Topics.Metrics + "-value", Load("metric.avsc")),
-        [typeof(Alert)] = (Topics.Alerts + "-value", Load("alert.avsc")),
-        [typeof(StreamMark)] = (StreamMark.Subject, Load("stream-mark.avsc")),
-    };
+        Type<RawEvent, Wire.RawEvent>(Topics.RawEvents),
+        Type<ValidEvent, Wire.ValidEvent>(Topics.ValidEvents),
+        Type<SessionizedEvent, Wire.SessionizedEvent>(Topics.SessionizedEvents),
+        Type<DeadLetter, Wire.DeadLetter>(Topics.DeadLetters),
+        Type<Session, Wire.Session>(Topics.Sessions),
+        Type<AttributedOrder, Wire.AttributedOrder>(Topics.AttributedOrders),
+        Type<Metric, Wire.Metric>(Topics.Metrics),
+        Type<Alert, Wire.Alert>(Topics.Alerts),
+        Type<StreamMark, Wire.StreamMark>(null),
+    }.ToDictionary(t => t.Message);
 
     /// <summary>The committed id catalogue: subject → schema id, used when no Schema Registry is configured.</summary>
     public static IReadOnlyDictionary<string, int> CatalogueIds { get; } =
-        JsonSerializer.Deserialize<Dictionary<string, int>>(Resource("schema-ids.json"))!;
+        JsonSerializer.Deserialize<Dictionary<string, int>>(ContractSchemas.Resource("schema-ids.json"))!;
 
-    public static AvroSchema SchemaOf<T>() => Schemas[typeof(T)].Schema;
+    public static MessageType Of<T>() => Types[typeof(T)];
 
-    /// <summary>Encodes a message with the catalogue's schema id (or <paramref name="schemaId"/> from a registry).</summary>
-    public static byte[] Serialize<T>(T message, int? schemaId = null)
-        where T : notnull
+    public static RecordSchema SchemaOf<T>() => Types[typeof(T)].Schema;
+
+    /// <summary>The schema id in a Confluent frame, or null when the bytes are not one.</summary>
+    public static int? SchemaIdOf(ReadOnlySpan<byte> frame) =>
+        frame.Length >= HeaderLength && frame[0] == 0 ? System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(frame[1..]) : null;
+
+    private static MessageType Type<TMessage, TRecord>(string? topic)
+        where TRecord : ISpecificRecord, new()
     {
-        var (subject, schema) = Schemas[typeof(T)];
-        return AvroConfluent.Encode(schemaId ?? CatalogueIds[subject], schema, AvroMapping.ToAvro(schema, message));
-    }
-
-    /// <summary>
-    /// Decodes a message. <paramref name="writerSchemaById"/> resolves the id in the frame (a registry lookup);
-    /// without it the catalogue is used. Data written with an older compatible schema is resolved to the current one.
-    /// </summary>
-    public static T Deserialize<T>(ReadOnlyMemory<byte> frame, Func<int, AvroSchema?>? writerSchemaById = null)
-    {
-        var (subject, schema) = Schemas[typeof(T)];
-        var id = AvroConfluent.ReadSchemaId(frame.Span);
-        var writer = writerSchemaById?.Invoke(id)
-                     ?? (CatalogueIds[subject] == id ? schema : throw new AvroException($"unknown schema id {id} for {subject}"));
-        var value = AvroConfluent.Decode(writer, frame, schema) as AvroRecord
-                    ?? throw new AvroException($"{subject}: the message is not a record");
-        return AvroMapping.FromAvro<T>(value);
-    }
-
-    /// <summary>The schema id in a Confluent frame (no body is decoded).</summary>
-    public static int SchemaIdOf(ReadOnlySpan<byte> frame) => AvroConfluent.ReadSchemaId(frame);
-
-    private static AvroSchema Load(string name) => AvroSchema.Parse(Resource(name));
-
-    private static string Resource(string name)
-    {
-        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream(name)
-                           ?? throw new InvalidOperationException($"embedded resource {name} is missing");
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
+        var schema = (RecordSchema)new TRecord().Schema;
+        return new MessageType(typeof(TMessage), typeof(TRecord), topic, topic is null ? schema.Fullname : topic + "-value", schema);
     }
 }

@@ -8,6 +8,7 @@ using Puffy.Streaming.Hosting;
 using Puffy.Streaming.Kafka.Streams;
 using Puffy.Streaming.Pipeline.Ingest;
 using StackExchange.Redis;
+using StreamPosition = Puffy.Streaming.Kafka.Streams.StreamPosition;
 
 namespace Puffy.Streaming.Ingestor;
 

@@ -195,7 +195,7 @@ public sealed partial class MonitorWorker(
             message = codec.Deserialize<T>(value);
             return true;
         }
-        catch (Avro.AvroException)
+        catch (InvalidMessageException)
         {
             return false;
         }

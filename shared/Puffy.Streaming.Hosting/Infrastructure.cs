@@ -14,6 +14,12 @@ public static partial class Infrastructure
         e is RedisConnectionException or RedisTimeoutException or TimeoutException or HttpRequestException or IOException
             or TaskCanceledException { InnerException: TimeoutException };
 
+    /// <summary>A URL fit for a log line: any user name and password in it are replaced by <c>***</c>.</summary>
+    public static string Redact(string? url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.UserInfo.Length > 0
+            ? new UriBuilder(uri) { UserName = "***", Password = string.Empty }.Uri.ToString()
+            : url ?? string.Empty;
+
     /// <summary>Runs <paramref name="step"/> until it succeeds, waiting 0.2 s, 0.4 s, … up to 30 s between attempts.</summary>
     public static async Task RetryAsync(string what, Func<Task> step, ILogger logger, CancellationToken cancellationToken)
     {

@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using Confluent.SchemaRegistry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Puffy.Streaming.ClickHouse;
@@ -15,21 +16,31 @@ public sealed partial class ServiceClients(
     IOptions<RedisOptions> redis,
     IOptions<ClickHouseOptions> clickHouse,
     IOptions<StreamOptions> streams,
+    IOptions<SchemaRegistryConfig> registry,
     ILogger<ServiceClients> log) : IDisposable
 {
     private ConnectionMultiplexer? _redis;
-    private HttpClient? _registryHttp;
+    private CachedSchemaRegistryClient? _registry;
 
     public StreamOptions Streams => streams.Value;
 
     public RedisOptions Redis => redis.Value;
 
+    /// <summary>
+    /// The message codec: schema ids from the Schema Registry of the <c>SchemaRegistry</c> section (Confluent's
+    /// <c>SchemaRegistryConfig</c>: <c>Url</c>, <c>BasicAuthUserInfo</c>, …) when its <c>Url</c> is set, otherwise from
+    /// the committed catalogue. Every subject is registered first (idempotent), retried while the registry is down.
+    /// </summary>
     public async Task<MessageCodec> CodecAsync(CancellationToken cancellationToken)
     {
-        if (streams.Value.SchemaRegistryUrl is not { } url)
+        var client = typeof(Confluent.Kafka.Library).Assembly.GetName().Version?.ToString(3) ?? "?";
+        var librdkafka = KafkaNative.Describe();
+        LogKafkaClient(client, librdkafka);
+        if (string.IsNullOrWhiteSpace(registry.Value.Url))
             return MessageCodec.Catalogue;
-        _registryHttp = new HttpClient { BaseAddress = url };
-        var codec = await MessageCodec.CreateAsync(new SchemaRegistryClient(_registryHttp), cancellationToken);
+        _registry = new CachedSchemaRegistryClient(registry.Value);
+        var codec = await Infrastructure.RetryAsync("Registering the schemas", () => MessageCodec.CreateAsync(_registry), log, cancellationToken);
+        var url = Infrastructure.Redact(registry.Value.Url);
         LogRegistry(url);
         return codec;
     }
@@ -79,7 +90,7 @@ public sealed partial class ServiceClients(
         {
             try
             {
-                _redis = await ConnectionMultiplexer.ConnectAsync(redis.Value.Configuration);
+                _redis = await ConnectionMultiplexer.ConnectAsync(redis.Value.ClientOptions());
                 return _redis.GetDatabase();
             }
             catch (RedisConnectionException e) when (DateTime.UtcNow < deadline)
@@ -110,14 +121,17 @@ public sealed partial class ServiceClients(
     public void Dispose()
     {
         _redis?.Dispose();
-        _registryHttp?.Dispose();
+        _registry?.Dispose();
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Holding back: {Group} is {Lag} messages behind on a partition of {Topic}")]
     private partial void LogHoldingBack(string group, string topic, long lag);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Schema ids come from the registry at {RegistryUrl}")]
-    private partial void LogRegistry(Uri registryUrl);
+    private partial void LogRegistry(string registryUrl);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Kafka client: Confluent.Kafka {ClientVersion} on librdkafka {Librdkafka}")]
+    private partial void LogKafkaClient(string clientVersion, string librdkafka);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Detail}")]
     private partial void LogKafka(string detail);

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using StackExchange.Redis;
 
 namespace Puffy.Streaming.Hosting;
 
@@ -28,9 +29,6 @@ public sealed class StreamOptions
     [Range(0, long.MaxValue)]
     public long MaxLagPerPartition { get; set; } = 4000;
 
-    /// <summary>A Confluent-compatible Schema Registry; without it the committed id catalogue is used.</summary>
-    public Uri? SchemaRegistryUrl { get; set; }
-
     /// <summary>How long a starting service waits for Kafka, Redis and ClickHouse to answer.</summary>
     public TimeSpan StartupTimeout { get; set; } = TimeSpan.FromMinutes(1);
 }
@@ -40,9 +38,31 @@ public sealed class RedisOptions
 {
     public const string Section = "Redis";
 
-    /// <summary>A StackExchange.Redis connection string, e.g. <c>localhost:6379</c>.</summary>
+    /// <summary>A StackExchange.Redis connection string, e.g. <c>localhost:6379</c> or <c>host:6379,password=…</c>.</summary>
     [Required]
     public string Configuration { get; set; } = "localhost:6379";
+
+    /// <summary>
+    /// How long one Redis command may take, synchronous or asynchronous (unless the connection string sets
+    /// <c>syncTimeout</c>/<c>asyncTimeout</c> itself): a frozen server then surfaces as a timeout that is logged and
+    /// retried within seconds instead of a silent stall.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The client options: the connection string with the command timeouts applied.</summary>
+    public ConfigurationOptions ClientOptions()
+    {
+        var options = ConfigurationOptions.Parse(Configuration);
+        var ms = (int)CommandTimeout.TotalMilliseconds;
+        if (!Configuration.Contains("syncTimeout=", StringComparison.OrdinalIgnoreCase))
+            options.SyncTimeout = ms;
+        if (!Configuration.Contains("asyncTimeout=", StringComparison.OrdinalIgnoreCase))
+            options.AsyncTimeout = ms;
+        if (!Configuration.Contains("connectTimeout=", StringComparison.OrdinalIgnoreCase))
+            options.ConnectTimeout = ms;
+        return options;
+    }
 
     /// <summary>Prefix of every key the services write.</summary>
     [Required]

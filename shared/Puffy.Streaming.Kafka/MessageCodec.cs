@@ -1,56 +1,133 @@
-using Puffy.Streaming.Avro;
+using System.Net;
+using Avro.Specific;
+using Confluent.Kafka;
+using Confluent.SchemaRegistry;
+using Confluent.SchemaRegistry.Serdes;
 using Puffy.Streaming.Contracts;
+using Wire = puffy.streaming.v1;
 
 namespace Puffy.Streaming.Kafka;
 
+/// <summary>The bytes are not a message of the contract (bad framing, unknown schema id, undecodable body).</summary>
+public sealed class InvalidMessageException(string message, Exception? inner = null) : Exception(message, inner);
+
 /// <summary>
-/// Encodes and decodes the contract's messages in the Confluent wire format with the schema ids in use: the ones a
-/// Schema Registry handed out (<see cref="CreateAsync"/> with a registry) or the committed catalogue.
+/// Encodes and decodes the contract's messages with Confluent's Avro serializer and deserializer over the generated
+/// specific records, with the schema ids of <paramref name="registry"/>: Confluent's <c>CachedSchemaRegistryClient</c>
+/// when a Schema Registry is configured, otherwise the committed catalogue (<see cref="CatalogueSchemaRegistry"/>).
 /// </summary>
 public sealed class MessageCodec
 {
-    private readonly IReadOnlyDictionary<Type, int> _ids;
-    private readonly Func<int, AvroSchema?>? _lookup;
+    private readonly Dictionary<Type, object> _serdes = [];
 
-    private MessageCodec(IReadOnlyDictionary<Type, int> ids, Func<int, AvroSchema?>? lookup)
+    public MessageCodec(ISchemaRegistryClient registry)
     {
-        _ids = ids;
-        _lookup = lookup;
-        MarkSchemaId = ids[typeof(StreamMark)];
+        Registry = registry;
+        Add<RawEvent, Wire.RawEvent>(WireMapping.ToRecord, WireMapping.FromRecord);
+        Add<ValidEvent, Wire.ValidEvent>(WireMapping.ToRecord, WireMapping.FromRecord);
+        Add<SessionizedEvent, Wire.SessionizedEvent>(WireMapping.ToRecord, WireMapping.FromRecord);
+        Add<DeadLetter, Wire.DeadLetter>(WireMapping.ToRecord, WireMapping.FromRecord);
+        Add<Session, Wire.Session>(WireMapping.ToRecord, WireMapping.FromRecord);
+        Add<AttributedOrder, Wire.AttributedOrder>(WireMapping.ToRecord, WireMapping.FromRecord);
+        Add<Metric, Wire.Metric>(WireMapping.ToRecord, WireMapping.FromRecord);
+        Add<Alert, Wire.Alert>(WireMapping.ToRecord, WireMapping.FromRecord);
+        Add<StreamMark, Wire.StreamMark>(WireMapping.ToRecord, WireMapping.FromRecord);
+        MarkSchemaId = registry.GetSchemaIdAsync(WireFormat.Of<StreamMark>().Subject, new Schema(WireFormat.SchemaOf<StreamMark>().ToString(), SchemaType.Avro))
+            .GetAwaiter().GetResult();
     }
 
     /// <summary>The committed catalogue's ids; no registry involved.</summary>
-    public static MessageCodec Catalogue { get; } = new(
-        WireFormat.Schemas.ToDictionary(kv => kv.Key, kv => WireFormat.CatalogueIds[kv.Value.Subject]), null);
+    public static MessageCodec Catalogue { get; } = new(new CatalogueSchemaRegistry());
 
-    /// <summary>With a registry, registers every subject first (idempotent) and resolves unknown ids through it.</summary>
-    public static async Task<MessageCodec> CreateAsync(SchemaRegistryClient? registry, CancellationToken cancellationToken = default)
-    {
-        if (registry is null)
-            return Catalogue;
-        var ids = await registry.RegisterAllAsync(cancellationToken);
-        return new MessageCodec(ids, registry.Lookup);
-    }
+    public ISchemaRegistryClient Registry { get; }
 
+    /// <summary>The schema id stream marks carry, which tells them apart from a topic's records.</summary>
     public int MarkSchemaId { get; }
 
-    public byte[] Serialize<T>(T message)
-        where T : notnull => WireFormat.Serialize(message, _ids[typeof(T)]);
+    /// <summary>With a registry, registers every subject first (idempotent: a known schema keeps its id).</summary>
+    public static async Task<MessageCodec> CreateAsync(ISchemaRegistryClient registry)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        foreach (var type in WireFormat.Types.Values)
+            await registry.RegisterSchemaAsync(type.Subject, new Schema(type.Schema.ToString(), SchemaType.Avro), normalize: false);
+        return new MessageCodec(registry);
+    }
 
-    public T Deserialize<T>(ReadOnlyMemory<byte> frame) => WireFormat.Deserialize<T>(frame, _lookup ?? Catalogue.LookupCatalogue);
+    public byte[] Serialize<T>(T message)
+        where T : notnull => SerdeOf<T>().Serialize(message);
+
+    /// <summary>Decodes a frame. Throws <see cref="InvalidMessageException"/> when the bytes are not such a message.</summary>
+    public T Deserialize<T>(ReadOnlyMemory<byte> frame) => SerdeOf<T>().Deserialize(frame);
 
     /// <summary>True when the frame carries a <see cref="StreamMark"/> (by its schema id); false for anything else.</summary>
-    public bool IsMark(ReadOnlySpan<byte> frame) =>
-        frame.Length >= 5 && frame[0] == 0 && WireFormat.SchemaIdOf(frame) == MarkSchemaId;
+    public bool IsMark(ReadOnlySpan<byte> frame) => WireFormat.SchemaIdOf(frame) == MarkSchemaId;
 
-    private AvroSchema? LookupCatalogue(int id)
+    private ISerde<T> SerdeOf<T>() =>
+        _serdes.TryGetValue(typeof(T), out var serde) ? (ISerde<T>)serde : throw new ArgumentException($"{typeof(T).Name} is not a message type");
+
+    private void Add<TMessage, TRecord>(Func<TMessage, TRecord> toRecord, Func<TRecord, TMessage> fromRecord)
+        where TRecord : class, ISpecificRecord =>
+        _serdes[typeof(TMessage)] = new Serde<TMessage, TRecord>(Registry, WireFormat.Of<TMessage>(), toRecord, fromRecord);
+
+    private interface ISerde<T>
     {
-        foreach (var (type, known) in _ids)
+        byte[] Serialize(T message);
+
+        T Deserialize(ReadOnlyMemory<byte> frame);
+    }
+
+    private sealed class Serde<TMessage, TRecord> : ISerde<TMessage>
+        where TRecord : class, ISpecificRecord
+    {
+        private readonly AvroSerializer<TRecord> _serializer;
+        private readonly AvroDeserializer<TRecord> _deserializer;
+        private readonly SerializationContext _context;
+        private readonly Func<TMessage, TRecord> _toRecord;
+        private readonly Func<TRecord, TMessage> _fromRecord;
+
+        public Serde(ISchemaRegistryClient registry, MessageType type, Func<TMessage, TRecord> toRecord, Func<TRecord, TMessage> fromRecord)
         {
-            if (known == id)
-                return WireFormat.Schemas[type].Schema;
+            _toRecord = toRecord;
+            _fromRecord = fromRecord;
+            // Marks share topics with other records: they are registered under their record name, the rest under the topic.
+            var strategy = type.Topic is null ? SubjectNameStrategy.Record : SubjectNameStrategy.Topic;
+            _serializer = new AvroSerializer<TRecord>(registry, new AvroSerializerConfig { AutoRegisterSchemas = true, SubjectNameStrategy = strategy, BufferBytes = 512 });
+            _deserializer = new AvroDeserializer<TRecord>(registry, new AvroDeserializerConfig { SubjectNameStrategy = strategy });
+            _context = new SerializationContext(MessageComponentType.Value, type.Topic ?? type.Subject);
         }
 
-        return null;
+        public byte[] Serialize(TMessage message) =>
+            _serializer.SerializeAsync(_toRecord(message), _context).GetAwaiter().GetResult();
+
+        public TMessage Deserialize(ReadOnlyMemory<byte> frame)
+        {
+            TRecord record;
+            try
+            {
+                record = _deserializer.DeserializeAsync(frame, isNull: false, _context).GetAwaiter().GetResult();
+            }
+            catch (Exception e) when (!IsRegistryUnavailable(e))
+            {
+                throw new InvalidMessageException($"not a {typeof(TMessage).Name} message: {e.GetType().Name}: {e.Message}", e);
+            }
+
+            try
+            {
+                return _fromRecord(record);
+            }
+            catch (Exception e) when (e is Avro.AvroException or InvalidCastException or NullReferenceException or ArgumentException or OverflowException)
+            {
+                throw new InvalidMessageException($"not a valid {typeof(TMessage).Name}: {e.Message}", e);
+            }
+        }
+
+        /// <summary>A registry that cannot answer right now is an infrastructure failure to retry, not a bad message.</summary>
+        private static bool IsRegistryUnavailable(Exception e) => e switch
+        {
+            // An answer of the registry (it derives from HttpRequestException): only a server-side error is transient.
+            SchemaRegistryException r => (int)r.Status >= 500 || r.Status == System.Net.HttpStatusCode.TooManyRequests,
+            HttpRequestException or TimeoutException or TaskCanceledException => true,
+            _ => e.InnerException is { } inner && IsRegistryUnavailable(inner),
+        };
     }
 }

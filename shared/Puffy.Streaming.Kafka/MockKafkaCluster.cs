@@ -110,7 +110,7 @@ public sealed partial class MockKafkaCluster : IDisposable
 
     private static partial class NativeMethods
     {
-        // Resolves to librdkafka.so: Debian's librdkafka-dev, the same library Confluent.Kafka loads.
+        // The bundled librdkafka of librdkafka.redist, the same library Confluent.Kafka loads (see KafkaNative).
         private const string Library = "librdkafka";
 
         [LibraryImport(Library, EntryPoint = "rd_kafka_conf_new")]

@@ -1,5 +1,15 @@
-using Puffy.Streaming.Avro;
+using System.Buffers.Binary;
+using Avro;
+using Avro.Generic;
+using Avro.IO;
+using Avro.Specific;
+using Confluent.Kafka;
+using Confluent.SchemaRegistry;
+using Confluent.SchemaRegistry.Serdes;
 using Puffy.Streaming.Contracts;
+using Puffy.Streaming.Kafka;
+using Schema = Avro.Schema;
+using Wire = puffy.streaming.v1;
 
 namespace Puffy.Streaming.UnitTests.Contracts;
 
@@ -36,16 +46,31 @@ public sealed class WireFormatUnitTests
         ["alert"] = new Alert(new DateOnly(2025, 3, 4), "schema_change", Severity.Critical, 1, 0, "column 'referrer' missing"),
     };
 
+    private static readonly MessageCodec Codec = MessageCodec.Catalogue;
+
     private static object RoundTrip(object message) => message switch
     {
-        RawEvent m => WireFormat.Deserialize<RawEvent>(WireFormat.Serialize(m)),
-        ValidEvent m => WireFormat.Deserialize<ValidEvent>(WireFormat.Serialize(m)),
-        SessionizedEvent m => WireFormat.Deserialize<SessionizedEvent>(WireFormat.Serialize(m)),
-        DeadLetter m => WireFormat.Deserialize<DeadLetter>(WireFormat.Serialize(m)),
-        Session m => WireFormat.Deserialize<Session>(WireFormat.Serialize(m)),
-        AttributedOrder m => WireFormat.Deserialize<AttributedOrder>(WireFormat.Serialize(m)),
-        Metric m => WireFormat.Deserialize<Metric>(WireFormat.Serialize(m)),
-        Alert m => WireFormat.Deserialize<Alert>(WireFormat.Serialize(m)),
+        RawEvent m => Codec.Deserialize<RawEvent>(Codec.Serialize(m)),
+        ValidEvent m => Codec.Deserialize<ValidEvent>(Codec.Serialize(m)),
+        SessionizedEvent m => Codec.Deserialize<SessionizedEvent>(Codec.Serialize(m)),
+        DeadLetter m => Codec.Deserialize<DeadLetter>(Codec.Serialize(m)),
+        Session m => Codec.Deserialize<Session>(Codec.Serialize(m)),
+        AttributedOrder m => Codec.Deserialize<AttributedOrder>(Codec.Serialize(m)),
+        Metric m => Codec.Deserialize<Metric>(Codec.Serialize(m)),
+        Alert m => Codec.Deserialize<Alert>(Codec.Serialize(m)),
+        _ => throw new ArgumentOutOfRangeException(nameof(message)),
+    };
+
+    private static byte[] Serialize(object message) => message switch
+    {
+        RawEvent m => Codec.Serialize(m),
+        ValidEvent m => Codec.Serialize(m),
+        SessionizedEvent m => Codec.Serialize(m),
+        DeadLetter m => Codec.Serialize(m),
+        Session m => Codec.Serialize(m),
+        AttributedOrder m => Codec.Serialize(m),
+        Metric m => Codec.Serialize(m),
+        Alert m => Codec.Serialize(m),
         _ => throw new ArgumentOutOfRangeException(nameof(message)),
     };
 
@@ -70,17 +95,18 @@ public sealed class WireFormatUnitTests
     [Fact]
     public void Serialize_UsesConfluentFramingWithTheCatalogueId()
     {
-        var bytes = WireFormat.Serialize(Valid);
+        var bytes = Codec.Serialize(Valid);
         Assert.Equal(0, bytes[0]);
-        Assert.Equal(WireFormat.CatalogueIds[Topics.ValidEvents + "-value"], AvroConfluent.ReadSchemaId(bytes));
-        Assert.Equal(77, AvroConfluent.ReadSchemaId(WireFormat.Serialize(Valid, schemaId: 77)));
+        Assert.Equal(WireFormat.CatalogueIds[Topics.ValidEvents + "-value"], WireFormat.SchemaIdOf(bytes));
     }
 
     [Fact]
-    public void Deserialize_UnknownSchemaId_ThrowsAvroException()
+    public void Deserialize_UnknownSchemaId_ThrowsInvalidMessage()
     {
-        var bytes = WireFormat.Serialize(Valid, schemaId: 999);
-        Assert.Throws<AvroException>(() => WireFormat.Deserialize<ValidEvent>(bytes));
+        var bytes = Codec.Serialize(Valid);
+        BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(1), 999);
+        var e = Assert.Throws<InvalidMessageException>(() => Codec.Deserialize<ValidEvent>(bytes));
+        Assert.Contains("999", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -88,36 +114,84 @@ public sealed class WireFormatUnitTests
     {
         var mark = new StreamMark(StreamMarkKind.FileEnd, "ingestor", new DateTime(2025, 3, 1, 10, 0, 0, 123, DateTimeKind.Utc), "events_20250301.csv", 42, 4,
             "events_20250301.csv", new DateOnly(2025, 3, 1), 3489);
-        var codec = Puffy.Streaming.Kafka.MessageCodec.Catalogue;
 
-        var bytes = codec.Serialize(mark);
+        var bytes = Codec.Serialize(mark);
 
-        Assert.True(codec.IsMark(bytes));
-        Assert.False(codec.IsMark(codec.Serialize(Valid)));
-        Assert.False(codec.IsMark("garbage"u8));
-        Assert.Equal(mark, codec.Deserialize<StreamMark>(bytes));
+        Assert.True(Codec.IsMark(bytes));
+        Assert.Equal(WireFormat.CatalogueIds[StreamMark.Subject], WireFormat.SchemaIdOf(bytes));
+        Assert.False(Codec.IsMark(Codec.Serialize(Valid)));
+        Assert.False(Codec.IsMark("garbage"u8));
+        Assert.Equal(mark, Codec.Deserialize<StreamMark>(bytes));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3)]
+    [InlineData(5)]
+    [InlineData(20)]
+    public void Deserialize_TruncatedFrame_ThrowsInvalidMessage(int length)
+    {
+        var bytes = Codec.Serialize(Valid);
+        Assert.Throws<InvalidMessageException>(() => Codec.Deserialize<ValidEvent>(bytes.AsMemory(0, length)));
     }
 
     [Fact]
-    public void Deserialize_Garbage_ThrowsAvroException()
+    public void Deserialize_NotConfluentFramed_ThrowsInvalidMessage()
     {
-        var bytes = WireFormat.Serialize(Valid);
-        Assert.Throws<AvroException>(() => WireFormat.Deserialize<ValidEvent>(bytes.AsMemory(0, bytes.Length / 2)));
+        var bytes = Codec.Serialize(Valid);
+        bytes[0] = 1;
+        Assert.Throws<InvalidMessageException>(() => Codec.Deserialize<ValidEvent>(bytes));
+    }
+
+    [Fact]
+    public void Deserialize_AnotherTypesFrame_ThrowsInvalidMessage()
+    {
+        // A metric frame on a topic whose consumer expects valid events: the id resolves, the schemas do not match.
+        var bytes = Codec.Serialize(new Metric(null, MetricNames.Heartbeat, "", 1, ""));
+        Assert.Throws<InvalidMessageException>(() => Codec.Deserialize<ValidEvent>(bytes));
+    }
+
+    /// <summary>Any Confluent-compatible consumer reads the topics without our classes: as generic records.</summary>
+    [Theory]
+    [MemberData(nameof(Samples))]
+    public async Task Serialize_IsReadableByConfluentsGenericAvroDeserializer(string sample)
+    {
+        var message = SampleMessages[sample];
+        var type = WireFormat.Types[message.GetType()];
+        using var registry = new CatalogueSchemaRegistry();
+        var generic = await new AvroDeserializer<GenericRecord>(registry)
+            .DeserializeAsync(Serialize(message), isNull: false, new SerializationContext(MessageComponentType.Value, type.Topic!));
+
+        Assert.Equal(type.Schema.Fullname, generic.Schema.Fullname);
+        Assert.Equal(type.Schema.Fields.Select(f => f.Name), generic.Schema.Fields.Select(f => f.Name));
+        var required = type.Schema.Fields.First(f => f.Schema.Tag != Avro.Schema.Type.Union).Name;
+        Assert.True(generic.TryGetValue(required, out var value));
+        Assert.NotNull(value);
     }
 
     [Fact]
     public void Catalogue_HasOneDistinctIdPerMessageSubject()
     {
-        var subjects = WireFormat.Schemas.Values.Select(s => s.Subject).ToList();
+        var subjects = WireFormat.Types.Values.Select(s => s.Subject).ToList();
         Assert.Equal(subjects.Order(StringComparer.Ordinal), WireFormat.CatalogueIds.Keys.Order(StringComparer.Ordinal));
         Assert.Equal(WireFormat.CatalogueIds.Count, WireFormat.CatalogueIds.Values.Distinct().Count());
+    }
+
+    [Fact]
+    public async Task Catalogue_RefusesASchemaItDoesNotHold()
+    {
+        using var registry = new CatalogueSchemaRegistry();
+        var changed = WireFormat.SchemaOf<Metric>().ToString().Replace("\"fields\":[", "\"fields\":[{\"name\":\"unit\",\"type\":\"string\"},", StringComparison.Ordinal);
+        var e = await Assert.ThrowsAsync<SchemaRegistryException>(() =>
+            registry.RegisterSchemaAsync(Topics.Metrics + "-value", new Confluent.SchemaRegistry.Schema(changed, SchemaType.Avro)));
+        Assert.Equal(40403, e.ErrorCode);
     }
 
     [Fact]
     public void SessionizedEventSchema_EmbedsExactlyTheValidEventSchema()
     {
         var nested = WireFormat.SchemaOf<SessionizedEvent>().Fields.Single(f => f.Name == "event").Schema;
-        Assert.Equal(WireFormat.SchemaOf<ValidEvent>().ToCanonicalForm(), nested.ToCanonicalForm());
+        Assert.Equal(SchemaNormalization.ToParsingForm(WireFormat.SchemaOf<ValidEvent>()), SchemaNormalization.ToParsingForm(nested));
     }
 
     public static TheoryData<string> SchemaFiles() => new(Directory.GetFiles(SchemaFolder, "*.avsc").Select(Path.GetFileNameWithoutExtension)!);
@@ -127,19 +201,22 @@ public sealed class WireFormatUnitTests
     /// <summary>
     /// Evolution rule: only fields with defaults may be added. Every published version under Schemas/history must stay
     /// readable by the current schema and the current one by it, so producers and consumers can upgrade in any order.
+    /// Checked twice: by Apache Avro's schema rules, and by resolving a datum of each schema with the other.
     /// </summary>
     [Theory]
     [MemberData(nameof(SchemaFiles))]
     public void CommittedSchema_IsCompatibleBothWaysWithEveryPublishedVersion(string name)
     {
-        var current = AvroSchema.Parse(File.ReadAllText(Path.Combine(SchemaFolder, name + ".avsc")));
+        var current = Schema.Parse(File.ReadAllText(Path.Combine(SchemaFolder, name + ".avsc")));
         var history = Directory.GetFiles(Path.Combine(SchemaFolder, "history", name), "*.avsc");
         Assert.NotEmpty(history);
         foreach (var file in history)
         {
-            var published = AvroSchema.Parse(File.ReadAllText(file));
-            Assert.True(AvroCompatibility.CanRead(published, current, out var readOld), $"{name}: cannot read {Path.GetFileName(file)} data: {readOld}");
-            Assert.True(AvroCompatibility.CanRead(current, published, out var readNew), $"{name}: {Path.GetFileName(file)} readers cannot read current data: {readNew}");
+            var published = Schema.Parse(File.ReadAllText(file));
+            Assert.True(current.CanRead(published), $"{name}: cannot read {Path.GetFileName(file)} data");
+            Assert.True(published.CanRead(current), $"{name}: {Path.GetFileName(file)} readers cannot read current data");
+            Resolve(SampleDatum.For(published), published, current);
+            Resolve(SampleDatum.For(current), current, published);
         }
     }
 
@@ -147,10 +224,10 @@ public sealed class WireFormatUnitTests
     public void Compatibility_AddingAFieldWithoutDefault_IsCaught()
     {
         var published = WireFormat.SchemaOf<Metric>();
-        var json = published.ToJson().Replace("\"fields\":[", "\"fields\":[{\"name\":\"unit\",\"type\":\"string\"},", StringComparison.Ordinal);
-        var changed = AvroSchema.Parse(json);
-        Assert.NotEqual(published.ToCanonicalForm(), changed.ToCanonicalForm());
-        Assert.False(AvroCompatibility.CanRead(published, changed));
+        var changed = Schema.Parse(published.ToString().Replace("\"fields\":[", "\"fields\":[{\"name\":\"unit\",\"type\":\"string\"},", StringComparison.Ordinal));
+        Assert.NotEqual(SchemaNormalization.ToParsingForm(published), SchemaNormalization.ToParsingForm(changed));
+        Assert.False(changed.CanRead(published));
+        Assert.ThrowsAny<AvroException>(() => Resolve(SampleDatum.For(published), published, changed));
     }
 
     [Fact]
@@ -158,23 +235,31 @@ public sealed class WireFormatUnitTests
     {
         // ValidEvent without landing_channel, as an older producer would have written it.
         var current = WireFormat.SchemaOf<ValidEvent>();
-        var older = AvroSchema.Parse(current.ToJson().Replace(
-            ",{\"name\":\"landing_channel\",\"type\":[\"null\",\"string\"],\"default\":null}", string.Empty, StringComparison.Ordinal));
+        var json = System.Text.Json.Nodes.JsonNode.Parse(current.ToString())!;
+        var fields = json["fields"]!.AsArray();
+        fields.Remove(fields.Single(f => (string?)f!["name"] == "landing_channel"));
+        var older = (RecordSchema)Schema.Parse(json.ToJsonString());
         Assert.Equal(current.Fields.Count - 1, older.Fields.Count);
-        var full = ToRecord(current);
-        var record = new AvroRecord(older);
+        var full = (GenericRecord)Decode(Codec.Serialize(Valid).AsSpan(WireFormat.HeaderLength).ToArray(), current, current);
+        var record = new GenericRecord(older);
         foreach (var field in older.Fields)
-            record[field.Name] = full[field.Name];
-        var frame = AvroConfluent.Encode(500, older, record);
+            record.Add(field.Name, full[field.Name]);
+        var body = Encode(record, older);
 
-        var back = WireFormat.Deserialize<ValidEvent>(frame, id => id == 500 ? older : null);
+        var back = new SpecificDatumReader<Wire.ValidEvent>(older, current).Read(null!, new BinaryDecoder(new MemoryStream(body)));
 
-        Assert.Equal(Valid with { LandingChannel = null }, back);
+        Assert.Equal(Valid with { LandingChannel = null }, WireMapping.FromRecord(back));
     }
 
-    private static AvroRecord ToRecord(AvroSchema schema)
+    private static void Resolve(object datum, Schema writer, Schema reader) => Decode(Encode(datum, writer), writer, reader);
+
+    private static byte[] Encode(object datum, Schema schema)
     {
-        var bytes = WireFormat.Serialize(Valid);
-        return Assert.IsType<AvroRecord>(AvroDatum.Decode(schema, bytes.AsMemory(AvroConfluent.HeaderLength)));
+        using var stream = new MemoryStream();
+        new GenericDatumWriter<object>(schema).Write(datum, new BinaryEncoder(stream));
+        return stream.ToArray();
     }
+
+    private static object Decode(byte[] body, Schema writer, Schema reader) =>
+        new GenericDatumReader<object>(writer, reader).Read(null!, new BinaryDecoder(new MemoryStream(body)));
 }
