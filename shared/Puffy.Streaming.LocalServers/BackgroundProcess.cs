@@ -18,6 +18,8 @@ public static partial class BackgroundProcess
     private const string Launcher = """pidfile=$1; log=$2; shift 2; echo $$ > "$pidfile"; exec "$@" >> "$log" 2>&1 < /dev/null""";
 
     private const int SigKill = 9;
+    private const int SigStop = 19;
+    private const int SigCont = 18;
     private const int SigTerm = 15;
     private const int NoSuchProcess = 3; // ESRCH
 
@@ -141,6 +143,12 @@ public static partial class BackgroundProcess
 
     /// <summary>SIGKILL to the process alone, at once, as a crash would end it. Does not wait.</summary>
     public static void Kill(int pid) => Signal(pid, SigKill, group: false);
+
+    /// <summary>SIGSTOP: the process keeps its sockets open but answers nothing, as a hung server would.</summary>
+    public static void Freeze(int pid) => Signal(pid, SigStop, group: false);
+
+    /// <summary>SIGCONT: a frozen process carries on.</summary>
+    public static void Thaw(int pid) => Signal(pid, SigCont, group: false);
 
     /// <summary>The kernel's short name of the process (/proc/PID/comm, at most 15 characters), or null when gone.</summary>
     internal static string? CommandName(int pid)

@@ -1,5 +1,11 @@
 using System.Globalization;
+using Avro.Generic;
+using Confluent.Kafka;
+using Confluent.SchemaRegistry.Serdes;
 using Puffy.Streaming.Cli;
+using Puffy.Streaming.Contracts;
+using Puffy.Streaming.Kafka;
+using Puffy.Streaming.Kafka.Streams;
 using Puffy.Streaming.LocalServers;
 
 namespace Puffy.Streaming.IntegrationTests.Stack;
@@ -27,6 +33,53 @@ public sealed class StackEndToEndTests
         Assert.Equal(49_963, summary.RowsRead);
         Assert.Equal(embedded.ToJson(), summary.ToJson());
         await stack.AssertMonitorTablesEqualAsync(embedded, Ct);
+
+        // Any Confluent-compatible consumer reads every topic: Confluent's AvroDeserializer, generic records, no classes.
+        var names = await RecordNamesPerTopicAsync(stack.State.KafkaBootstrap);
+        const string Ns = "puffy.streaming.v1.";
+        Assert.Equal([Ns + "RawEvent", Ns + "StreamMark"], names[Topics.RawEvents]);
+        Assert.Equal([Ns + "StreamMark", Ns + "ValidEvent"], names[Topics.ValidEvents]);
+        Assert.Equal([Ns + "SessionizedEvent", Ns + "StreamMark"], names[Topics.SessionizedEvents]);
+        Assert.Equal([Ns + "DeadLetter"], names[Topics.DeadLetters]);
+        Assert.Equal([Ns + "Session"], names[Topics.Sessions]);
+        Assert.Equal([Ns + "AttributedOrder"], names[Topics.AttributedOrders]);
+        Assert.Equal([Ns + "Metric"], names[Topics.Metrics]);
+        Assert.Equal([Ns + "Alert"], names[Topics.Alerts]);
+    }
+
+    /// <summary>Every message still on each topic, decoded as a generic record; the record names seen per topic.</summary>
+    private static async Task<Dictionary<string, List<string>>> RecordNamesPerTopicAsync(string bootstrap)
+    {
+        using var registry = new CatalogueSchemaRegistry();
+        var deserializer = new AvroDeserializer<GenericRecord>(registry);
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(KafkaConfig.Consumer(bootstrap, "generic-reader-" + Guid.NewGuid().ToString("N"))).Build();
+        var names = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (var topic in Topics.All)
+        {
+            var seen = new SortedSet<string>(StringComparer.Ordinal);
+            var partitions = TopicAdmin.PartitionCount(consumer.Handle, topic, TimeSpan.FromSeconds(30));
+            for (var p = 0; p < partitions; p++)
+            {
+                var tp = new TopicPartition(topic, p);
+                var watermarks = consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(10));
+                var (low, high) = (watermarks.Low, watermarks.High);
+                if (high.Value <= low.Value)
+                    continue;
+                consumer.Assign(new TopicPartitionOffset(tp, low));
+                while (true)
+                {
+                    var result = consumer.Consume(TimeSpan.FromSeconds(30)) ?? throw new TimeoutException($"{tp}: nothing consumed before offset {high.Value}");
+                    var record = await deserializer.DeserializeAsync(result.Message.Value, isNull: false, new SerializationContext(MessageComponentType.Value, topic));
+                    seen.Add(record.Schema.Fullname);
+                    if (result.Offset.Value >= high.Value - 1)
+                        break;
+                }
+            }
+
+            names[topic] = [.. seen];
+        }
+
+        return names;
     }
 
     [Fact]
