@@ -124,6 +124,146 @@ public sealed class CsvIngestUnitTests
     }
 
     [Fact]
+    public void TryRead_LoneCarriageReturn_IsDataNotALineEnd()
+    {
+        var records = ReadAll("a,b\rc,d\ne,f,g\n");
+
+        Assert.Equal(2, records.Count);
+        Assert.Equal(["a", "b\rc", "d"], records[0].Fields!);
+        Assert.Equal("a,b\rc,d", records[0].Text);
+        Assert.Equal(["e", "f", "g"], records[1].Fields!);
+        Assert.Equal([1L, 2L], records.Select(r => r.Line));
+    }
+
+    [Fact]
+    public void TryRead_ValidRows_TextIsTheRowsBytesWithoutItsLineEnd()
+    {
+        const string first = "a,\"x\r\ny, \u00e9\u20ac\",c";
+        const string second = "d,\"\"\"q\"\"\",f";
+        var bytes = Fx.Bytes(first + "\r\n" + second + "\n");
+
+        var records = ReadAll(bytes);
+
+        Assert.Equal([first, second], records.Select(r => r.Text));
+        Assert.Equal(bytes.AsSpan(0, Encoding.UTF8.GetByteCount(first)).ToArray(), Encoding.UTF8.GetBytes(records[0].Text));
+        Assert.Equal([1L, 3L], records.Select(r => r.Line));
+        Assert.Equal(["a", "x\r\ny, \u00e9\u20ac", "c"], records[0].Fields!);
+        Assert.Equal(["d", "\"q\"", "f"], records[1].Fields!);
+    }
+
+    [Fact]
+    public void TryRead_UnterminatedQuote_BrokenRowTextIsItsOwnLineOnly()
+    {
+        var records = ReadAll("h1,h2,h3\na,\"bc,d\ne,f,g\n");
+
+        Assert.Equal("a,\"bc,d", records[1].Text);
+        Assert.Equal(2, records[1].Line);
+        Assert.Equal(3, records[2].Line);
+    }
+
+    [Fact]
+    public void TryRead_UnterminatedQuoteBeforeManyMegabytes_OnlyThatRowIsBroken()
+    {
+        // More text after the stray quote than a CSV reader with a bounded row buffer holds (Sep: 16 Mi chars).
+        const string row = "x,y,0123456789012345678901234567890123456789012345678901234567890123456789\n";
+        var rows = (17 * 1024 * 1024 / row.Length) + 1;
+        var text = new StringBuilder("a,\"bc\n", (rows * row.Length) + 16);
+        for (var i = 0; i < rows; i++)
+            text.Append(row);
+
+        var reader = new CsvRecordReader(Fx.Bytes(text.ToString()));
+        Assert.True(reader.TryRead(out var broken));
+        var good = 0;
+        while (reader.TryRead(out var r))
+        {
+            if (r.Error is null && r.Fields!.Count == 3)
+                good++;
+        }
+
+        Assert.NotNull(broken.Error);
+        Assert.Equal(rows, good);
+    }
+
+    [Fact]
+    public void TryRead_QuoteAfterSpaceInUnquotedField_IsError()
+    {
+        var records = ReadAll("a, \"b,c\",d\ne,f,g\n");
+
+        Assert.NotNull(records[0].Error);
+        Assert.Equal(["e", "f", "g"], records[1].Fields!);
+    }
+
+    [Fact]
+    public void TryRead_EncodedReplacementCharacter_IsValidUtf8()
+    {
+        var r = Assert.Single(ReadAll("a,\uFFFD,c\n"));
+
+        Assert.Null(r.Error);
+        Assert.Equal(["a", "\uFFFD", "c"], r.Fields!);
+    }
+
+    [Fact]
+    public void TryRead_OverlongUtf8Encoding_IsError()
+    {
+        byte[] bytes = [.. "a,"u8, 0xC0, 0xAF, .. ",c\nd,e,f\n"u8];
+
+        var records = ReadAll(bytes);
+
+        Assert.NotNull(records[0].Error);
+        Assert.Equal(["d", "e", "f"], records[1].Fields!);
+    }
+
+    [Fact]
+    public void TryRead_Utf16ByteOrderMark_IsNotHonouredSoFirstRecordIsNotUtf8()
+    {
+        byte[] bytes = [0xFF, 0xFE, .. "a,b\nc,d\n"u8];
+
+        var records = ReadAll(bytes);
+
+        Assert.NotNull(records[0].Error);
+        Assert.Equal(["c", "d"], records[1].Fields!);
+    }
+
+    [Fact]
+    public void TryRead_EmptyLines_AreRecordsWithOneEmptyFieldAndFinalLineFeedAddsNone()
+    {
+        var records = ReadAll("a,b\n\nc,d\n\n");
+
+        Assert.Equal(4, records.Count);
+        Assert.Equal([""], records[1].Fields!);
+        Assert.Equal([""], records[3].Fields!);
+        Assert.Equal([1L, 2L, 3L, 4L], records.Select(r => r.Line));
+        Assert.Equal(["c", "d"], records[2].Fields!);
+    }
+
+    [Fact]
+    public void TryRead_LastRowWithoutLineEnd_IsRead()
+    {
+        var records = ReadAll("a,b\nc,d\r");
+
+        Assert.Equal(2, records.Count);
+        Assert.Equal(["c", "d"], records[1].Fields!);
+        Assert.Equal("c,d", records[1].Text);
+    }
+
+    [Fact]
+    public void RunFile_EmptyLineAndLoneCarriageReturn_EachIsOneRowAndCounted()
+    {
+        var good1 = Fx.View("good-1", Fx.Day.AddHours(1)).ToCsv();
+        var good2 = Fx.View("good-2", Fx.Day.AddHours(2)).ToCsv();
+        var text = string.Join('\n', Fx.Header, good1, "", good1.Replace("good-1", "cr\rcr", StringComparison.Ordinal), good2) + "\n";
+
+        var run = new PipelineHarness().File(Fx.FileName, text);
+        var summary = run.Finish();
+
+        Assert.Equal(4, summary.RowsRead);
+        var empty = Assert.Single(run.DeadLetters, d => d.Reason == DeadLetterReasons.UnparseableRow);
+        Assert.Equal(3, empty.Line);
+        Assert.Equal(["cr\rcr", "good-1", "good-2"], run.Events.Select(e => e.Event.ClientId).Order(StringComparer.Ordinal));
+        Assert.Equal(summary.RowsRead, summary.Valid + summary.DeadLettered);
+    }
+
+    [Fact]
     public void ReadFile_ColumnsInAnyOrder_AreMatchedByName()
     {
         var csv = Fx.Csv("user_agent,event_data,event_name,timestamp,referrer,page_url,client_id",
