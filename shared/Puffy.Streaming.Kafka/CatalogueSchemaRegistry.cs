@@ -14,7 +14,7 @@ namespace Puffy.Streaming.Kafka;
 public sealed class CatalogueSchemaRegistry : ISchemaRegistryClient
 {
     private readonly Dictionary<string, (int Id, string Canonical, string Json)> _bySubject = new(StringComparer.Ordinal);
-    private readonly Dictionary<int, (string Subject, string Json)> _byId = [];
+    private readonly Dictionary<int, RegistrySchema> _byId = [];
 
     public CatalogueSchemaRegistry()
     {
@@ -25,7 +25,8 @@ public sealed class CatalogueSchemaRegistry : ISchemaRegistryClient
                 : throw new InvalidOperationException($"schema-ids.json has no id for subject {type.Subject}");
             var json = type.Schema.ToString();
             _bySubject[type.Subject] = (id, SchemaNormalization.ToParsingForm(type.Schema), json);
-            _byId[id] = (type.Subject, json);
+            // One instance per id: the serdes ask for the writer schema on every message and cache by it.
+            _byId[id] = new RegistrySchema(json, SchemaType.Avro);
         }
     }
 
@@ -126,7 +127,7 @@ public sealed class CatalogueSchemaRegistry : ISchemaRegistryClient
     }
 
     private RegistrySchema SchemaById(int id) =>
-        _byId.TryGetValue(id, out var entry) ? new RegistrySchema(entry.Json, SchemaType.Avro) : throw NotFound($"schema id {id} is not in the catalogue");
+        _byId.TryGetValue(id, out var schema) ? schema : throw NotFound($"schema id {id} is not in the catalogue");
 
     private RegisteredSchema Registered(string subject, int id) => new(subject, 1, id, Subject(subject).Json, SchemaType.Avro, []);
 
