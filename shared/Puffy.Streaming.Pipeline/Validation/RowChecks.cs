@@ -15,13 +15,15 @@ public readonly record struct RowVerdict(string? Reason, string? Detail, ValidEv
 
 /// <summary>
 /// The checks of semantics §2 that need nothing but the row itself, in the contract's order:
-/// unparseable_row, missing_client_id, invalid_timestamp, unknown_event_name, malformed_event_data,
+/// oversized_row, unparseable_row, missing_client_id, invalid_timestamp, unknown_event_name, malformed_event_data,
 /// invalid_purchase, bot_user_agent. The stateful ones (duplicates, lateness) live in <see cref="ValidatorCore"/>.
 /// </summary>
 public static class RowChecks
 {
     public static RowVerdict Check(RawEvent raw, FieldTally? fields = null)
     {
+        if (raw.OversizedBytes is { } size)
+            return Reject(DeadLetterReasons.OversizedRow, string.Create(CultureInfo.InvariantCulture, $"the row is {size:N0} bytes, more than the row size limit"));
         if (raw.ParseError is not null)
             return Reject(DeadLetterReasons.UnparseableRow, raw.ParseError);
 
