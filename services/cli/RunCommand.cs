@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Puffy.Streaming.ClickHouse;
+using Puffy.Streaming.Contracts;
 using Puffy.Streaming.Embedded;
 using Spectre.Console;
 
@@ -8,7 +9,7 @@ namespace Puffy.Streaming.Cli;
 /// <summary><c>puffy run</c>: the whole pipeline in-process on a folder of daily CSV exports.</summary>
 internal static class RunCommand
 {
-    internal sealed record Options(string Data, string Out, TimeSpan Lateness, bool NoProgress, string? ClickHouse, string Database);
+    internal sealed record Options(string Data, string Out, TimeSpan Lateness, bool NoProgress, string? ClickHouse, string Database, Severity? FailOn = null);
 
     public static Command Create()
     {
@@ -23,13 +24,32 @@ internal static class RunCommand
         var noProgress = CliOptions.NoProgress();
         var clickHouse = CliOptions.ClickHouse("Also write the ClickHouse analyst tables there, after applying infra/clickhouse [default: CLICKHOUSE_URL, else none]");
         var database = CliOptions.Database();
+        var failOn = new Option<Severity?>("--fail-on")
+        {
+            Description = $"Exit with code {CommandLine.AlertsFired} (after writing every output) when an alert of at least this severity fired, so a scheduler can stop downstream jobs",
+            HelpName = "warning|critical",
+            CustomParser = r =>
+            {
+                var text = r.Tokens.Count > 0 ? r.Tokens[0].Value : string.Empty;
+                switch (text)
+                {
+                    case "warning":
+                        return Severity.Warning;
+                    case "critical":
+                        return Severity.Critical;
+                    default:
+                        r.AddError($"--fail-on '{text}' must be warning or critical");
+                        return null;
+                }
+            },
+        };
         var command = new Command("run", "Streams every *.csv of --data (file-name order) through the whole pipeline in-process and "
                                          + "writes puffy.db (SQLite) and summary.json into --out (and the ClickHouse tables if asked).")
         {
-            data, outDir, lateness, noProgress, clickHouse, database,
+            data, outDir, lateness, noProgress, clickHouse, database, failOn,
         };
         command.SetAction((r, _) => ExecuteAsync(
-            new Options(r.GetRequiredValue(data), r.GetRequiredValue(outDir), r.GetValue(lateness), r.GetValue(noProgress), r.GetValue(clickHouse), r.GetRequiredValue(database)),
+            new Options(r.GetRequiredValue(data), r.GetRequiredValue(outDir), r.GetValue(lateness), r.GetValue(noProgress), r.GetValue(clickHouse), r.GetRequiredValue(database), r.GetValue(failOn)),
             r.InvocationConfiguration.Output,
             r.InvocationConfiguration.Error));
         return command;
@@ -103,7 +123,22 @@ internal static class RunCommand
         output.WriteLine();
         var also = clickHouse is null ? string.Empty : $" (and ClickHouse database {clickHouse.Database})";
         output.WriteLine($"wrote {dbPath} and {summaryPath}{also} in {clock.Elapsed.TotalSeconds:0.00} s");
-        return CommandLine.Ok;
+        return FailOn(options.FailOn, summary.Alerts, error);
+    }
+
+    /// <summary><c>--fail-on</c>: exit code 3 with one line on stderr when an alert of at least that severity fired.</summary>
+    internal static int FailOn(Severity? failOn, IReadOnlyList<Alert> alerts, TextWriter error)
+    {
+        if (failOn is not { } floor)
+            return CommandLine.Ok;
+        var fired = alerts.Where(a => a.Severity >= floor).ToList();
+        if (fired.Count == 0)
+            return CommandLine.Ok;
+        var severity = RunSummary.SeverityText(floor);
+        var rules = string.Join(", ", fired.GroupBy(a => a.Rule, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => g.Count() == 1 ? g.Key : $"{g.Key} x{g.Count()}"));
+        error.WriteLine($"puffy: {fired.Count} alert(s) at or above {severity} fired ({rules}); exit code {CommandLine.AlertsFired} (--fail-on {severity})");
+        return CommandLine.AlertsFired;
     }
 
     internal static string ProgressLine(PipelineProgress p)

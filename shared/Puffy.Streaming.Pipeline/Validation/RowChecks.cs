@@ -29,10 +29,16 @@ public static class RowChecks
 
         fields?.ObserveColumns(raw);
 
+        // Parsed ahead of the client id check (rejections keep the contract's order) so that the file's time
+        // tally covers every row that has a timestamp.
+        var hasTime = EventTime.TryParse(raw.Timestamp, out var time);
+        if (hasTime)
+            fields?.ObserveTime(time, raw.FileDay);
+
         if (string.IsNullOrWhiteSpace(raw.ClientId))
             return Reject(DeadLetterReasons.MissingClientId, "client id is empty");
 
-        if (!EventTime.TryParse(raw.Timestamp, out var time))
+        if (!hasTime)
             return Reject(DeadLetterReasons.InvalidTimestamp, $"'{raw.Timestamp}' is not an ISO-8601 UTC timestamp");
         if (!EventTime.IsPlausibleFor(time, raw.FileDay))
             return Reject(DeadLetterReasons.InvalidTimestamp,
