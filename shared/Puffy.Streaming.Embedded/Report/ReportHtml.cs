@@ -101,9 +101,9 @@ public static class ReportHtml
     {
         b.Append("<section class=\"kpis\">\n");
         Kpi(b, "Revenue", Money((double)k.Revenue), $"average order {Money((double)k.AverageOrderValue)}", "wide");
-        Kpi(b, "Orders", k.Orders.ToString("N0", Inv), $"{k.ZeroRevenueOrders:N0} with revenue 0");
+        Kpi(b, "Orders", k.Orders.ToString("N0", Inv), $"{k.ZeroRevenueOrders:N0} zero-revenue");
         Kpi(b, "Sessions", k.Sessions.ToString("N0", Inv), $"{k.ConvertedSessions:N0} converted");
-        Kpi(b, "Conversion rate", Percent(k.ConversionRate), "orders / sessions");
+        Kpi(b, "Conversion rate", Percent(k.ConversionRate), "orders per session");
         Kpi(b, "Rows read", k.RowsRead.ToString("N0", Inv), $"{k.Valid:N0} valid");
         Kpi(b, "Dead-lettered", k.DeadLettered.ToString("N0", Inv), k.RowsRead == 0 ? "-" : Percent((double)k.DeadLettered / k.RowsRead) + " of rows");
         Kpi(b, "Alerts", (k.CriticalAlerts + k.WarningAlerts).ToString("N0", Inv), $"{k.CriticalAlerts:N0} critical · {k.WarningAlerts:N0} warning", k.CriticalAlerts > 0 ? "bad" : null);
