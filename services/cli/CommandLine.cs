@@ -71,6 +71,7 @@ internal static class CommandLine
         {
             RunCommand.Create(),
             SummaryCommand.Create(),
+            ReportCommand.Create(),
             StackCommand.Create(),
             StackCommand.CreateReplay(),
             BrokerCommand.Create(),

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Puffy.Streaming.ClickHouse;
 using Puffy.Streaming.Contracts;
 using Puffy.Streaming.Embedded;
+using Puffy.Streaming.Embedded.Report;
 using Spectre.Console;
 
 namespace Puffy.Streaming.Cli;
@@ -16,7 +17,7 @@ internal static class RunCommand
         var data = CliOptions.Data();
         var outDir = new Option<string>("--out")
         {
-            Description = "Folder for puffy.db and summary.json, created if missing (an existing file or an unwritable folder is a usage error)",
+            Description = "Folder for puffy.db, summary.json and report.html, created if missing (an existing file or an unwritable folder is a usage error)",
             HelpName = "DIR",
             Required = true,
         };
@@ -44,7 +45,7 @@ internal static class RunCommand
             },
         };
         var command = new Command("run", "Streams every *.csv of --data (file-name order) through the whole pipeline in-process and "
-                                         + "writes puffy.db (SQLite) and summary.json into --out (and the ClickHouse tables if asked).")
+                                         + "writes puffy.db (SQLite), summary.json and report.html into --out (and the ClickHouse tables if asked).")
         {
             data, outDir, lateness, noProgress, clickHouse, database, failOn,
         };
@@ -117,12 +118,16 @@ internal static class RunCommand
             await clickHouseSink.CompleteAsync(summary);
         var summaryPath = Path.Combine(outDir, "summary.json");
         File.WriteAllText(summaryPath, summary.ToJson());
+        // The report reads back what was just written, so it shows exactly what an analyst finds in puffy.db.
+        db.Dispose();
+        var reportPath = Path.Combine(outDir, "report.html");
+        File.WriteAllText(reportPath, ReportHtml.Render(SqliteReport.Load(dbPath), "SQLite puffy.db", DateTimeOffset.UtcNow));
         clock.Stop();
 
         output.Write(SummaryReport.Render(summary));
         output.WriteLine();
         var also = clickHouse is null ? string.Empty : $" (and ClickHouse database {clickHouse.Database})";
-        output.WriteLine($"wrote {dbPath} and {summaryPath}{also} in {clock.Elapsed.TotalSeconds:0.00} s");
+        output.WriteLine($"wrote {dbPath}, {summaryPath} and {reportPath}{also} in {clock.Elapsed.TotalSeconds:0.00} s");
         return FailOn(options.FailOn, summary.Alerts, error);
     }
 
