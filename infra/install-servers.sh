@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, what the integration tests start as local processes:
-# Redis and ClickHouse, and headless Chromium (the executive report's rendering test).
-# (The Kafka-protocol test broker is librdkafka's mock cluster from the librdkafka.redist
-# NuGet package: no Debian librdkafka is needed, and none is loaded even if installed.)
+# Redis and ClickHouse; headless Chromium (the executive report's rendering test); and docker-compose (1.29), which
+# cannot run the compose stack without a Docker engine but validates and resolves docker-compose.yml for its test.
+# (The Kafka-protocol test broker is librdkafka's mock cluster from the librdkafka.redist NuGet package: no Debian
+# librdkafka is needed, and none is loaded even if installed.)
 # Idempotent: does nothing when everything is present.
 set -euo pipefail
-packages=(redis-server clickhouse-server clickhouse-client chromium)
+packages=(redis-server clickhouse-server clickhouse-client chromium docker-compose)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -214,11 +214,24 @@ internal static class LocalStack
         }
 
         Line("redis", await LocalRedis.PingAsync(state.RedisPort), state.RedisPid, state.RedisConfiguration);
-        Line("clickhouse", await LocalClickHouse.PingAsync(state.ClickHouseUrl), state.ClickHousePid, state.ClickHouseUrl.ToString());
+        Line("clickhouse", await LocalClickHouse.PingAsync(state.ClickHouseUrl), state.ClickHousePid,
+            string.Create(CultureInfo.InvariantCulture, $"{state.ClickHouseUrl} (native port {state.ClickHouseTcpPort})"));
         Line("kafka", state.BrokerPid is not { } b || BackgroundProcess.IsAlive(b), state.BrokerPid, state.KafkaBootstrap);
         foreach (var (service, pid) in state.Services)
             Line(service, BackgroundProcess.IsAlive(pid), pid, state.LogFile(service));
+        output.WriteLine();
+        foreach (var line in QueryCommands(state))
+            output.WriteLine(line);
         return allUp;
+    }
+
+    /// <summary>Ready-to-paste commands that open the stack's ClickHouse (database puffy) and Redis.</summary>
+    public static IEnumerable<string> QueryCommands(StackState state)
+    {
+        yield return string.Create(CultureInfo.InvariantCulture, $"query ClickHouse: clickhouse-client --host 127.0.0.1 --port {state.ClickHouseTcpPort} -d {StackState.Database}");
+        yield return string.Create(CultureInfo.InvariantCulture, $"         or HTTP: curl '{state.ClickHouseUrl}?database={StackState.Database}' --data-binary 'SELECT count() FROM sessions FINAL'");
+        yield return string.Create(CultureInfo.InvariantCulture, $"query Redis:      redis-cli -h 127.0.0.1 -p {state.RedisPort}");
+        yield return $"follow the logs:  tail -F {Path.Combine(state.Root, "logs")}/*.log";
     }
 
     /// <summary>The running dotnet host (services are framework-dependent .dll files).</summary>

@@ -1,8 +1,11 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
 using Puffy.Streaming.Contracts;
 using Puffy.Streaming.Kafka.Streams;
 using Puffy.Streaming.LocalServers;
+using Puffy.Streaming.Pipeline.Ingest;
 
 namespace Puffy.Streaming.Cli;
 
@@ -71,6 +74,12 @@ internal static class StackCommand
     {
         await LocalStack.UpAsync(root, partitions, Environment.GetEnvironmentVariable("KAFKA_BOOTSTRAP"), output, cancellationToken);
         output.WriteLine($"stack up (state in {root}); replay with: ./puffy replay --data data/puffy-events --wait");
+        if (LocalStack.Load(root) is { } state)
+        {
+            foreach (var line in LocalStack.QueryCommands(state))
+                output.WriteLine(line);
+        }
+
         return CommandLine.Ok;
     }
 
@@ -82,16 +91,27 @@ internal static class StackCommand
         var data = Path.GetFullPath(options.Data);
         var files = CliOptions.DataFiles(data);
 
+        var replayId = ReplayReport.NewReplayId();
+        var reportFile = Path.Combine(root, "replays", replayId + ".json");
+        Directory.CreateDirectory(Path.GetDirectoryName(reportFile)!);
+        output.WriteLine($"replay {replayId}: {files.Count} files in {data} (every event the ingestor logs carries ReplayId={replayId})");
         var clock = Stopwatch.StartNew();
-        var exit = await RunIngestorAsync(state, data, options.Speed, error, options.NoProgress, cancellationToken);
+        var exit = await RunIngestorAsync(state, data, options.Speed, error, options.NoProgress, replayId, reportFile, cancellationToken);
         if (exit != 0)
         {
-            error.WriteLine($"puffy: the ingestor failed with exit code {exit}");
+            error.WriteLine($"puffy: the ingestor failed with exit code {exit} (replay {replayId}; its log is above)");
             return CommandLine.Failed;
         }
 
         var sent = clock.Elapsed;
-        output.WriteLine($"ingestor: {files.Count} files sent in {sent.TotalSeconds:0.0} s");
+        if (!File.Exists(reportFile))
+        {
+            error.WriteLine($"puffy: the ingestor wrote no report to {reportFile}");
+            return CommandLine.Failed;
+        }
+
+        var report = JsonSerializer.Deserialize<ReplayReport>(await File.ReadAllTextAsync(reportFile, cancellationToken))!;
+        output.WriteLine(Describe(report, sent));
         if (!options.Wait)
             return CommandLine.Ok;
         await WaitUntilProcessedAsync(state, options.Timeout, cancellationToken);
@@ -100,14 +120,15 @@ internal static class StackCommand
     }
 
     public static Task<int> RunIngestorAsync(StackState state, string data, string speed, CancellationToken cancellationToken = default) =>
-        RunIngestorAsync(state, data, speed, log: null, quiet: false, cancellationToken);
+        RunIngestorAsync(state, data, speed, log: null, quiet: false, cancellationToken: cancellationToken);
 
     /// <summary>
     /// Runs the ingestor to completion. Its console log goes to <paramref name="log"/> (null: this process's stdout);
     /// <paramref name="quiet"/> keeps only its warnings and errors.
     /// </summary>
     public static async Task<int> RunIngestorAsync(
-        StackState state, string data, string speed, TextWriter? log, bool quiet, CancellationToken cancellationToken = default)
+        StackState state, string data, string speed, TextWriter? log, bool quiet, string? replayId = null, string? reportFile = null,
+        CancellationToken cancellationToken = default)
     {
         var dll = LocalStack.ServiceBinary("ingestor");
         var start = new ProcessStartInfo(LocalStack.DotnetHost())
@@ -121,8 +142,12 @@ internal static class StackCommand
             start.Environment[k] = v;
         start.Environment["Ingestor__Data"] = data;
         start.Environment["Ingestor__Speed"] = speed;
+        if (replayId is not null)
+            start.Environment["Ingestor__ReplayId"] = replayId;
+        if (reportFile is not null)
+            start.Environment["Ingestor__ReportFile"] = reportFile;
         if (quiet)
-            start.Environment["Logging__MinimumLevel"] = "Warning";
+            start.Environment["Serilog__MinimumLevel__Default"] = "Warning";
         using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the ingestor");
         if (log is not null)
         {
@@ -137,6 +162,15 @@ internal static class StackCommand
         await process.WaitForExitAsync(cancellationToken);
         return process.ExitCode;
     }
+
+    /// <summary>The replay's one-line result: files sent (with rows), skipped as already sent, failed to read.</summary>
+    public static string Describe(ReplayReport report, TimeSpan elapsed) =>
+        string.Create(
+            CultureInfo.InvariantCulture,
+            $"ingestor: replay {report.ReplayId}: {report.FilesSent} {Plural(report.FilesSent, "file")} sent ({report.RowsSent:N0} rows), "
+            + $"{report.FilesSkipped} skipped (already sent by an earlier replay), {report.FilesFailed} failed (unreadable) in {elapsed.TotalSeconds:0.0} s");
+
+    private static string Plural(int count, string noun) => count == 1 ? noun : noun + "s";
 
     private static readonly (string Group, string[] Topics)[] Stages =
     [

@@ -28,4 +28,14 @@ public sealed class IngestorOptions
 
     /// <summary>Paced replays send a heartbeat metric this often, so the monitor can tell a silent source.</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Names this run in every log event (property <c>ReplayId</c>) and in the report; a new id is made when empty
+    /// (<c>./puffy replay</c> passes its own).
+    /// </summary>
+    [RegularExpression("^[A-Za-z0-9._-]{1,64}$")]
+    public string? ReplayId { get; set; }
+
+    /// <summary>When set, the counts of the run (files sent, skipped, failed; rows sent) are written there as JSON.</summary>
+    public string? ReportFile { get; set; }
 }

@@ -46,7 +46,8 @@ public sealed partial class IngestorWorker(
         if (checkpoints.Count > 0)
             core.ResumeAt(checkpoints.Values.Max(c => c.StreamTime));
         var speedText = speed.ToString();
-        LogStarting(files.Count, o.Data, speedText, checkpoints.Count);
+        var replayId = o.ReplayId ?? string.Empty;
+        LogStarting(replayId, files.Count, o.Data, speedText, checkpoints.Count);
 
         var clock = Stopwatch.StartNew();
         var sinceMark = Stopwatch.StartNew();
@@ -54,12 +55,14 @@ public sealed partial class IngestorWorker(
         DateTime? replayStart = null;
         var last = StreamPosition.Min;
         long sent = 0;
+        int filesSent = 0, filesSkipped = 0, filesFailed = 0;
         foreach (var path in files)
         {
             var name = Path.GetFileName(path);
             if (checkpoints.ContainsKey(name))
             {
-                LogSkipped(name);
+                LogSkipped(replayId, name);
+                filesSkipped++;
                 continue;
             }
 
@@ -70,9 +73,10 @@ public sealed partial class IngestorWorker(
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                LogUnreadable(name, e.Message);
+                LogUnreadable(replayId, name, e.Message);
                 core.ReportUnreadable(name, e.Message);
                 await Checkpoint(name, 0);
+                filesFailed++;
                 continue;
             }
 
@@ -111,13 +115,21 @@ public sealed partial class IngestorWorker(
             producer.Mark(Topics.RawEvents, StreamMarkKind.FileEnd, last, name, EventTime.DayFromFileName(name), rows);
             await Checkpoint(name, rows);
             sent += rows;
-            LogFileSent(name, rows);
+            filesSent++;
+            LogFileSent(replayId, name, rows);
         }
 
         producer.Mark(Topics.RawEvents, StreamMarkKind.Flush, last);
         producer.Flush(stoppingToken);
         var seconds = Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
-        LogDone(sent, clock.Elapsed.TotalSeconds, sent / seconds);
+        LogDone(replayId, filesSent, filesSkipped, filesFailed, sent, clock.Elapsed.TotalSeconds, sent / seconds);
+        if (!string.IsNullOrEmpty(o.ReportFile))
+        {
+            // Written whole, then renamed: a reader never sees half a report.
+            var report = JsonSerializer.Serialize(new ReplayReport(replayId, filesSent, filesSkipped, filesFailed, sent));
+            await File.WriteAllTextAsync(o.ReportFile + ".tmp", report, stoppingToken);
+            File.Move(o.ReportFile + ".tmp", o.ReportFile, overwrite: true);
+        }
         foreach (var gate in gates)
             gate.Dispose();
         _lifetime.StopApplication();
@@ -131,18 +143,18 @@ public sealed partial class IngestorWorker(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Replaying {Files} files from {Data} at {Speed} speed ({Done} already sent)")]
-    private partial void LogStarting(int files, string data, string speed, int done);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Replay {ReplayId}: replaying {Files} files from {Data} at {Speed} speed ({Done} already sent)")]
+    private partial void LogStarting(string replayId, int files, string data, string speed, int done);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Skipping {File}: sent completely by an earlier run")]
-    private partial void LogSkipped(string file);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Replay {ReplayId}: skipping {File}, sent completely by an earlier run")]
+    private partial void LogSkipped(string replayId, string file);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Cannot read {File}: {Error}")]
-    private partial void LogUnreadable(string file, string error);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Replay {ReplayId}: cannot read {File}: {Error}")]
+    private partial void LogUnreadable(string replayId, string file, string error);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Sent {File} ({Rows} rows)")]
-    private partial void LogFileSent(string file, long rows);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Replay {ReplayId}: sent {File} ({Rows} rows)")]
+    private partial void LogFileSent(string replayId, string file, long rows);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Replay sent {Rows} rows in {Seconds:0.0} s ({RowsPerSecond:0} rows/s)")]
-    private partial void LogDone(long rows, double seconds, double rowsPerSecond);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Replay {ReplayId}: {FilesSent} files sent, {FilesSkipped} skipped, {FilesFailed} failed; {Rows} rows in {Seconds:0.0} s ({RowsPerSecond:0} rows/s)")]
+    private partial void LogDone(string replayId, int filesSent, int filesSkipped, int filesFailed, long rows, double seconds, double rowsPerSecond);
 }

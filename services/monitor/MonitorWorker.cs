@@ -149,8 +149,16 @@ public sealed partial class MonitorWorker(
 
         async Task Raise(Alert alert)
         {
-            LogAlert(alert.Rule, RunDay(alert.Day), alert.Severity, alert.Message);
-            producer.Send(Topics.Alerts, $"{alert.Rule}:{RunDay(alert.Day)}", alert);
+            // Ops page on errors: a critical or error alert is logged at Error, warnings at Warning, the rest at Information.
+            var level = alert.Severity switch
+            {
+                Severity.Critical or Severity.Error => LogLevel.Error,
+                Severity.Warning => LogLevel.Warning,
+                _ => LogLevel.Information,
+            };
+            var day = RunDay(alert.Day);
+            LogAlert(level, alert.Rule, day, alert.Severity, alert.Message);
+            producer.Send(Topics.Alerts, $"{alert.Rule}:{day}", alert);
             await writer.AddAsync(alert, CancellationToken.None);
         }
 
@@ -248,8 +256,8 @@ public sealed partial class MonitorWorker(
     [LoggerMessage(Level = LogLevel.Information, Message = "Monitoring {Topics}")]
     private partial void LogStarted(string topics);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Alert {Rule} for {Day} ({Severity}): {AlertMessage}")]
-    private partial void LogAlert(string rule, string day, Severity severity, string alertMessage);
+    [LoggerMessage(Message = "Alert {Rule} for {Day} ({Severity}): {AlertMessage}")]
+    private partial void LogAlert(LogLevel level, string rule, string day, Severity severity, string alertMessage);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Undecodable message {Topic}[{Partition}]@{Offset} sent to the dead letters")]
     private partial void LogPoison(string topic, int partition, long offset);

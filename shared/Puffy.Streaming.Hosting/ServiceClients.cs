@@ -45,9 +45,27 @@ public sealed partial class ServiceClients(
         return codec;
     }
 
-    /// <summary>Creates the pipeline's topics that do not exist yet.</summary>
-    public Task EnsureTopicsAsync(CancellationToken cancellationToken) =>
-        TopicAdmin.EnsureAsync(kafka.Value.BootstrapServers, Topics.All, streams.Value.Partitions, cancellationToken);
+    /// <summary>
+    /// Creates the pipeline's topics that do not exist yet, waiting (up to the startup timeout) while the brokers do
+    /// not answer, as they do not while they are still starting.
+    /// </summary>
+    public async Task EnsureTopicsAsync(CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + streams.Value.StartupTimeout;
+        while (true)
+        {
+            try
+            {
+                await TopicAdmin.EnsureAsync(kafka.Value.BootstrapServers, Topics.All, streams.Value.Partitions, cancellationToken);
+                return;
+            }
+            catch (KafkaException e) when (e is not Confluent.Kafka.Admin.CreateTopicsException && DateTime.UtcNow < deadline)
+            {
+                LogWaiting("Kafka", e.Message);
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+            }
+        }
+    }
 
     public StreamProducer Producer(MessageCodec codec, string name) =>
         new(kafka.Value.ProducerConfig(), codec, name, line => LogKafka(line), streams.Value.StartupTimeout);

@@ -74,7 +74,9 @@ public static partial class BackgroundProcess
             var deadline = Stopwatch.StartNew();
             while (true)
             {
-                if (TryReadPid(pidFile, out var pid))
+                // The PID is written just before the exec: return only once the exec has happened (or the process is
+                // already gone), so a caller never sees the launcher shell under the program's PID.
+                if (TryReadPid(pidFile, out var pid) && !IsLauncher(pid))
                 {
                     launcher.WaitForExit(LaunchTimeout); // setsid exits right after forking; reap it
                     return pid;
@@ -163,6 +165,31 @@ public static partial class BackgroundProcess
         {
             return null;
         }
+    }
+
+    /// <summary>
+    /// True while <paramref name="pid"/> is still the launcher shell, before its exec: its command line is then
+    /// <c>/bin/sh -c LAUNCHER ...</c>. Any other command line (the program's, or none for a process that is gone or a
+    /// zombie) means the exec has happened or never will.
+    /// </summary>
+    private static bool IsLauncher(int pid)
+    {
+        byte[] cmdline;
+        try
+        {
+            cmdline = File.ReadAllBytes(string.Create(CultureInfo.InvariantCulture, $"/proc/{pid}/cmdline"));
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+
+        var args = System.Text.Encoding.UTF8.GetString(cmdline).Split('\0');
+        return args.Length > 2 && args[0] == Shell && args[1] == "-c" && args[2] == Launcher;
     }
 
     internal static async Task<bool> WaitForExitAsync(int pid, TimeSpan timeout)

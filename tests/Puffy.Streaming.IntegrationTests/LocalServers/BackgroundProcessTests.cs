@@ -57,6 +57,7 @@ public sealed class BackgroundProcessTests
         var pid = BackgroundProcess.Start("/bin/sleep", ["60"], log);
         try
         {
+            // Start returns after the launcher's exec, so the PID already names the program: no polling needed.
             // /proc/PID/stat after the command name: state ppid pgrp session ...
             var stat = File.ReadAllText($"/proc/{pid}/stat");
             var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
@@ -71,6 +72,27 @@ public sealed class BackgroundProcessTests
 
         await WaitUntilAsync(() => !BackgroundProcess.IsAlive(pid));
         Assert.False(BackgroundProcess.IsAlive(pid));
+    }
+
+    [Fact]
+    public void Start_Program_ReturnsOnlyAfterTheLauncherExecedIt()
+    {
+        using var dir = new TempDirectory("puffy-bg-");
+
+        // Each start is a race the launcher used to lose now and then: the PID was read before the shell's exec.
+        for (var i = 0; i < 20; i++)
+        {
+            var pid = BackgroundProcess.Start("/bin/sleep", ["60"], Path.Combine(dir.Path, "out.log"));
+            try
+            {
+                Assert.Equal("sleep", File.ReadAllText($"/proc/{pid}/comm").TrimEnd('\n'));
+                Assert.Equal(["/bin/sleep", "60", ""], File.ReadAllText($"/proc/{pid}/cmdline").Split('\0'));
+            }
+            finally
+            {
+                BackgroundProcess.Kill(pid);
+            }
+        }
     }
 
     [Fact]
