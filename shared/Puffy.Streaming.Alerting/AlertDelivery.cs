@@ -31,7 +31,7 @@ public static class AlertDelivery
         services.AddOptions<MassTransitHostOptions>().Configure(o => o.WaitUntilStarted = true);
         services.AddMassTransit(bus =>
         {
-            if (alerting.Webhooks.Count > 0)
+            if (alerting.HasWebhooks)
                 bus.AddConsumer<WebhookNotifier>();
             bus.UsingRabbitMq((context, cfg) =>
             {
@@ -40,7 +40,7 @@ public static class AlertDelivery
                     h.Username(rabbit.Username);
                     h.Password(rabbit.Password);
                 });
-                if (alerting.Webhooks.Count == 0)
+                if (!alerting.HasWebhooks)
                     return;
                 // Debian's RabbitMQ has no delayed-message exchange plugin, so no UseDelayedRedelivery: the retries
                 // wait in the consumer (message retry), spaced out by the intervals.

@@ -23,12 +23,20 @@ public sealed class RabbitMqOptions
 }
 
 /// <summary>The <c>Alerting</c> section: who is told about alerts, and how hard delivery tries.</summary>
-public sealed class AlertingOptions
+public sealed class AlertingOptions : IValidatableObject
 {
     public const string Section = "Alerting";
 
-    /// <summary>Slack-compatible incoming-webhook URLs; every alert at or above <see cref="MinimumSeverity"/> is posted to each.</summary>
-    public IList<Uri> Webhooks { get; } = [];
+    /// <summary>
+    /// Slack-compatible incoming-webhook URLs; every alert at or above <see cref="MinimumSeverity"/> is posted to each.
+    /// Blank entries are ignored (compose passes an unset variable as one).
+    /// </summary>
+    public IList<string> Webhooks { get; } = [];
+
+    public bool HasWebhooks => Webhooks.Any(w => !string.IsNullOrWhiteSpace(w));
+
+    /// <summary>The configured webhooks, blanks left out.</summary>
+    public IReadOnlyList<Uri> Targets => [.. Webhooks.Where(w => !string.IsNullOrWhiteSpace(w)).Select(w => new Uri(w.Trim(), UriKind.Absolute))];
 
     public Severity MinimumSeverity { get; set; } = Severity.Warning;
 
@@ -47,4 +55,13 @@ public sealed class AlertingOptions
     /// <summary>The default retry schedule when <see cref="RetryIntervals"/> is not configured: about five minutes in all.</summary>
     public static IReadOnlyList<TimeSpan> DefaultRetryIntervals { get; } =
         [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(3)];
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        foreach (var webhook in Webhooks.Where(w => !string.IsNullOrWhiteSpace(w)))
+        {
+            if (!Uri.TryCreate(webhook.Trim(), UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+                yield return new ValidationResult("Alerting:Webhooks holds an entry that is not an http(s) URL", [nameof(Webhooks)]);
+        }
+    }
 }

@@ -25,8 +25,9 @@ public sealed partial class WebhookNotifier(WebhookClient client, IOptions<Alert
             return;
         }
 
+        var targets = o.Targets;
         var body = SlackMessage.Of(alert);
-        foreach (var webhook in o.Webhooks)
+        foreach (var webhook in targets)
         {
             using var response = await client.Http.PostAsJsonAsync(webhook, body, context.CancellationToken);
             if (!response.IsSuccessStatusCode)
@@ -36,7 +37,7 @@ public sealed partial class WebhookNotifier(WebhookClient client, IOptions<Alert
             }
         }
 
-        LogDelivered(alert.AlertId, alert.Severity, o.Webhooks.Count);
+        LogDelivered(alert.AlertId, alert.Severity, targets.Count);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Delivered alert {AlertId} ({Severity}) to {Webhooks} webhooks")]
