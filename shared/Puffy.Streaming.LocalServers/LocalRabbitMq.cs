@@ -7,8 +7,9 @@ namespace Puffy.Streaming.LocalServers;
 
 /// <summary>
 /// Debian's rabbitmq-server (3.10) as a background process on 127.0.0.1, with its node name, Erlang cookie, data,
-/// logs and configuration in one directory, so several can run side by side. It needs about 5–8 s to start (an
-/// Erlang VM boot); the Erlang port mapper (epmd) it starts on first use is shared by all nodes and stays running.
+/// logs and configuration in one directory, so several can run side by side. It takes 7–12 s on a 2-core machine
+/// until it answers AMQP (an Erlang VM boot; the management plugin adds little); the Erlang port mapper (epmd) it
+/// starts on first use is shared by all nodes and stays running.
 /// </summary>
 public sealed class LocalRabbitMq
 {
