@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, what the integration tests start as local processes:
-# Redis, ClickHouse and RabbitMQ (the monitor's alert delivery). (The Kafka-protocol test broker is librdkafka's
-# mock cluster from the librdkafka.redist NuGet package: no Debian librdkafka is needed, and none is loaded even if
-# installed.)
+# Redis, ClickHouse, RabbitMQ (the monitor's alert delivery) and headless Chromium (the executive report's
+# rendering test). (The Kafka-protocol test broker is librdkafka's mock cluster from the librdkafka.redist NuGet
+# package: no Debian librdkafka is needed, and none is loaded even if installed.)
 # Idempotent: does nothing when everything is present.
 set -euo pipefail
-packages=(redis-server clickhouse-server clickhouse-client rabbitmq-server)
+packages=(redis-server clickhouse-server clickhouse-client rabbitmq-server chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

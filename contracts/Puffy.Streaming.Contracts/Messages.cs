@@ -12,6 +12,8 @@ namespace Puffy.Streaming.Contracts;
 /// <param name="ParseError">Set when the row could not be split into the header's fields.</param>
 /// <param name="Referrer">Null when the file has no referrer column (UNKNOWN), which differs from empty.</param>
 /// <param name="StreamTime">Largest valid event time read so far in replay order, this row included.</param>
+/// <param name="OversizedBytes">Set when the row's text was longer than the row size limit: its size in UTF-8 bytes.
+/// <paramref name="OriginalRow"/> then holds only its beginning and no field is set.</param>
 public sealed record RawEvent(
     string SourceFile,
     long Line,
@@ -25,7 +27,8 @@ public sealed record RawEvent(
     string? EventName,
     string? EventData,
     string? UserAgent,
-    DateTime StreamTime)
+    DateTime StreamTime,
+    long? OversizedBytes = null)
 {
     public const int SchemaVersion = 1;
 }

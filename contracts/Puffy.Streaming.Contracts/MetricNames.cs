@@ -17,6 +17,10 @@ public static class MetricNames
     public const string FileZeroRevenueOrders = "file.zero_revenue_orders";
     public const string FieldObserved = "field.observed";      // Dimension: field name.
     public const string FieldNull = "field.null";              // Dimension: field name.
+    public const string FileTimestamps = "file.timestamps";    // Rows whose timestamp parses.
+    public const string FileTimestampsInDay = "file.timestamps_in_day"; // Of those, rows whose time lies within the file's day.
+    public const string FileFirstTimestamp = "file.first_timestamp"; // Earliest parseable timestamp, unix seconds.
+    public const string FileLastTimestamp = "file.last_timestamp";   // Latest parseable timestamp, unix seconds.
     public const string FileComplete = "file.complete";
 
     // Sessionizer, per day of session start, once every session that started that day is closed.

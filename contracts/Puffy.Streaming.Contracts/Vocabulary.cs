@@ -17,6 +17,8 @@ public static class EventNames
 /// <summary>Dead-letter reason codes (semantics §2 and §3), in the order they are checked.</summary>
 public static class DeadLetterReasons
 {
+    /// <summary>The row's text is longer than the row size limit (256 KiB by default); checked first.</summary>
+    public const string OversizedRow = "oversized_row";
     public const string UnparseableRow = "unparseable_row";
     public const string MissingClientId = "missing_client_id";
     public const string InvalidTimestamp = "invalid_timestamp";
@@ -33,7 +35,7 @@ public static class DeadLetterReasons
 
     public static IReadOnlyList<string> All { get; } =
     [
-        UnparseableRow, MissingClientId, InvalidTimestamp, UnknownEventName, MalformedEventData,
+        OversizedRow, UnparseableRow, MissingClientId, InvalidTimestamp, UnknownEventName, MalformedEventData,
         InvalidPurchase, BotUserAgent, DuplicateEvent, DuplicateTransactionId, LateEvent, PoisonMessage,
     ];
 

@@ -28,11 +28,12 @@ public static class WireMapping
         EventData = m.EventData,
         UserAgent = m.UserAgent,
         StreamTime = Utc(m.StreamTime),
+        OversizedBytes = m.OversizedBytes,
     };
 
     public static RawEvent FromRecord(Wire.RawEvent r) =>
         new(r.SourceFile, r.Line, Day(r.FileDay), r.OriginalRow, r.ParseError, r.ClientId, r.PageUrl, r.Referrer, r.Timestamp,
-            r.EventName, r.EventData, r.UserAgent, Utc(r.StreamTime));
+            r.EventName, r.EventData, r.UserAgent, Utc(r.StreamTime), r.OversizedBytes);
 
     public static Wire.ValidEvent ToRecord(ValidEvent m) => new()
     {

@@ -11,6 +11,7 @@ CREATE TABLE IF NOT EXISTS {db}.file_stats
     valid UInt64,
     dead_lettered UInt64,
     error Nullable(String),
+    dl_oversized_row UInt64 DEFAULT 0,
     dl_unparseable_row UInt64 DEFAULT 0,
     dl_missing_client_id UInt64 DEFAULT 0,
     dl_invalid_timestamp UInt64 DEFAULT 0,

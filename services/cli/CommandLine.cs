@@ -15,6 +15,9 @@ internal static class CommandLine
     public const int Failed = 1;
     public const int UsageError = 2;
 
+    /// <summary><c>run --fail-on</c>: an alert of at least the given severity fired (every output is still written).</summary>
+    public const int AlertsFired = 3;
+
     public static string Version { get; } =
         typeof(CommandLine).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
 
@@ -64,10 +67,11 @@ internal static class CommandLine
     private static Command Create()
     {
         var root = new Command("puffy", "The Puffy clickstream pipeline. Exit codes: 0 ok, 1 failed, 2 usage error (unknown option, "
-                                         + "missing or bad value, unusable path).")
+                                         + "missing or bad value, unusable path), 3 alerts fired (run --fail-on).")
         {
             RunCommand.Create(),
             SummaryCommand.Create(),
+            ReportCommand.Create(),
             StackCommand.Create(),
             StackCommand.CreateReplay(),
             BrokerCommand.Create(),

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Puffy.Streaming.ClickHouse;
+using Puffy.Streaming.Contracts;
 using Puffy.Streaming.Embedded;
+using Puffy.Streaming.Embedded.Report;
 using Spectre.Console;
 
 namespace Puffy.Streaming.Cli;
@@ -8,14 +10,14 @@ namespace Puffy.Streaming.Cli;
 /// <summary><c>puffy run</c>: the whole pipeline in-process on a folder of daily CSV exports.</summary>
 internal static class RunCommand
 {
-    internal sealed record Options(string Data, string Out, TimeSpan Lateness, bool NoProgress, string? ClickHouse, string Database);
+    internal sealed record Options(string Data, string Out, TimeSpan Lateness, bool NoProgress, string? ClickHouse, string Database, Severity? FailOn = null);
 
     public static Command Create()
     {
         var data = CliOptions.Data();
         var outDir = new Option<string>("--out")
         {
-            Description = "Folder for puffy.db and summary.json, created if missing (an existing file or an unwritable folder is a usage error)",
+            Description = "Folder for puffy.db, summary.json and report.html, created if missing (an existing file or an unwritable folder is a usage error)",
             HelpName = "DIR",
             Required = true,
         };
@@ -23,13 +25,32 @@ internal static class RunCommand
         var noProgress = CliOptions.NoProgress();
         var clickHouse = CliOptions.ClickHouse("Also write the ClickHouse analyst tables there, after applying infra/clickhouse [default: CLICKHOUSE_URL, else none]");
         var database = CliOptions.Database();
-        var command = new Command("run", "Streams every *.csv of --data (file-name order) through the whole pipeline in-process and "
-                                         + "writes puffy.db (SQLite) and summary.json into --out (and the ClickHouse tables if asked).")
+        var failOn = new Option<Severity?>("--fail-on")
         {
-            data, outDir, lateness, noProgress, clickHouse, database,
+            Description = $"Exit with code {CommandLine.AlertsFired} (after writing every output) when an alert of at least this severity fired, so a scheduler can stop downstream jobs",
+            HelpName = "warning|critical",
+            CustomParser = r =>
+            {
+                var text = r.Tokens.Count > 0 ? r.Tokens[0].Value : string.Empty;
+                switch (text)
+                {
+                    case "warning":
+                        return Severity.Warning;
+                    case "critical":
+                        return Severity.Critical;
+                    default:
+                        r.AddError($"--fail-on '{text}' must be warning or critical");
+                        return null;
+                }
+            },
+        };
+        var command = new Command("run", "Streams every *.csv of --data (file-name order) through the whole pipeline in-process and "
+                                         + "writes puffy.db (SQLite), summary.json and report.html into --out (and the ClickHouse tables if asked).")
+        {
+            data, outDir, lateness, noProgress, clickHouse, database, failOn,
         };
         command.SetAction((r, _) => ExecuteAsync(
-            new Options(r.GetRequiredValue(data), r.GetRequiredValue(outDir), r.GetValue(lateness), r.GetValue(noProgress), r.GetValue(clickHouse), r.GetRequiredValue(database)),
+            new Options(r.GetRequiredValue(data), r.GetRequiredValue(outDir), r.GetValue(lateness), r.GetValue(noProgress), r.GetValue(clickHouse), r.GetRequiredValue(database), r.GetValue(failOn)),
             r.InvocationConfiguration.Output,
             r.InvocationConfiguration.Error));
         return command;
@@ -97,13 +118,32 @@ internal static class RunCommand
             await clickHouseSink.CompleteAsync(summary);
         var summaryPath = Path.Combine(outDir, "summary.json");
         File.WriteAllText(summaryPath, summary.ToJson());
+        // The report reads back what was just written, so it shows exactly what an analyst finds in puffy.db.
+        db.Dispose();
+        var reportPath = Path.Combine(outDir, "report.html");
+        File.WriteAllText(reportPath, ReportHtml.Render(SqliteReport.Load(dbPath), "SQLite puffy.db", DateTimeOffset.UtcNow));
         clock.Stop();
 
         output.Write(SummaryReport.Render(summary));
         output.WriteLine();
         var also = clickHouse is null ? string.Empty : $" (and ClickHouse database {clickHouse.Database})";
-        output.WriteLine($"wrote {dbPath} and {summaryPath}{also} in {clock.Elapsed.TotalSeconds:0.00} s");
-        return CommandLine.Ok;
+        output.WriteLine($"wrote {dbPath}, {summaryPath} and {reportPath}{also} in {clock.Elapsed.TotalSeconds:0.00} s");
+        return FailOn(options.FailOn, summary.Alerts, error);
+    }
+
+    /// <summary><c>--fail-on</c>: exit code 3 with one line on stderr when an alert of at least that severity fired.</summary>
+    internal static int FailOn(Severity? failOn, IReadOnlyList<Alert> alerts, TextWriter error)
+    {
+        if (failOn is not { } floor)
+            return CommandLine.Ok;
+        var fired = alerts.Where(a => a.Severity >= floor).ToList();
+        if (fired.Count == 0)
+            return CommandLine.Ok;
+        var severity = RunSummary.SeverityText(floor);
+        var rules = string.Join(", ", fired.GroupBy(a => a.Rule, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => g.Count() == 1 ? g.Key : $"{g.Key} x{g.Count()}"));
+        error.WriteLine($"puffy: {fired.Count} alert(s) at or above {severity} fired ({rules}); exit code {CommandLine.AlertsFired} (--fail-on {severity})");
+        return CommandLine.AlertsFired;
     }
 
     internal static string ProgressLine(PipelineProgress p)

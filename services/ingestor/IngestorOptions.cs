@@ -19,6 +19,13 @@ public sealed class IngestorOptions
     [Range(1, 1_000_000)]
     public int WatermarkEvery { get; set; } = 1000;
 
+    /// <summary>
+    /// The row size limit (semantics §2, <c>oversized_row</c>), the same default as the embedded run. At most
+    /// 400 KiB: a row travels with its fields, so a larger one could exceed the broker's 1 MB message limit.
+    /// </summary>
+    [Range(1024, 400 * 1024)]
+    public int MaxRowBytes { get; set; } = 256 * 1024;
+
     /// <summary>Paced replays send a heartbeat metric this often, so the monitor can tell a silent source.</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(10);
 }

@@ -40,7 +40,7 @@ public sealed partial class IngestorWorker(
         using var producer = clients.Producer(codec, "ingestor");
 
         var gates = clients.Gates(producer, (ConsumerGroups.Validator, Topics.RawEvents));
-        var core = new IngestorCore { OnMetric = m => producer.Send(Topics.Metrics, "ingestor", m) };
+        var core = new IngestorCore { OnMetric = m => producer.Send(Topics.Metrics, "ingestor", m), MaxRowBytes = options.Value.MaxRowBytes };
         var checkpoints = (await redis.HashGetAllAsync(done)).ToDictionary(
             e => (string)e.Name!, e => JsonSerializer.Deserialize<FileCheckpoint>((string)e.Value!)!, StringComparer.Ordinal);
         if (checkpoints.Count > 0)

@@ -9,7 +9,15 @@ public sealed class MonitorOptions
 
     public double MissingClientIdCriticalPercent { get; set; } = 10;
 
+    /// <summary>Share of a file's rows dead-lettered above which <c>dead_letter_share</c> warns / is critical.</summary>
+    public double DeadLetterWarningPercent { get; set; } = 30;
+
+    public double DeadLetterCriticalPercent { get; set; } = 50;
+
     public double AnomalySigmas { get; set; } = 3;
+
+    /// <summary>A <c>rows_anomaly</c> below this share of the trailing median is critical (the day collapsed).</summary>
+    public double RowsCollapsePercent { get; set; } = 50;
 
     public int AnomalyWindowDays { get; set; } = 7;
 

@@ -53,7 +53,10 @@ public sealed partial class MonitorWorker(
         {
             MissingClientIdWarningPercent = o.MissingClientIdWarningPercent,
             MissingClientIdCriticalPercent = o.MissingClientIdCriticalPercent,
+            DeadLetterWarningPercent = o.DeadLetterWarningPercent,
+            DeadLetterCriticalPercent = o.DeadLetterCriticalPercent,
             AnomalySigmas = o.AnomalySigmas,
+            RowsCollapsePercent = o.RowsCollapsePercent,
             AnomalyWindowDays = o.AnomalyWindowDays,
             DirectShareJumpPoints = o.DirectShareJumpPoints,
             IdleAfter = o.IdleAfter,

@@ -10,6 +10,9 @@ namespace Puffy.Streaming.Embedded;
 
 public sealed class PipelineOptions
 {
+    /// <summary>The row size limit (<c>oversized_row</c>), the same as the ingestor service's <c>Ingestor:MaxRowBytes</c>.</summary>
+    public int MaxRowBytes { get; init; } = IngestorCore.DefaultMaxRowBytes;
+
     public ValidatorOptions Validator { get; init; } = new();
     public SessionizerOptions Sessionizer { get; init; } = new();
     public AttributionOptions Attribution { get; init; } = new();
@@ -31,10 +34,12 @@ public sealed class EmbeddedPipeline
     private readonly AttributionCore _attribution;
     private readonly MonitorCore _monitor;
     private readonly IPipelineSink _sink;
+    private readonly int _maxRowBytes;
 
     public EmbeddedPipeline(PipelineOptions options, IPipelineSink sink)
     {
         _sink = sink;
+        _maxRowBytes = options.MaxRowBytes;
         _monitor = new MonitorCore(options.Monitor);
         _attribution = new AttributionCore(options.Attribution);
         _sessionizer = new SessionizerCore(options.Sessionizer)
@@ -49,7 +54,7 @@ public sealed class EmbeddedPipeline
             OnDeadLetter = sink.OnDeadLetter,
             OnMetric = OnMetric,
         };
-        _ingestor = new IngestorCore { OnMetric = OnMetric };
+        _ingestor = new IngestorCore { OnMetric = OnMetric, MaxRowBytes = options.MaxRowBytes };
     }
 
     public long RowsRead { get; private set; }
@@ -140,7 +145,7 @@ public sealed class EmbeddedPipeline
                 }
             }
 
-            var ingestor = new IngestorCore { OnMetric = m => Emit(new Item(null, default, m)) };
+            var ingestor = new IngestorCore { OnMetric = m => Emit(new Item(null, default, m)), MaxRowBytes = _maxRowBytes };
             foreach (var path in files)
             {
                 var name = Path.GetFileName(path);

@@ -18,6 +18,7 @@ public sealed class SqliteSink : IPipelineSink, IDisposable
     private readonly List<object> _events = new(BatchSize);
     private readonly List<object> _other = new(256);
     private Exception? _failure;
+    private bool _disposed;
 
     public SqliteSink(string path)
     {
@@ -246,8 +247,12 @@ public sealed class SqliteSink : IPipelineSink, IDisposable
         cmd.ExecuteNonQuery();
     }
 
+    /// <summary>Closes the database (releasing its exclusive lock so it can be read); safe to call more than once.</summary>
     public void Dispose()
     {
+        if (_disposed)
+            return;
+        _disposed = true;
         if (!_queue.IsAddingCompleted)
             _queue.CompleteAdding();
         if (_writer.IsAlive)

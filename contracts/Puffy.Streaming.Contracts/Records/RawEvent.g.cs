@@ -42,6 +42,9 @@ public sealed partial class RawEvent : global::Avro.Specific.ISpecificRecord
     /// <summary>largest valid event time read so far, this row included</summary>
     public global::System.DateTime StreamTime { get; set; }
 
+    /// <summary>Set when the row was longer than the row size limit: its size in UTF-8 bytes; original_row then holds only its beginning.</summary>
+    public long? OversizedBytes { get; set; }
+
     public object? Get(int fieldPos) => fieldPos switch
     {
         0 => SourceFile,
@@ -57,6 +60,7 @@ public sealed partial class RawEvent : global::Avro.Specific.ISpecificRecord
         10 => EventData,
         11 => UserAgent,
         12 => StreamTime,
+        13 => OversizedBytes,
         _ => throw new global::Avro.AvroRuntimeException("Bad index " + fieldPos + " in Get()"),
     };
 
@@ -77,6 +81,7 @@ public sealed partial class RawEvent : global::Avro.Specific.ISpecificRecord
             case 10: EventData = (string?)fieldValue; break;
             case 11: UserAgent = (string?)fieldValue; break;
             case 12: StreamTime = (global::System.DateTime)fieldValue!; break;
+            case 13: OversizedBytes = (long?)fieldValue; break;
             default: throw new global::Avro.AvroRuntimeException("Bad index " + fieldPos + " in Put()");
         }
     }

@@ -9,7 +9,19 @@ namespace Puffy.Streaming.Pipeline.Ingest;
 /// </summary>
 public sealed class IngestorCore
 {
+    /// <summary>The default row size limit (semantics §2, <c>oversized_row</c>): 256 KiB of UTF-8 text.</summary>
+    public const int DefaultMaxRowBytes = 256 * 1024;
+
+    /// <summary>How much of an oversized row's text is kept for its dead letter.</summary>
+    public const int OversizedExcerptChars = 1024;
+
     public DateTime StreamTime { get; private set; } = DateTime.MinValue;
+
+    /// <summary>
+    /// Rows whose text is longer than this many UTF-8 bytes are not split into fields: they travel as an excerpt with
+    /// their size and are dead-lettered as <c>oversized_row</c>, so no message ever approaches the broker's limit.
+    /// </summary>
+    public int MaxRowBytes { get; init; } = DefaultMaxRowBytes;
 
     /// <summary>Called with the file's metrics (schema, rows, header problems) as they become known.</summary>
     public Action<Metric> OnMetric { get; init; } = static _ => { };
@@ -48,6 +60,13 @@ public sealed class IngestorCore
         while (reader.TryRead(out var rec))
         {
             rows++;
+            // A string of n chars is at most 3n UTF-8 bytes: only long rows need counting.
+            if (rec.Text.Length > MaxRowBytes / 3 && System.Text.Encoding.UTF8.GetByteCount(rec.Text) is var bytes && bytes > MaxRowBytes)
+            {
+                yield return new RawEvent(fileName, rec.Line, day, Excerpt(rec.Text), null, null, null, null, null, null, null, null, StreamTime, bytes);
+                continue;
+            }
+
             string? error = rec.Error;
             if (error is null && !header.IsUsable)
                 error = $"file header is unusable: {header.Problem}";
@@ -75,6 +94,15 @@ public sealed class IngestorCore
         }
 
         OnMetric(new Metric(day, MetricNames.FileRows, string.Empty, rows, fileName));
+    }
+
+    /// <summary>The beginning of an oversized row, never ending inside a surrogate pair.</summary>
+    private static string Excerpt(string text)
+    {
+        var n = Math.Min(text.Length, OversizedExcerptChars);
+        if (n < text.Length && char.IsHighSurrogate(text[n - 1]))
+            n--;
+        return text[..n];
     }
 
     /// <summary>Continues a replay that stopped: the stream time never goes back, so later rows keep their order.</summary>

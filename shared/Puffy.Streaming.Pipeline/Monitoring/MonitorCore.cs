@@ -9,6 +9,15 @@ public sealed class MonitorOptions
     public double MissingClientIdWarningPercent { get; set; } = 5;
     public double MissingClientIdCriticalPercent { get; set; } = 10;
 
+    /// <summary>Share of a file's rows dead-lettered (for any reason) above which <c>dead_letter_share</c> warns.</summary>
+    public double DeadLetterWarningPercent { get; set; } = 30;
+
+    /// <summary>Share of a file's rows dead-lettered above which <c>dead_letter_share</c> is critical.</summary>
+    public double DeadLetterCriticalPercent { get; set; } = 50;
+
+    /// <summary>A <c>rows_anomaly</c> below this share of the trailing median is a collapse: critical, not a warning.</summary>
+    public double RowsCollapsePercent { get; set; } = 50;
+
     /// <summary>Robust standard deviations (1.4826 × MAD) from the trailing median that count as anomalous.</summary>
     public double AnomalySigmas { get; set; } = 3;
 
@@ -28,6 +37,10 @@ public sealed class MonitorOptions
 public static class AlertRules
 {
     public const string FileUnreadable = "file_unreadable";
+    public const string EmptyFile = "empty_file";
+    public const string NoValidRows = "no_valid_rows";
+    public const string RowsOutsideDay = "rows_outside_day";
+    public const string DeadLetterShare = "dead_letter_share";
     public const string SchemaChange = "schema_change";
     public const string MissingClientIdRate = "missing_client_id_rate";
     public const string DuplicateTransactionId = "duplicate_transaction_id";
@@ -146,6 +159,18 @@ public sealed class MonitorCore(MonitorOptions options)
             case MetricNames.FieldNull:
                 Snapshot(m).FieldNull[m.Dimension] = m.Value;
                 break;
+            case MetricNames.FileTimestamps:
+                Snapshot(m).Timestamps = m.Value;
+                break;
+            case MetricNames.FileTimestampsInDay:
+                Snapshot(m).TimestampsInDay = m.Value;
+                break;
+            case MetricNames.FileFirstTimestamp:
+                Snapshot(m).FirstTimestamp = m.Value;
+                break;
+            case MetricNames.FileLastTimestamp:
+                Snapshot(m).LastTimestamp = m.Value;
+                break;
             case MetricNames.FileComplete:
                 var f = Snapshot(m);
                 f.Rows = m.Value;
@@ -242,6 +267,7 @@ public sealed class MonitorCore(MonitorOptions options)
         _lastCompleteFile = f;
         if (previous is not null && !ReferenceEquals(previous, _lastSchemaFile))
             _files.Remove(previous.File);
+        FileContent(f, raised);
         var missing = f.DeadLettered.GetValueOrDefault(DeadLetterReasons.MissingClientId);
         if (f.Rows > 0)
         {
@@ -279,11 +305,58 @@ public sealed class MonitorCore(MonitorOptions options)
         if (!_fileDays.TryGetValue(day, out var values))
             _fileDays[day] = values = new DayValues();
         values.Files[f.File] = (f.Rows, f.Orders, f.Revenue);
-        Anomaly(raised, day, AlertRules.RowsAnomaly, "rows", d => _fileDays.TryGetValue(d, out var v) ? v.Files.Values.Sum(x => x.Rows) : null);
-        Anomaly(raised, day, AlertRules.OrdersAnomaly, "orders", d => _fileDays.TryGetValue(d, out var v) ? v.Files.Values.Sum(x => x.Orders) : null);
-        Anomaly(raised, day, AlertRules.RevenueAnomaly, "revenue", d => _fileDays.TryGetValue(d, out var v) ? v.Files.Values.Sum(x => x.Revenue) : null);
+
+        // A file can complete before the one of the day before: one whose rows were all decided on arrival (empty,
+        // or all dead-lettered) does not wait in the validator's reorder buffer. So a completed day also completes
+        // the history of the later days already seen, and those are judged again (an alert is still raised once).
+        foreach (var d in _fileDays.Keys.Where(k => k >= day && k <= day.AddDays(options.AnomalyWindowDays)).Order().ToList())
+        {
+            Anomaly(raised, d, AlertRules.RowsAnomaly, "rows", x => _fileDays.TryGetValue(x, out var v) ? v.Files.Values.Sum(t => t.Rows) : null,
+                options.RowsCollapsePercent);
+            Anomaly(raised, d, AlertRules.OrdersAnomaly, "orders", x => _fileDays.TryGetValue(x, out var v) ? v.Files.Values.Sum(t => t.Orders) : null);
+            Anomaly(raised, d, AlertRules.RevenueAnomaly, "revenue", x => _fileDays.TryGetValue(x, out var v) ? v.Files.Values.Sum(t => t.Revenue) : null);
+        }
+
         ForgetBefore(day);
     }
+
+    /// <summary>
+    /// The per-file content rules: a file without data rows, a file without a valid row, a file whose rows all lie
+    /// outside its day, and the share of its rows dead-lettered. They use the validator's counts only (rows, valid,
+    /// dead letters by reason, the time tally), which reach the monitor in one producer's order in every mode.
+    /// </summary>
+    private void FileContent(FileSnapshot f, List<Alert> raised)
+    {
+        var dayText = f.Day is { } d ? d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) : null;
+        if (f.Rows <= 0)
+        {
+            Raise(raised, f.Day, AlertRules.EmptyFile, Severity.Critical, 0, 0,
+                $"{f.File}: no data rows (the file is empty or holds only a header), so {(dayText is null ? "it adds no events" : $"{dayText} gets no events from it")}");
+            return;
+        }
+
+        var dead = f.DeadLettered.Values.Sum();
+        var reasons = string.Join(", ", f.DeadLettered.Where(r => r.Value > 0)
+            .OrderByDescending(r => r.Value).ThenBy(r => r.Key, StringComparer.Ordinal)
+            .Select(r => Inv($"{r.Value:0} {r.Key}")));
+        if (f.Valid <= 0)
+            Raise(raised, f.Day, AlertRules.NoValidRows, Severity.Critical, 0, 0,
+                Inv($"{f.File}: none of its {f.Rows:0} rows is valid; all were dead-lettered ({reasons})"));
+
+        var pct = 100 * dead / f.Rows;
+        var message = Inv($"{f.File}: {dead:0} of {f.Rows:0} rows ({pct:0.00}%) were dead-lettered ({reasons})");
+        if (pct > options.DeadLetterCriticalPercent)
+            Raise(raised, f.Day, AlertRules.DeadLetterShare, Severity.Critical, Math.Round(pct, 2), options.DeadLetterCriticalPercent, message);
+        else if (pct > options.DeadLetterWarningPercent)
+            Raise(raised, f.Day, AlertRules.DeadLetterShare, Severity.Warning, Math.Round(pct, 2), options.DeadLetterWarningPercent, message);
+
+        // Only a file named for a day has a day to lie outside of; rows without a readable timestamp do not count.
+        if (dayText is not null && f.Timestamps > 0 && f.TimestampsInDay <= 0)
+            Raise(raised, f.Day, AlertRules.RowsOutsideDay, Severity.Critical, 100, 100,
+                Inv($"{f.File}: all {f.Timestamps:0} rows with a readable timestamp lie outside {dayText} (from {EventTime.Iso(FromUnix(f.FirstTimestamp))} to {EventTime.Iso(FromUnix(f.LastTimestamp))}); the file does not hold that day's events"));
+    }
+
+    private static DateTime FromUnix(double seconds) => DateTime.UnixEpoch.AddTicks((long)Math.Round(seconds * TimeSpan.TicksPerSecond));
 
     private void OnDayComplete(DateOnly day, DaySessions d, List<Alert> raised)
     {
@@ -319,7 +392,7 @@ public sealed class MonitorCore(MonitorOptions options)
         }
     }
 
-    private void Anomaly(List<Alert> raised, DateOnly day, string rule, string what, Func<DateOnly, double?> valueOn)
+    private void Anomaly(List<Alert> raised, DateOnly day, string rule, string what, Func<DateOnly, double?> valueOn, double? collapsePercent = null)
     {
         var history = new List<double>(options.AnomalyWindowDays);
         for (var k = options.AnomalyWindowDays; k >= 1; k--)
@@ -340,8 +413,10 @@ public sealed class MonitorCore(MonitorOptions options)
             return;
         var bound = median + (Math.Sign(z) * options.AnomalySigmas * sigma);
         var distance = double.IsInfinity(z) ? "differs from the constant" : Inv($"is {z:+0.0;-0.0} robust sd from the");
-        Raise(raised, day, rule, Severity.Warning, Math.Round(value, 4), Math.Round(bound, 4),
-            Inv($"daily {what} {value:0.####} {distance} trailing {history.Count}-day median {median:0.####}"));
+        var collapsed = collapsePercent is { } floor && value < median * floor / 100;
+        var impact = collapsed ? Inv($": the day collapsed to {100 * value / median:0.#}% of normal, most of its data is missing") : string.Empty;
+        Raise(raised, day, rule, collapsed ? Severity.Critical : Severity.Warning, Math.Round(value, 4), Math.Round(bound, 4),
+            Inv($"daily {what} {value:0.####} {distance} trailing {history.Count}-day median {median:0.####}{impact}"));
     }
 
     private static double Median(List<double> values)
@@ -372,6 +447,10 @@ public sealed class MonitorCore(MonitorOptions options)
         public double Orders { get; set; }
         public double Revenue { get; set; }
         public double ZeroRevenue { get; set; }
+        public double Timestamps { get; set; }
+        public double TimestampsInDay { get; set; }
+        public double FirstTimestamp { get; set; }
+        public double LastTimestamp { get; set; }
         public Dictionary<string, double> DeadLettered { get; } = new(StringComparer.Ordinal);
         public Dictionary<string, double> FieldObserved { get; } = new(StringComparer.Ordinal);
         public Dictionary<string, double> FieldNull { get; } = new(StringComparer.Ordinal);
@@ -414,17 +493,23 @@ public sealed record FileState(
     double ZeroRevenue,
     SortedDictionary<string, double> DeadLettered,
     SortedDictionary<string, double> FieldObserved,
-    SortedDictionary<string, double> FieldNull)
+    SortedDictionary<string, double> FieldNull,
+    double Timestamps = 0,
+    double TimestampsInDay = 0,
+    double FirstTimestamp = 0,
+    double LastTimestamp = 0)
 {
     internal static FileState Of(MonitorCore.FileSnapshot f) => new(
         f.File, f.Day, [.. f.Columns], f.Rows, f.Valid, f.Orders, f.Revenue, f.ZeroRevenue,
-        new(f.DeadLettered, StringComparer.Ordinal), new(f.FieldObserved, StringComparer.Ordinal), new(f.FieldNull, StringComparer.Ordinal));
+        new(f.DeadLettered, StringComparer.Ordinal), new(f.FieldObserved, StringComparer.Ordinal), new(f.FieldNull, StringComparer.Ordinal),
+        f.Timestamps, f.TimestampsInDay, f.FirstTimestamp, f.LastTimestamp);
 
     internal MonitorCore.FileSnapshot ToSnapshot()
     {
         var f = new MonitorCore.FileSnapshot(File, Day)
         {
             Columns = [.. Columns], Rows = Rows, Valid = Valid, Orders = Orders, Revenue = Revenue, ZeroRevenue = ZeroRevenue,
+            Timestamps = Timestamps, TimestampsInDay = TimestampsInDay, FirstTimestamp = FirstTimestamp, LastTimestamp = LastTimestamp,
         };
         foreach (var (k, v) in DeadLettered)
             f.DeadLettered[k] = v;

@@ -7,6 +7,8 @@ namespace Puffy.Streaming.Pipeline.Validation;
 /// Per-file counts of how often each tracked field was observed and how often it was null, so the monitor can
 /// tell when a field turns all-null (semantics §8). CSV columns count when the column exists (empty = null);
 /// purchase fields count on every purchase (absent or JSON null = null); item fields on every item.
+/// It also counts the rows whose timestamp parses, how many of them lie within the file's day and their range, so
+/// the monitor can tell a file whose rows all lie outside its day (whatever else is wrong with the rows).
 /// </summary>
 public sealed class FieldTally
 {
@@ -22,6 +24,14 @@ public sealed class FieldTally
 
     private readonly long[] _observed = new long[Fields.Count];
     private readonly long[] _null = new long[Fields.Count];
+    private DateTime _first = DateTime.MaxValue;
+    private DateTime _last = DateTime.MinValue;
+
+    /// <summary>Rows whose timestamp parses.</summary>
+    public long Timestamps { get; private set; }
+
+    /// <summary>Rows whose timestamp parses and lies within the file's day [00:00, 24:00) UTC.</summary>
+    public long TimestampsInDay { get; private set; }
 
     public long Observed(string field) => _observed[IndexOf(field)];
 
@@ -52,6 +62,17 @@ public sealed class FieldTally
         _observed[i]++;
         if (columnValue.Length == 0)
             _null[i]++;
+    }
+
+    internal void ObserveTime(DateTime utc, DateOnly? fileDay)
+    {
+        Timestamps++;
+        if (fileDay is { } day && DateOnly.FromDateTime(utc) == day)
+            TimestampsInDay++;
+        if (utc < _first)
+            _first = utc;
+        if (utc > _last)
+            _last = utc;
     }
 
     internal void ObservePurchase(JsonElement root)
@@ -86,5 +107,14 @@ public sealed class FieldTally
             yield return new Metric(day, MetricNames.FieldObserved, Fields[i], _observed[i], file);
             yield return new Metric(day, MetricNames.FieldNull, Fields[i], _null[i], file);
         }
+
+        if (Timestamps == 0)
+            yield break;
+        yield return new Metric(day, MetricNames.FileTimestamps, string.Empty, Timestamps, file);
+        yield return new Metric(day, MetricNames.FileTimestampsInDay, string.Empty, TimestampsInDay, file);
+        yield return new Metric(day, MetricNames.FileFirstTimestamp, string.Empty, UnixSeconds(_first), file);
+        yield return new Metric(day, MetricNames.FileLastTimestamp, string.Empty, UnixSeconds(_last), file);
     }
+
+    private static double UnixSeconds(DateTime utc) => (utc - DateTime.UnixEpoch).Ticks / (double)TimeSpan.TicksPerSecond;
 }

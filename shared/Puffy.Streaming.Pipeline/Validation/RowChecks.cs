@@ -15,22 +15,30 @@ public readonly record struct RowVerdict(string? Reason, string? Detail, ValidEv
 
 /// <summary>
 /// The checks of semantics §2 that need nothing but the row itself, in the contract's order:
-/// unparseable_row, missing_client_id, invalid_timestamp, unknown_event_name, malformed_event_data,
+/// oversized_row, unparseable_row, missing_client_id, invalid_timestamp, unknown_event_name, malformed_event_data,
 /// invalid_purchase, bot_user_agent. The stateful ones (duplicates, lateness) live in <see cref="ValidatorCore"/>.
 /// </summary>
 public static class RowChecks
 {
     public static RowVerdict Check(RawEvent raw, FieldTally? fields = null)
     {
+        if (raw.OversizedBytes is { } size)
+            return Reject(DeadLetterReasons.OversizedRow, string.Create(CultureInfo.InvariantCulture, $"the row is {size:N0} bytes, more than the row size limit"));
         if (raw.ParseError is not null)
             return Reject(DeadLetterReasons.UnparseableRow, raw.ParseError);
 
         fields?.ObserveColumns(raw);
 
+        // Parsed ahead of the client id check (rejections keep the contract's order) so that the file's time
+        // tally covers every row that has a timestamp.
+        var hasTime = EventTime.TryParse(raw.Timestamp, out var time);
+        if (hasTime)
+            fields?.ObserveTime(time, raw.FileDay);
+
         if (string.IsNullOrWhiteSpace(raw.ClientId))
             return Reject(DeadLetterReasons.MissingClientId, "client id is empty");
 
-        if (!EventTime.TryParse(raw.Timestamp, out var time))
+        if (!hasTime)
             return Reject(DeadLetterReasons.InvalidTimestamp, $"'{raw.Timestamp}' is not an ISO-8601 UTC timestamp");
         if (!EventTime.IsPlausibleFor(time, raw.FileDay))
             return Reject(DeadLetterReasons.InvalidTimestamp,

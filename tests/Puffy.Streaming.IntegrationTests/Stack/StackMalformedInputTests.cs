@@ -3,13 +3,15 @@ using System.Text;
 using Confluent.Kafka;
 using Puffy.Streaming.Cli;
 using Puffy.Streaming.Contracts;
+using Puffy.Streaming.Embedded;
 using Puffy.Streaming.Kafka;
 
 namespace Puffy.Streaming.IntegrationTests.Stack;
 
 /// <summary>
 /// Bad input through the running services: malformed rows land in dead_letters with their reasons, an undecodable
-/// Kafka message lands there as poison, and the services keep running and processing what comes next.
+/// Kafka message lands there as poison, and the services keep running and processing what comes next. Bad files
+/// raise the monitor's per-file alerts in ClickHouse exactly as the embedded run raises them.
 /// </summary>
 [Collection(StackCollection.Name)]
 public sealed class StackMalformedInputTests : IDisposable
@@ -81,6 +83,45 @@ public sealed class StackMalformedInputTests : IDisposable
         var poison = await client.QueryJsonEachRowAsync(
             $"SELECT source_topic, source_partition FROM {client.Qualify("dead_letters")} FINAL WHERE reason = 'poison_message'", Ct);
         Assert.Equal(Topics.ValidEvents, Assert.Single(poison).GetProperty("source_topic").GetString());
+        Assert.True(await LocalStack.StatusAsync(stack.State.Root, TextWriter.Null), "a service stopped:\n" + stack.Logs());
+    }
+
+    [Fact]
+    public async Task Replay_BadFiles_RaiseThePerFileAlertsOfTheEmbeddedRun()
+    {
+        const string header = "client_id,page_url,referrer,timestamp,event_name,event_data,user_agent";
+        string View(string client, string time, string ua = Ua) => $"{client},https://puffy.com/,,{time},page_viewed,,{ua}";
+        var data = Path.Combine(_dir, "bad-files");
+        Directory.CreateDirectory(data);
+        async Task Write(string day, IEnumerable<string> lines) =>
+            await File.WriteAllLinesAsync(Path.Combine(data, $"events_{day}.csv"), lines, Ct);
+        await Write("20250301", [header, .. Enumerable.Range(0, 5).Select(i => View($"a-{i}", $"2025-03-01T10:0{i}:00.000Z"))]);
+        await Write("20250302", [header]);                                                                            // header only
+        await File.WriteAllBytesAsync(Path.Combine(data, "events_20250303.csv"), [], Ct);                            // 0 bytes
+        await Write("20250304", [header, .. Enumerable.Range(0, 4).Select(i => View($"y-{i}", $"2025-03-03T20:0{i}:00.000Z"))]); // the day before
+        await Write("20250305", [header, .. Enumerable.Range(0, 4).Select(i => View(string.Empty, $"2025-03-05T10:0{i}:00.000Z"))]); // no valid row
+        await Write("20250306", [header, .. Enumerable.Range(0, 6).Select(i => View($"b-{i}", $"2025-03-06T10:0{i}:00.000Z")),
+            .. Enumerable.Range(0, 4).Select(i => View($"bot-{i}", $"2025-03-06T11:0{i}:00.000Z", "python-requests/2.31"))]); // 40% dead-lettered
+        var embedded = StackHarness.Embedded(data, Ct);
+        string[] expected =
+        [
+            "2025-03-02 empty_file critical", "2025-03-03 empty_file critical", "2025-03-03 file_unreadable critical",
+            "2025-03-04 rows_outside_day critical", "2025-03-05 dead_letter_share critical", "2025-03-05 no_valid_rows critical",
+            "2025-03-06 dead_letter_share warning",
+        ];
+        Assert.Equal(expected, embedded.Alerts.Where(a => a.Rule != "direct_share_jump" && a.Rule != "missing_client_id_rate")
+            .Select(a => $"{RunSummary.Day(a.Day)} {a.Rule} {RunSummary.SeverityText(a.Severity)}"));
+        await using var stack = await StackHarness.UpAsync(Ct);
+
+        Assert.Equal(0, await stack.ReplayAsync(data, "max", Ct));
+        await stack.WaitUntilProcessedAsync(Ct);
+
+        using var client = stack.ClickHouse();
+        var rows = await client.QueryJsonEachRowAsync(
+            $"SELECT toString(day) AS day, rule, severity, message FROM {client.Qualify("alerts")} FINAL ORDER BY day, rule", Ct);
+        Assert.Equal(embedded.Alerts.Select(a => $"{RunSummary.Day(a.Day)} {a.Rule} {RunSummary.SeverityText(a.Severity)} {a.Message}"),
+            rows.Select(r => $"{r.GetProperty("day").GetString()} {r.GetProperty("rule").GetString()} {r.GetProperty("severity").GetString()} {r.GetProperty("message").GetString()}"));
+        Assert.Equal(embedded.ToJson(), (await stack.SummaryAsync(Ct)).ToJson());
         Assert.True(await LocalStack.StatusAsync(stack.State.Root, TextWriter.Null), "a service stopped:\n" + stack.Logs());
     }
 

@@ -74,6 +74,7 @@ public sealed class CommandLineUnitTests : IDisposable
 
     [Theory]
     [InlineData("run --data d --out o --lateness abc", "--lateness 'abc' is not a duration")]
+    [InlineData("run --data d --out o --fail-on error", "--fail-on 'error' must be warning or critical")]
     [InlineData("stack up --partitions 0", "--partitions must be a whole number of at least 1, not '0'")]
     [InlineData("broker --partitions x", "--partitions must be a whole number of at least 1, not 'x'")]
     [InlineData("bench --scale -1", "--scale must be a whole number of at least 1, not '-1'")]
@@ -100,7 +101,7 @@ public sealed class CommandLineUnitTests : IDisposable
     }
 
     [Theory]
-    [InlineData("run", "--data --out --lateness --no-progress --clickhouse --database")]
+    [InlineData("run", "--data --out --lateness --no-progress --clickhouse --database --fail-on")]
     [InlineData("summary", "--from --out --clickhouse --database")]
     [InlineData("stack up", "--state --partitions")]
     [InlineData("stack down", "--state")]
@@ -127,6 +128,81 @@ public sealed class CommandLineUnitTests : IDisposable
         Assert.Equal(CommandLine.Ok, result.Code);
         foreach (var command in new[] { "run", "summary", "stack", "replay", "broker", "bench" })
             Assert.Contains($"  {command} ", result.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunAsync_Help_DocumentsEveryExitCode()
+    {
+        var root = await Puffy("--help");
+        var run = await Puffy("run", "--help");
+
+        Assert.Contains("0 ok, 1 failed, 2 usage error", root.Out, StringComparison.Ordinal);
+        Assert.Contains("3 alerts fired (run --fail-on)", root.Out, StringComparison.Ordinal);
+        Assert.Contains("--fail-on <warning|critical>", run.Out, StringComparison.Ordinal);
+        Assert.Contains("Exit with code 3", run.Out, StringComparison.Ordinal);
+    }
+
+    // TinyData plus a header-only file (empty_file, critical) and a file with a zero-revenue order (a warning).
+    private string DataWithAlerts(bool critical, bool warning)
+    {
+        var data = TinyData();
+        const string header = "client_id,page_url,referrer,timestamp,event_name,event_data,user_agent";
+        if (critical)
+            File.WriteAllText(Path.Combine(data, "events_20250302.csv"), header + "\n");
+        if (warning)
+        {
+            File.WriteAllText(Path.Combine(data, "events_20250303.csv"), string.Join('\n', header,
+                "c9,https://puffy.com/?utm_source=google&utm_medium=cpc,https://puffy.com/,2025-03-03T10:00:00.000Z,checkout_completed,\"{\"\"transaction_id\"\":\"\"T9\"\",\"\"revenue\"\":0}\",Mozilla/5.0"));
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [InlineData("critical", true, true, CommandLine.AlertsFired)]
+    [InlineData("critical", false, true, CommandLine.Ok)]
+    [InlineData("warning", false, true, CommandLine.AlertsFired)]
+    [InlineData("warning", true, false, CommandLine.AlertsFired)]
+    [InlineData("warning", false, false, CommandLine.Ok)]
+    public async Task Run_FailOn_ExitsThreeWhenAnAlertOfAtLeastThatSeverityFired(string failOn, bool critical, bool warning, int expected)
+    {
+        var result = await Puffy("run", "--data", DataWithAlerts(critical, warning), "--out", Out, "--no-progress", "--fail-on", failOn);
+
+        Assert.Equal(expected, result.Code);
+        // Every output is written first, whatever the exit code.
+        Assert.True(File.Exists(Path.Combine(Out, "summary.json")));
+        Assert.True(File.Exists(Path.Combine(Out, "puffy.db")));
+        Assert.Contains("wrote ", result.Out, StringComparison.Ordinal);
+        if (expected == CommandLine.Ok)
+        {
+            Assert.Empty(result.Error);
+            return;
+        }
+
+        var line = Assert.Single(result.ErrorLines);
+        Assert.StartsWith("puffy: 1 alert(s) at or above " + failOn + " fired (", line, StringComparison.Ordinal);
+        Assert.EndsWith($"exit code 3 (--fail-on {failOn})", line, StringComparison.Ordinal);
+        Assert.Contains(critical ? "empty_file" : "zero_revenue_orders", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_AlertsWithoutFailOn_ExitsZero()
+    {
+        var result = await Puffy("run", "--data", DataWithAlerts(critical: true, warning: true), "--out", Out, "--no-progress");
+
+        Assert.Equal(CommandLine.Ok, result.Code);
+        Assert.Empty(result.Error);
+    }
+
+    [Fact]
+    public async Task Run_RealDataFailOnCritical_ExitsThreeNamingTheCriticalAlerts()
+    {
+        var result = await Puffy("run", "--data", RepoPaths.RealData, "--out", Out, "--no-progress", "--fail-on", "critical");
+
+        Assert.Equal(CommandLine.AlertsFired, result.Code);
+        Assert.Equal("puffy: 7 alert(s) at or above critical fired (duplicate_transaction_id x4, missing_client_id_rate x2, schema_change); "
+                     + "exit code 3 (--fail-on critical)", Assert.Single(result.ErrorLines));
+        Assert.True(File.Exists(Path.Combine(Out, "summary.json")));
     }
 
     [Fact]

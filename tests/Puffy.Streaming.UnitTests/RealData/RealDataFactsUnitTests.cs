@@ -152,6 +152,58 @@ public sealed class RealDataFactsUnitTests(RealDataRun run) : IClassFixture<Real
     }
 
     [Fact]
+    public void Run_RealData_RaisesExactlyTheKnownAlerts()
+    {
+        // The real data deserves these 22 alerts; the per-file content rules (empty file, no valid row, rows outside
+        // the day, dead-lettered share: 7.8-25.7% per file, mostly bots) and the anomaly rules raise none on it.
+        string[] expected =
+        [
+            "2025-02-24 zero_revenue_orders warning", "2025-02-25 zero_revenue_orders warning",
+            "2025-02-26 duplicate_transaction_id critical",
+            "2025-02-27 duplicate_transaction_id critical", "2025-02-27 schema_change warning", "2025-02-27 zero_revenue_orders warning",
+            "2025-02-28 zero_revenue_orders warning",
+            "2025-03-01 duplicate_transaction_id critical",
+            "2025-03-02 missing_client_id_rate critical",
+            "2025-03-03 missing_client_id_rate warning", "2025-03-03 zero_revenue_orders warning",
+            "2025-03-04 direct_share_jump warning", "2025-03-04 missing_client_id_rate warning", "2025-03-04 schema_change critical",
+            "2025-03-04 zero_revenue_orders warning",
+            "2025-03-05 missing_client_id_rate warning",
+            "2025-03-06 field_all_null warning", "2025-03-06 missing_client_id_rate warning", "2025-03-06 zero_revenue_orders warning",
+            "2025-03-07 missing_client_id_rate warning",
+            "2025-03-08 duplicate_transaction_id critical", "2025-03-08 missing_client_id_rate critical",
+        ];
+
+        Assert.Equal(expected, run.Summary.Alerts.Select(a => $"{a.Day:yyyy-MM-dd} {a.Rule} {a.Severity.ToString().ToLowerInvariant()}"));
+    }
+
+    [Fact]
+    public void Run_RealDataThenANearEmptyDay_RaisesCriticalRowsAnomalyForThatDay()
+    {
+        // Fourteen real days, then a 15th export with 5 rows: the row count collapsed against the trailing week.
+        var dir = Directory.CreateTempSubdirectory("puffy-collapse-").FullName;
+        try
+        {
+            var header = "clientId,page_url,timestamp,event_name,event_data,user_agent"; // the last real file's columns
+            var rows = Enumerable.Range(0, 5).Select(i => $"late-{i},https://puffy.com/,2025-03-09T0{i}:00:00.000Z,page_viewed,,Mozilla/5.0 (iPhone; Mobile)");
+            var extra = Path.Combine(dir, "events_20250309.csv");
+            File.WriteAllText(extra, string.Join('\n', rows.Prepend(header)) + "\n");
+            var builder = new Embedded.SummaryBuilder();
+            new Embedded.EmbeddedPipeline(new Embedded.PipelineOptions(), builder).Run([.. run.Files, extra], cancellationToken: TestContext.Current.CancellationToken);
+            var alerts = builder.Complete().Alerts;
+
+            var alert = Assert.Single(alerts, a => a.Rule == Pipeline.Monitoring.AlertRules.RowsAnomaly);
+            Assert.Equal(new DateOnly(2025, 3, 9), alert.Day);
+            Assert.Equal(Severity.Critical, alert.Severity);
+            Assert.Equal(5, alert.Observed);
+            Assert.Equal(run.Summary.Alerts, alerts.Where(a => a.Day < new DateOnly(2025, 3, 9)));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Run_RealData_SessionsWithoutReferrerColumnAreUnattributedNeverDirect()
     {
         // Files from 2025-03-04 on have no referrer column, and every file holds only its own day's events.

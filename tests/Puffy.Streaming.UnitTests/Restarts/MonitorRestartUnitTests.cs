@@ -3,6 +3,7 @@ using Puffy.Streaming.Pipeline.Marketing;
 using Puffy.Streaming.Pipeline.Monitoring;
 using Puffy.Streaming.Redis;
 using Puffy.Streaming.UnitTests.RealData;
+using Puffy.Streaming.UnitTests.Rules;
 
 namespace Puffy.Streaming.UnitTests.Restarts;
 
@@ -101,5 +102,64 @@ public sealed class MonitorRestartUnitTests(RealDataRun run) : IClassFixture<Rea
         var (newSessions, newOrders) = restarted.TakeChanges();
         Assert.Equal(sessions.Count - s, newSessions.Count);
         Assert.Equal(orders.Count - o, newOrders.Count);
+    }
+
+    /// <summary>Metrics of crafted files that trip every per-file content rule and the collapse of a day.</summary>
+    private static List<Metric> CraftedFileMetrics()
+    {
+        var run = new PipelineHarness();
+        for (var i = 0; i < 7; i++)
+        {
+            var day = Fx.Day.AddDays(i);
+            run.File(Fx.FileFor(day), Enumerable.Range(0, 20 + i).Select(k => Fx.View($"d{i}-{k}", day.AddHours(8).AddMinutes(k))));
+        }
+
+        var d7 = Fx.Day.AddDays(7);
+        run.File(Fx.FileFor(d7), Enumerable.Range(0, 2).Select(k => Fx.View($"d7-{k}", d7.AddHours(8).AddMinutes(k))));
+        run.File(Fx.FileFor(d7.AddDays(1)), Fx.Header + "\n");
+        run.File(Fx.FileFor(d7.AddDays(2)), Enumerable.Range(0, 6).Select(k => Fx.View($"y-{k}", d7.AddDays(2).AddHours(-2).AddMinutes(k))));
+        run.File(Fx.FileFor(d7.AddDays(3)), Enumerable.Range(0, 6).Select(k => Fx.View("", d7.AddDays(3).AddHours(2).AddMinutes(k))));
+        run.Finish();
+        Assert.Subset(
+            run.Alerts.Select(a => a.Rule).ToHashSet(StringComparer.Ordinal),
+            new HashSet<string>(StringComparer.Ordinal) { AlertRules.DeadLetterShare, AlertRules.EmptyFile, AlertRules.NoValidRows, AlertRules.RowsAnomaly, AlertRules.RowsOutsideDay });
+        return run.Metrics;
+    }
+
+    [Fact]
+    public void Restore_AtEveryMetricOfCraftedBadFiles_RaisesExactlyTheUninterruptedFileAlerts()
+    {
+        var metrics = CraftedFileMetrics();
+        var uninterrupted = metrics.SelectMany(NewMonitor().Accept).ToList();
+
+        for (var crash = 0; crash <= metrics.Count; crash++)
+        {
+            var first = NewMonitor();
+            var raised = metrics.Take(crash).SelectMany(first.Accept).ToList();
+            var restarted = NewMonitor();
+            restarted.Restore(RoundTrip(first.Save()));
+            raised.AddRange(metrics.Skip(crash).SelectMany(restarted.Accept));
+
+            Assert.Equal(uninterrupted, raised);
+        }
+    }
+
+    [Fact]
+    public void Restore_StateSavedBeforeTheTimeTally_LoadsWithTheTallyEmpty()
+    {
+        // A state stored by an earlier version has no time tally in its files: it loads, and the rule stays quiet.
+        var day = new DateOnly(2025, 3, 1);
+        var first = NewMonitor();
+        first.Accept(new Metric(day, MetricNames.FileValid, string.Empty, 10, "events_20250301.csv"));
+        var json = StateJson.Serialize(first.Save());
+        foreach (var name in new[] { "TimestampsInDay", "Timestamps", "FirstTimestamp", "LastTimestamp" })
+            json = System.Text.RegularExpressions.Regex.Replace(json, $",\"{name}\":[^,}}]+", string.Empty);
+        Assert.DoesNotContain("Timestamp", json, StringComparison.Ordinal);
+
+        var restarted = NewMonitor();
+        restarted.Restore(StateJson.Deserialize<MonitorState>(json)!);
+        var alerts = restarted.Accept(new Metric(day, MetricNames.FileComplete, string.Empty, 10, "events_20250301.csv"));
+
+        Assert.Empty(alerts);
     }
 }
