@@ -18,7 +18,10 @@ internal sealed record StackState(
     string KafkaBootstrap,
     int? BrokerPid,
     int Partitions,
-    Dictionary<string, int> Services)
+    Dictionary<string, int> Services,
+    int? RabbitMqPort = null,
+    int? RabbitMqManagementPort = null,
+    int? RabbitMqPid = null)
 {
     public const string Database = "puffy";
 
@@ -41,14 +44,21 @@ internal sealed record StackState(
         };
         if (System.Environment.GetEnvironmentVariable("SEQ_URL") is { Length: > 0 } seq)
             env["Seq__Url"] = seq;
+        if (RabbitMqPort is { } rabbit)
+        {
+            // The monitor publishes its alerts there; webhooks come from the caller's Alerting__Webhooks__N.
+            env["RabbitMq__Host"] = "127.0.0.1";
+            env["RabbitMq__Port"] = rabbit.ToString(CultureInfo.InvariantCulture);
+        }
+
         return env;
     }
 }
 
 /// <summary>
 /// The stack without Docker: Redis, ClickHouse (Debian packages), a Kafka-protocol broker (librdkafka's test cluster
-/// in a <c>puffy broker</c> process, unless <c>KAFKA_BOOTSTRAP</c> names a real Kafka) and the four long-running
-/// services, as background processes under a state folder. The fifth service, the ingestor, runs per replay.
+/// in a <c>puffy broker</c> process, unless <c>KAFKA_BOOTSTRAP</c> names a real Kafka), optionally RabbitMQ (Debian
+/// package; the monitor's alert delivery) and the four long-running services, as background processes under a state folder. The fifth service, the ingestor, runs per replay.
 /// </summary>
 internal static class LocalStack
 {
@@ -74,9 +84,15 @@ internal static class LocalStack
         File.Move(file + ".tmp", file, overwrite: true);
     }
 
+    /// <summary>The stack without RabbitMQ: the monitor delivers no alerts.</summary>
+    public static Task<StackState> UpAsync(
+        string root, int partitions, string? kafkaBootstrap, TextWriter output, CancellationToken cancellationToken = default) =>
+        UpAsync(root, partitions, kafkaBootstrap, rabbitMq: false, output, cancellationToken);
+
     /// <param name="kafkaBootstrap">A Kafka to use; null starts the local test broker.</param>
+    /// <param name="rabbitMq">Start RabbitMQ (with its management UI) for the monitor's alert delivery.</param>
     public static async Task<StackState> UpAsync(
-        string root, int partitions, string? kafkaBootstrap, TextWriter output, CancellationToken cancellationToken = default)
+        string root, int partitions, string? kafkaBootstrap, bool rabbitMq, TextWriter output, CancellationToken cancellationToken = default)
     {
         if (Load(root) is { } existing && BackgroundProcess.IsAlive(existing.RedisPid))
             throw new UsageException($"a stack is already up in {root} (run 'puffy stack down' first)");
@@ -105,8 +121,15 @@ internal static class LocalStack
             output.WriteLine($"kafka       up  {bootstrap} (librdkafka test cluster, pid {brokerPid})");
         }
 
+        LocalRabbitMq? rabbit = null;
+        if (rabbitMq)
+        {
+            rabbit = await LocalRabbitMq.StartAsync(Path.Combine(root, "rabbitmq"), management: true, ct: cancellationToken);
+            output.WriteLine($"rabbitmq    up  amqp://127.0.0.1:{rabbit.Port}, management http://127.0.0.1:{rabbit.ManagementPort}/ (pid {rabbit.Pid})");
+        }
+
         var state = new StackState(root, redis.Port, redis.Pid, clickHouse.HttpPort, clickHouse.TcpPort, clickHouse.Pid, bootstrap, brokerPid,
-            partitions, new Dictionary<string, int>(StringComparer.Ordinal));
+            partitions, new Dictionary<string, int>(StringComparer.Ordinal), rabbit?.Port, rabbit?.ManagementPort, rabbit?.Pid);
         Save(state);
         foreach (var service in LongRunning)
         {
@@ -190,6 +213,12 @@ internal static class LocalStack
             output.WriteLine("kafka       stopped");
         }
 
+        if (state is { RabbitMqPort: { } rabbitPort, RabbitMqPid: { } rabbitPid })
+        {
+            await LocalRabbitMq.Attach(Path.Combine(root, "rabbitmq"), rabbitPort, state.RabbitMqManagementPort ?? 0, rabbitPid).StopAsync();
+            output.WriteLine("rabbitmq    stopped");
+        }
+
         await LocalClickHouse.Attach(Path.Combine(root, "clickhouse"), state.ClickHouseHttpPort, state.ClickHouseTcpPort, state.ClickHousePid).StopAsync();
         output.WriteLine("clickhouse  stopped");
         await LocalRedis.Attach(Path.Combine(root, "redis"), state.RedisPort, state.RedisPid).StopAsync();
@@ -217,6 +246,8 @@ internal static class LocalStack
         Line("clickhouse", await LocalClickHouse.PingAsync(state.ClickHouseUrl), state.ClickHousePid,
             string.Create(CultureInfo.InvariantCulture, $"{state.ClickHouseUrl} (native port {state.ClickHouseTcpPort})"));
         Line("kafka", state.BrokerPid is not { } b || BackgroundProcess.IsAlive(b), state.BrokerPid, state.KafkaBootstrap);
+        if (state.RabbitMqPort is { } rabbit)
+            Line("rabbitmq", await LocalRabbitMq.PingAsync(rabbit), state.RabbitMqPid, string.Create(CultureInfo.InvariantCulture, $"amqp://127.0.0.1:{rabbit}"));
         foreach (var (service, pid) in state.Services)
             Line(service, BackgroundProcess.IsAlive(pid), pid, state.LogFile(service));
         output.WriteLine();

@@ -18,12 +18,14 @@ internal static class StackCommand
     {
         var upState = CliOptions.State();
         var partitions = CliOptions.Partitions();
+        var noRabbitMq = new Option<bool>("--no-rabbitmq") { Description = "Start no RabbitMQ: the monitor delivers no alerts" };
         var up = new Command("up", "Starts, as background processes under the state folder: Redis, ClickHouse, a Kafka-protocol broker "
-                                   + "(unless KAFKA_BOOTSTRAP names a Kafka) and the validator, sessionizer, attribution and monitor services.")
+                                   + "(unless KAFKA_BOOTSTRAP names a Kafka), RabbitMQ (alert delivery; Alerting__Webhooks__0=URL "
+                                   + "names a webhook) and the validator, sessionizer, attribution and monitor services.")
         {
-            upState, partitions,
+            upState, partitions, noRabbitMq,
         };
-        up.SetAction((r, ct) => UpAsync(Root(r.GetValue(upState)), r.GetValue(partitions), r.InvocationConfiguration.Output, ct));
+        up.SetAction((r, ct) => UpAsync(Root(r.GetValue(upState)), r.GetValue(partitions), !r.GetValue(noRabbitMq), r.InvocationConfiguration.Output, ct));
 
         var downState = CliOptions.State();
         var down = new Command("down", "Stops every part of the stack.") { downState };
@@ -70,9 +72,9 @@ internal static class StackCommand
 
     private static string Root(string? state) => state is null ? LocalStack.DefaultRoot : Path.GetFullPath(state);
 
-    private static async Task<int> UpAsync(string root, int partitions, TextWriter output, CancellationToken cancellationToken)
+    private static async Task<int> UpAsync(string root, int partitions, bool rabbitMq, TextWriter output, CancellationToken cancellationToken)
     {
-        await LocalStack.UpAsync(root, partitions, Environment.GetEnvironmentVariable("KAFKA_BOOTSTRAP"), output, cancellationToken);
+        await LocalStack.UpAsync(root, partitions, Environment.GetEnvironmentVariable("KAFKA_BOOTSTRAP"), rabbitMq, output, cancellationToken);
         output.WriteLine($"stack up (state in {root}); replay with: ./puffy replay --data data/puffy-events --wait");
         if (LocalStack.Load(root) is { } state)
         {

@@ -5,6 +5,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Puffy.Streaming.Alerting;
 using Puffy.Streaming.ClickHouse;
 using Puffy.Streaming.Contracts;
 using Puffy.Streaming.Hosting;
@@ -25,9 +26,13 @@ namespace Puffy.Streaming.Monitor;
 /// the input positions they reflect are saved to Redis in one transaction, after the outputs are flushed and before
 /// the offsets are committed. A restarted monitor loads them and skips the redelivered messages the saved state
 /// already holds, so it continues exactly; a session or order sent twice upstream is counted once.
+/// With alert delivery on (<c>RabbitMq:Host</c>), each new alert is also published to RabbitMQ at the checkpoint, after
+/// the topic and ClickHouse have it and before the state that marks it raised is saved: a restarted monitor does not
+/// raise (or publish) it again, except after a crash between the two, when it is published again under the same id.
 /// </summary>
 public sealed partial class MonitorWorker(
-    ServiceClients clients, IOptions<MonitorOptions> options, IHostApplicationLifetime lifetime, ILogger<MonitorWorker> log)
+    ServiceClients clients, IOptions<MonitorOptions> options, IHostApplicationLifetime lifetime, ILogger<MonitorWorker> log,
+    AlertPublisher? publisher = null)
     : StreamWorker(lifetime, log)
 {
     protected override async Task RunAsync(CancellationToken stoppingToken)
@@ -75,6 +80,7 @@ public sealed partial class MonitorWorker(
             LogRestored(saved.Rules.Alerts.Count, saved.Files.Count, saved.Positions.Count);
         }
 
+        var unpublished = new List<Alert>();
         var restoredPositions = new Dictionary<(string Topic, int Partition), long>(positions);
         long redelivered = 0, counted = 0;
         var changed = false;
@@ -160,6 +166,8 @@ public sealed partial class MonitorWorker(
             LogAlert(level, alert.Rule, day, alert.Severity, alert.Message);
             producer.Send(Topics.Alerts, $"{alert.Rule}:{day}", alert);
             await writer.AddAsync(alert, CancellationToken.None);
+            if (publisher is not null)
+                unpublished.Add(alert);
         }
 
         async Task Checkpoint()
@@ -176,6 +184,9 @@ public sealed partial class MonitorWorker(
 
             producer.Flush(CancellationToken.None);
             await Infrastructure.RetryAsync("Flushing ClickHouse", () => writer.FlushAsync(CancellationToken.None), log, stoppingToken);
+            foreach (var alert in unpublished)
+                await Infrastructure.RetryAsync("Publishing an alert to RabbitMQ", () => publisher!.PublishAsync(alert, CancellationToken.None), log, stoppingToken);
+            unpublished.Clear();
             if (changed)
             {
                 var state = new MonitorCheckpoint(monitor.Save(), files.Values.OrderBy(f => f.File, StringComparer.Ordinal).ToList(),

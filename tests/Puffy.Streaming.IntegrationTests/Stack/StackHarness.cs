@@ -37,11 +37,14 @@ internal sealed class StackHarness : IAsyncDisposable
 
     public static string RealData { get; } = Path.Combine(LocalStack.RepoRoot(), "data", "puffy-events");
 
-    public static async Task<StackHarness> UpAsync(CancellationToken cancellationToken)
+    public static Task<StackHarness> UpAsync(CancellationToken cancellationToken) => UpAsync(rabbitMq: false, cancellationToken);
+
+    /// <param name="rabbitMq">Also start RabbitMQ, as <c>puffy stack up</c> does: the monitor publishes its alerts there.</param>
+    public static async Task<StackHarness> UpAsync(bool rabbitMq, CancellationToken cancellationToken)
     {
         var root = Directory.CreateTempSubdirectory("puffy-stack-").FullName;
         using var log = new StringWriter();
-        var state = await LocalStack.UpAsync(root, partitions: 4, kafkaBootstrap: null, log, cancellationToken);
+        var state = await LocalStack.UpAsync(root, partitions: 4, kafkaBootstrap: null, rabbitMq, log, cancellationToken);
         return new StackHarness(root, state);
     }
 
