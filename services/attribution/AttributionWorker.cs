@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Puffy.Streaming.ClickHouse;
 using Puffy.Streaming.Contracts;
 using Puffy.Streaming.Hosting;
+using Puffy.Streaming.Logging;
 using Puffy.Streaming.Kafka.Streams;
 using Puffy.Streaming.Pipeline.Attribution;
 using Puffy.Streaming.Redis;
@@ -50,6 +51,9 @@ public sealed partial class AttributionWorker(
         var checkpoint = Stopwatch.StartNew();
         while (!stoppingToken.IsCancellationRequested)
         {
+            // The replay the input comes from names every line logged for it and travels on with the outputs.
+            using var replay = PuffyLogging.Replay(consumer.ReplayId);
+            producer.ReplayId = consumer.ReplayId;
             foreach (var m in consumer.Poll(TimeSpan.FromMilliseconds(100), streams.PollBatch, stoppingToken))
             {
                 if (m.Record is { } se && core.Accept(se) is { } order)

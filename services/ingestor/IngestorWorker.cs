@@ -47,6 +47,7 @@ public sealed partial class IngestorWorker(
             core.ResumeAt(checkpoints.Values.Max(c => c.StreamTime));
         var speedText = speed.ToString();
         var replayId = o.ReplayId ?? string.Empty;
+        producer.ReplayId = replayId;
         LogStarting(replayId, files.Count, o.Data, speedText, checkpoints.Count);
 
         var clock = Stopwatch.StartNew();

@@ -9,6 +9,7 @@ using Puffy.Streaming.Alerting;
 using Puffy.Streaming.ClickHouse;
 using Puffy.Streaming.Contracts;
 using Puffy.Streaming.Hosting;
+using Puffy.Streaming.Logging;
 using Puffy.Streaming.Kafka;
 using Puffy.Streaming.Kafka.Streams;
 using Puffy.Streaming.Pipeline.Marketing;
@@ -90,6 +91,9 @@ public sealed partial class MonitorWorker(
         LogStarted(topicList);
         while (!stoppingToken.IsCancellationRequested)
         {
+            // The replay the input comes from names every line logged for it and travels on with the outputs.
+            using var replay = PuffyLogging.Replay(consumer.ReplayId);
+            producer.ReplayId = consumer.ReplayId;
             foreach (var result in consumer.Poll(TimeSpan.FromMilliseconds(200), streams.PollBatch, stoppingToken))
             {
                 var at = (result.Topic, result.Partition.Value);

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Puffy.Streaming.ClickHouse;
 using Puffy.Streaming.Contracts;
 using Puffy.Streaming.Hosting;
+using Puffy.Streaming.Logging;
 using Puffy.Streaming.Kafka.Streams;
 using Puffy.Streaming.Pipeline.Sessions;
 using Puffy.Streaming.Redis;
@@ -76,6 +77,9 @@ public sealed partial class SessionizerWorker(
         var gates = clients.Gates(producer, (ConsumerGroups.Attribution, Topics.SessionizedEvents), (ConsumerGroups.Monitor, Topics.Sessions));
         while (!stoppingToken.IsCancellationRequested)
         {
+            // The replay the input comes from names every line logged for it and travels on with the outputs.
+            using var replay = PuffyLogging.Replay(consumer.ReplayId);
+            producer.ReplayId = consumer.ReplayId;
             await clients.HoldBackAsync(gates, () =>
             {
                 producer.Mark(Topics.SessionizedEvents, StreamMarkKind.Watermark, progress);

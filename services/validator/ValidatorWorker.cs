@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Puffy.Streaming.Contracts;
 using Puffy.Streaming.Hosting;
+using Puffy.Streaming.Logging;
 using Puffy.Streaming.Kafka.Streams;
 using Puffy.Streaming.Pipeline.Validation;
 using Core = Puffy.Streaming.Pipeline.Validation.ValidatorOptions;
@@ -73,6 +74,9 @@ public sealed partial class ValidatorWorker(
         LogStarted(partitions);
         while (!stoppingToken.IsCancellationRequested)
         {
+            // The replay the input comes from names every line logged for it and travels on with the outputs.
+            using var replay = PuffyLogging.Replay(consumer.ReplayId);
+            producer.ReplayId = consumer.ReplayId;
             await clients.HoldBackAsync(gates, () =>
             {
                 lastMark = Later(output, new StreamPosition(core.Watermark, string.Empty, long.MinValue));

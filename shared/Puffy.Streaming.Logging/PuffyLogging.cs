@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Serilog;
+using Serilog.Context;
 using Serilog.Events;
 using Serilog.Formatting.Compact;
 
@@ -15,13 +16,17 @@ public static class PuffyLogging
 
     /// <summary>The console layout when <c>Logging:Console:Format</c> is <c>text</c> (the default); times are UTC.</summary>
     public const string ConsoleTemplate =
-        "{UtcTimestamp:yyyy-MM-ddTHH:mm:ss.fffZ} [{Level:u3}] {Service} {SourceContext}: {Message:lj}{NewLine}{Exception}";
+        "{UtcTimestamp:yyyy-MM-ddTHH:mm:ss.fffZ} [{Level:u3}] {Service} {ReplayId} {SourceContext}: {Message:lj}{NewLine}{Exception}";
+
+    /// <summary>The <c>ReplayId</c> of lines that belong to no replay (start-up, idle): every line has one.</summary>
+    public const string NoReplay = "-";
 
     /// <summary>
     /// Makes Serilog the logging provider of <paramref name="services"/>: Information and above (Microsoft.* and
     /// System.* Warning and above), then whatever the <c>Serilog</c> section says (MinimumLevel, Override, WriteTo,
     /// Enrich, Properties); the console as text, or CLEF when <c>Logging:Console:Format</c> is <c>clef</c>; Seq when
-    /// <c>Seq:Url</c> is set (with <c>Seq:ApiKey</c>); the properties <c>Service</c>, <c>Application</c> and
+    /// <c>Seq:Url</c> is set (with <c>Seq:ApiKey</c>); the properties <c>Service</c>, <c>ReplayId</c> (of the replay
+    /// whose data the service is handling, from the log context; <c>-</c> when none), <c>Application</c> and
     /// <c>MachineName</c> on every event. The logger belongs to the service provider: disposing the provider (host
     /// shutdown) flushes the sinks, Seq included. An invalid <c>Logging:Console:Format</c> or <c>Seq:Url</c>, or the
     /// retired <c>Logging:MinimumLevel</c>, throws here, before the host is built.
@@ -38,6 +43,12 @@ public static class PuffyLogging
         return services.AddSerilog(logger => Configure(logger, configuration, serviceName, settings), preserveStaticLogger: true);
     }
 
+    /// <summary>
+    /// Names the replay whose data the calling thread handles in every event it logs until disposed (a service's loop
+    /// calls it per poll with the replay id its input carries).
+    /// </summary>
+    public static IDisposable Replay(string? replayId) => LogContext.PushProperty("ReplayId", string.IsNullOrEmpty(replayId) ? NoReplay : replayId);
+
     private static LoggerConfiguration Configure(LoggerConfiguration logger, IConfiguration configuration, string serviceName, Settings settings)
     {
         // Levels: the defaults first, so the Serilog section replaces any it names. Properties: an enricher adds one only
@@ -50,6 +61,7 @@ public static class PuffyLogging
             .Enrich.WithProperty("Service", serviceName)
             .ReadFrom.Configuration(configuration)
             .Enrich.FromLogContext()
+            .Enrich.WithProperty("ReplayId", NoReplay)
             .Enrich.WithProperty("Application", Application)
             .Enrich.WithProperty("MachineName", Environment.MachineName);
 

@@ -37,11 +37,17 @@ public sealed class AssignedConsumer : IDisposable
         _consumer.Assign(committed.Select(c => new TopicPartitionOffset(c.TopicPartition, c.Offset.Value >= 0 ? c.Offset : Offset.Beginning)));
     }
 
+    /// <summary>The replay the latest input came from (header <c>puffy-replay</c>), for the logs.</summary>
+    public string? ReplayId => _replay.Current;
+
+    private readonly ReplayHeader _replay = new();
+
     public List<ConsumeResult<byte[]?, byte[]?>> Poll(TimeSpan wait, int maxMessages, CancellationToken cancellationToken)
     {
         var results = new List<ConsumeResult<byte[]?, byte[]?>>();
         Batches.Consume(_consumer, wait, maxMessages, result =>
         {
+            _replay.Observe(result.Message.Headers);
             _next[result.TopicPartition] = result.Offset.Value + 1;
             results.Add(result);
         }, _log, cancellationToken);

@@ -116,8 +116,14 @@ public sealed class OrderedTopicConsumer<T> : IDisposable
         return released;
     }
 
+    /// <summary>The replay the latest input came from (header <c>puffy-replay</c>), for the logs and the outputs.</summary>
+    public string? ReplayId => _replay.Current;
+
+    private readonly ReplayHeader _replay = new();
+
     private void Receive(ConsumeResult<byte[]?, byte[]?> result)
     {
+        _replay.Observe(result.Message.Headers);
         var p = result.Partition.Value;
         var offset = result.Offset.Value;
         var value = result.Message.Value;

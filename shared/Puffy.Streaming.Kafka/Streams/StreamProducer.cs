@@ -76,8 +76,28 @@ public sealed class StreamProducer : IDisposable
         }
     }
 
+    /// <summary>
+    /// The replay the messages being sent come from: every message carries it as the header <c>puffy-replay</c>, so
+    /// each service downstream can name it in its logs and pass it on. Null sends no header.
+    /// </summary>
+    public string? ReplayId
+    {
+        get => _replayId;
+        set
+        {
+            if (value == _replayId)
+                return;
+            _replayId = value;
+            _replayHeaders = string.IsNullOrEmpty(value) ? null : new Headers { { ReplayHeader.Name, Encoding.UTF8.GetBytes(value) } };
+        }
+    }
+
+    // One Headers instance per replay id: librdkafka copies it at Produce, so every message can share it.
+    private Headers? _replayHeaders;
+    private string? _replayId;
+
     private void Produce(TopicPartition target, byte[]? key, byte[] value) =>
-        Produce(target, new Message<byte[]?, byte[]?> { Key = key, Value = value });
+        Produce(target, new Message<byte[]?, byte[]?> { Key = key, Value = value, Headers = _replayHeaders });
 
     private void Produce(TopicPartition target, Message<byte[]?, byte[]?> message)
     {

@@ -26,10 +26,14 @@ public sealed class StackEndToEndTests
         var embedded = StackHarness.Embedded(StackHarness.RealData, Ct);
         await using var stack = await StackHarness.UpAsync(Ct);
 
-        Assert.Equal(0, await stack.ReplayAsync(StackHarness.RealData, "max", Ct));
+        var replayId = "r-e2e-" + Guid.NewGuid().ToString("N")[..8];
+        Assert.Equal(0, await stack.ReplayAsync(StackHarness.RealData, "max", replayId, Ct));
         await stack.WaitUntilProcessedAsync(Ct);
         var summary = await stack.SummaryAsync(Ct);
 
+        // The replay id travels with the data (message header) and names the lines every service logs for it.
+        foreach (var service in LocalStack.LongRunning)
+            Assert.Contains(File.ReadLines(stack.State.LogFile(service)), line => line.Contains($" {service} {replayId} ", StringComparison.Ordinal));
         Assert.Equal(49_963, summary.RowsRead);
         Assert.Equal(embedded.ToJson(), summary.ToJson());
         await stack.AssertMonitorTablesEqualAsync(embedded, Ct);

@@ -51,6 +51,9 @@ internal sealed class StackHarness : IAsyncDisposable
     public Task<int> ReplayAsync(string data, string speed, CancellationToken cancellationToken) =>
         StackCommand.RunIngestorAsync(State, data, speed, cancellationToken);
 
+    public Task<int> ReplayAsync(string data, string speed, string replayId, CancellationToken cancellationToken) =>
+        StackCommand.RunIngestorAsync(State, data, speed, log: null, quiet: false, replayId: replayId, cancellationToken: cancellationToken);
+
     public Task WaitUntilProcessedAsync(CancellationToken cancellationToken) =>
         StackCommand.WaitUntilProcessedAsync(State, TimeSpan.FromMinutes(10), cancellationToken);
 

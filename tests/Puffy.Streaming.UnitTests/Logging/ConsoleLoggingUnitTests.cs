@@ -54,7 +54,24 @@ public sealed partial class ConsoleLoggingUnitTests
 
         var line = Assert.Single(lines);
         Assert.Matches(TextLine(), line);
-        Assert.EndsWith($" [WRN] monitor {Worker}: Dead-lettered raw-events [2] @42: {reason}", line, StringComparison.Ordinal);
+        Assert.EndsWith($" [WRN] monitor - {Worker}: Dead-lettered raw-events [2] @42: {reason}", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AddPuffyLogging_InsideAReplay_EveryLineNamesTheReplay()
+    {
+        var reason = Guid.NewGuid().ToString();
+
+        var lines = Capture([], reason, logger =>
+        {
+            using (PuffyLogging.Replay("r-20261129T190720Z-42a86d"))
+                OpsLog.DeadLettered(logger, "raw-events", 2, 42, reason);
+            OpsLog.DeadLettered(logger, "raw-events", 2, 43, reason);
+        });
+
+        Assert.Equal(2, lines.Count);
+        Assert.Contains(" [WRN] monitor r-20261129T190720Z-42a86d ", lines[0], StringComparison.Ordinal);
+        Assert.Contains(" [WRN] monitor - ", lines[1], StringComparison.Ordinal);
     }
 
     // Runs the logger a service would get with these settings and returns the console lines that contain marker.
