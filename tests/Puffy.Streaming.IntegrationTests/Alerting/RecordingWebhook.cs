@@ -1,8 +1,7 @@
-using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using Puffy.Streaming.Testing;
 
 namespace Puffy.Streaming.IntegrationTests.Alerting;
 
@@ -15,9 +14,8 @@ internal sealed class RecordingWebhook : IDisposable
     // Only a guard against a hanging test; a passing test never waits on it.
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
-    private readonly HttpListener _listener;
+    private readonly LoopbackHttpServer _server;
     private readonly HttpStatusCode _status;
-    private readonly Task _loop;
     private readonly Lock _gate = new();
     private readonly List<WebhookRequest> _requests = [];
     private (int Count, TaskCompletionSource Done)? _waiter;
@@ -25,12 +23,11 @@ internal sealed class RecordingWebhook : IDisposable
     public RecordingWebhook(HttpStatusCode status = HttpStatusCode.OK)
     {
         _status = status;
-        (_listener, Url) = Listen();
-        _loop = Task.Run(ServeAsync);
+        _server = new LoopbackHttpServer(HandleAsync);
     }
 
     /// <summary>The webhook's URL, with a path as Slack's have one.</summary>
-    public Uri Url { get; }
+    public Uri Url => new(_server.Url, "services/T000/B000/secret");
 
     public IReadOnlyList<WebhookRequest> Requests
     {
@@ -67,61 +64,7 @@ internal sealed class RecordingWebhook : IDisposable
         return Requests;
     }
 
-    public void Dispose()
-    {
-        _listener.Close();
-        _loop.Wait(Patience, TestContext.Current.CancellationToken);
-    }
-
-    private static (HttpListener Listener, Uri Url) Listen()
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            var probe = new TcpListener(IPAddress.Loopback, 0);
-            probe.Start();
-            var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-            probe.Stop();
-
-            var root = $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}/";
-            var listener = new HttpListener();
-            listener.Prefixes.Add(root);
-            try
-            {
-                listener.Start();
-                return (listener, new Uri(root + "services/T000/B000/secret"));
-            }
-            catch (HttpListenerException) when (attempt < 5)
-            {
-                // Another process took the port between the probe and the listener; pick another.
-                listener.Close();
-            }
-        }
-    }
-
-    private async Task ServeAsync()
-    {
-        while (true)
-        {
-            HttpListenerContext context;
-            try
-            {
-                context = await _listener.GetContextAsync();
-            }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
-            {
-                return;
-            }
-
-            try
-            {
-                await HandleAsync(context);
-            }
-            catch (Exception e) when (e is HttpListenerException or IOException or ObjectDisposedException)
-            {
-                // The client gave up on this request; serve the next one.
-            }
-        }
-    }
+    public void Dispose() => _server.Dispose();
 
     private async Task HandleAsync(HttpListenerContext context)
     {

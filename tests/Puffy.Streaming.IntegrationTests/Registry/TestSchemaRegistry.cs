@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Avro;
+using Puffy.Streaming.Testing;
 
 namespace Puffy.Streaming.IntegrationTests.Registry;
 
@@ -15,27 +15,16 @@ namespace Puffy.Streaming.IntegrationTests.Registry;
 /// </summary>
 internal sealed class TestSchemaRegistry : IAsyncDisposable
 {
-    private readonly HttpListener _listener = new();
+    private readonly LoopbackHttpServer _server;
     private readonly Dictionary<string, List<(int Id, Schema Schema)>> _subjects = new(StringComparer.Ordinal);
     private readonly Dictionary<int, string> _schemas = [];
     private readonly Lock _gate = new();
-    private readonly Task _loop;
     private int _nextId = 100;
     private int _requests;
 
-    public TestSchemaRegistry()
-    {
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        Url = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}/");
-        _listener.Prefixes.Add(Url.ToString());
-        _listener.Start();
-        _loop = Task.Run(ServeAsync);
-    }
+    public TestSchemaRegistry() => _server = new LoopbackHttpServer(RespondAsync);
 
-    public Uri Url { get; }
+    public Uri Url => _server.Url;
 
     public int Requests => Volatile.Read(ref _requests);
 
@@ -46,28 +35,15 @@ internal sealed class TestSchemaRegistry : IAsyncDisposable
             return Register(subject, Schema.Parse(schemaJson)).Id;
     }
 
-    private async Task ServeAsync()
+    private async Task RespondAsync(HttpListenerContext context)
     {
-        while (_listener.IsListening)
-        {
-            HttpListenerContext context;
-            try
-            {
-                context = await _listener.GetContextAsync();
-            }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
-            {
-                return;
-            }
-
-            Interlocked.Increment(ref _requests);
-            var (status, body) = Handle(context.Request);
-            var bytes = Encoding.UTF8.GetBytes(body);
-            context.Response.StatusCode = status;
-            context.Response.ContentType = "application/vnd.schemaregistry.v1+json";
-            await context.Response.OutputStream.WriteAsync(bytes);
-            context.Response.Close();
-        }
+        Interlocked.Increment(ref _requests);
+        var (status, body) = Handle(context.Request);
+        var bytes = Encoding.UTF8.GetBytes(body);
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/vnd.schemaregistry.v1+json";
+        await context.Response.OutputStream.WriteAsync(bytes);
+        context.Response.Close();
     }
 
     private (int Status, string Body) Handle(HttpListenerRequest request)
@@ -156,14 +132,9 @@ internal sealed class TestSchemaRegistry : IAsyncDisposable
     private static (int, string) Error(int status, int code, string message) =>
         (status, JsonSerializer.Serialize(new Dictionary<string, object> { ["error_code"] = code, ["message"] = message }));
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
-        if (_listener.IsListening)
-        {
-            _listener.Stop();
-            _listener.Close();
-        }
-
-        await _loop;
+        _server.Dispose();
+        return ValueTask.CompletedTask;
     }
 }

@@ -1,8 +1,7 @@
-using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using Puffy.Streaming.Testing;
 
 namespace Puffy.Streaming.UnitTests.Logging;
 
@@ -15,19 +14,14 @@ internal sealed class RecordingSeqServer : IDisposable
     // Only a guard against a hanging test; a passing test never waits on it.
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
-    private readonly HttpListener _listener;
-    private readonly Task _loop;
+    private readonly LoopbackHttpServer _server;
     private readonly Lock _gate = new();
     private readonly List<RecordedRequest> _requests = [];
     private (int Count, TaskCompletionSource Done)? _waiter;
 
-    public RecordingSeqServer()
-    {
-        (_listener, Url) = Listen();
-        _loop = Task.Run(ServeAsync);
-    }
+    public RecordingSeqServer() => _server = new LoopbackHttpServer(HandleAsync);
 
-    public Uri Url { get; }
+    public Uri Url => _server.Url;
 
     public IReadOnlyList<RecordedRequest> Requests
     {
@@ -70,63 +64,9 @@ internal sealed class RecordingSeqServer : IDisposable
         return Events;
     }
 
-    public void Dispose()
-    {
-        _listener.Close();
-        _loop.Wait(Patience, TestContext.Current.CancellationToken);
-    }
+    public void Dispose() => _server.Dispose();
 
     private int EventCount() => _requests.Sum(request => request.Events.Count);
-
-    private static (HttpListener Listener, Uri Url) Listen()
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            var probe = new TcpListener(IPAddress.Loopback, 0);
-            probe.Start();
-            var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-            probe.Stop();
-
-            var url = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}/");
-            var listener = new HttpListener();
-            listener.Prefixes.Add(url.ToString());
-            try
-            {
-                listener.Start();
-                return (listener, url);
-            }
-            catch (HttpListenerException) when (attempt < 5)
-            {
-                // Another process took the port between the probe and the listener; pick another.
-                listener.Close();
-            }
-        }
-    }
-
-    private async Task ServeAsync()
-    {
-        while (true)
-        {
-            HttpListenerContext context;
-            try
-            {
-                context = await _listener.GetContextAsync();
-            }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
-            {
-                return;
-            }
-
-            try
-            {
-                await HandleAsync(context);
-            }
-            catch (Exception e) when (e is HttpListenerException or IOException or ObjectDisposedException)
-            {
-                // The client gave up on this request; serve the next one.
-            }
-        }
-    }
 
     private async Task HandleAsync(HttpListenerContext context)
     {
