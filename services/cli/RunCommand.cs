@@ -10,7 +10,9 @@ namespace Puffy.Streaming.Cli;
 /// <summary><c>puffy run</c>: the whole pipeline in-process on a folder of daily CSV exports.</summary>
 internal static class RunCommand
 {
-    internal sealed record Options(string Data, string Out, TimeSpan Lateness, bool NoProgress, string? ClickHouse, string Database, Severity? FailOn = null);
+    internal sealed record Options(
+        string Data, string Out, TimeSpan Lateness, bool NoProgress, string? ClickHouse, string Database, Severity? FailOn = null,
+        int MaxRowBytes = Pipeline.Ingest.IngestorCore.DefaultMaxRowBytes);
 
     public static Command Create()
     {
@@ -44,13 +46,15 @@ internal static class RunCommand
                 }
             },
         };
+        var maxRowBytes = CliOptions.Count("--max-row-bytes",
+            "Rows longer than this many bytes are dead-lettered as oversized_row (the services' Ingestor:MaxRowBytes)", Pipeline.Ingest.IngestorCore.DefaultMaxRowBytes);
         var command = new Command("run", "Streams every *.csv of --data (file-name order) through the whole pipeline in-process and "
                                          + "writes puffy.db (SQLite), summary.json and report.html into --out (and the ClickHouse tables if asked).")
         {
-            data, outDir, lateness, noProgress, clickHouse, database, failOn,
+            data, outDir, lateness, noProgress, clickHouse, database, failOn, maxRowBytes,
         };
         command.SetAction((r, _) => ExecuteAsync(
-            new Options(r.GetRequiredValue(data), r.GetRequiredValue(outDir), r.GetValue(lateness), r.GetValue(noProgress), r.GetValue(clickHouse), r.GetRequiredValue(database), r.GetValue(failOn)),
+            new Options(r.GetRequiredValue(data), r.GetRequiredValue(outDir), r.GetValue(lateness), r.GetValue(noProgress), r.GetValue(clickHouse), r.GetRequiredValue(database), r.GetValue(failOn), r.GetValue(maxRowBytes)),
             r.InvocationConfiguration.Output,
             r.InvocationConfiguration.Error));
         return command;
@@ -62,7 +66,7 @@ internal static class RunCommand
         var outDir = options.Out;
         CliOptions.EnsureWritableFolder(outDir, "--out");
 
-        var pipelineOptions = new PipelineOptions();
+        var pipelineOptions = new PipelineOptions { MaxRowBytes = options.MaxRowBytes };
         pipelineOptions.Validator.AllowedLateness = options.Lateness;
         var builder = new SummaryBuilder();
         var dbPath = Path.Combine(outDir, "puffy.db");

@@ -1,4 +1,5 @@
 using Puffy.Streaming.Cli;
+using Puffy.Streaming.Contracts;
 
 namespace Puffy.Streaming.UnitTests.Cli;
 
@@ -258,6 +259,19 @@ public sealed class CommandLineUnitTests : IDisposable
 
         Assert.Equal(CommandLine.UsageError, result.Code);
         Assert.Equal($"puffy: --out '{_dir}' is a folder, not a file", Assert.Single(result.ErrorLines));
+    }
+
+    [Theory]
+    [InlineData("100", 2)]
+    [InlineData("262144", 0)]
+    public async Task Run_MaxRowBytes_RowsLongerAreDeadLetteredAsOversized(string limit, int oversized)
+    {
+        var result = await Puffy("run", "--data", TinyData(), "--out", Out, "--no-progress", "--max-row-bytes", limit);
+
+        Assert.Equal(CommandLine.Ok, result.Code);
+        using var summary = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(Out, "summary.json")));
+        var reasons = summary.RootElement.GetProperty("dead_letter_reasons");
+        Assert.Equal(oversized, reasons.TryGetProperty(DeadLetterReasons.OversizedRow, out var count) ? count.GetInt64() : 0);
     }
 
     [Fact]
