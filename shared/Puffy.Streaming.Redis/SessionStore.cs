@@ -14,14 +14,19 @@ public sealed class SessionStore(IDatabase db, string keyPrefix)
     private readonly RedisKey _byTime = keyPrefix + ":clients-by-time";
     private readonly JsonHash<DayState> _days = new(db, keyPrefix + ":days");
 
-    /// <summary>Stores the changed client states and day tallies together, atomically, in one round trip.</summary>
+    /// <summary>
+    /// Stores the changed client states and day tallies together, atomically, in one round trip; a forgotten client's
+    /// state is deleted.
+    /// </summary>
     public Task SaveAsync(IReadOnlyCollection<ClientState> changes, IReadOnlyCollection<DayState>? days = null)
     {
         ArgumentNullException.ThrowIfNull(changes);
         days ??= [];
         return _states.WriteAsync(
-            changes.Select(c => (c.ClientId, (ClientState?)c)),
-            batch => changes.Select(c => (Task)batch.SortedSetAddAsync(_byTime, c.ClientId, ToScore(c.LastAppliedTime)))
+            changes.Select(c => (c.ClientId, c.IsForgotten ? null : (ClientState?)c)),
+            batch => changes.Select(c => c.IsForgotten
+                    ? (Task)batch.SortedSetRemoveAsync(_byTime, c.ClientId)
+                    : batch.SortedSetAddAsync(_byTime, c.ClientId, ToScore(c.LastAppliedTime)))
                 .Concat(_days.Queue(batch, days.Select(d => (DayField(d.Day), d.Completed ? null : d))))
                 .ToList());
     }

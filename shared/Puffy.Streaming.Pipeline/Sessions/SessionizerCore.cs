@@ -22,7 +22,16 @@ public sealed record OpenSessionState(
 /// What a sessionizer knows of one client: the last event it applied (to recognise redelivery) and the open session,
 /// if any. Null <see cref="Open"/> means the client has no open session.
 /// </summary>
-public sealed record ClientState(string ClientId, DateTime LastAppliedTime, string LastAppliedEventId, OpenSessionState? Open);
+public sealed record ClientState(string ClientId, DateTime LastAppliedTime, string LastAppliedEventId, OpenSessionState? Open)
+{
+    /// <summary>
+    /// A client the sessionizer no longer remembers (no open session, last event past the redelivery horizon): a
+    /// checkpoint must delete its stored state, or a restart would bring back whatever was stored before.
+    /// </summary>
+    public static ClientState Forgotten(string clientId) => new(clientId, DateTime.MinValue, string.Empty, null);
+
+    public bool IsForgotten => Open is null && LastAppliedTime == DateTime.MinValue;
+}
 
 /// <summary>
 /// The closed sessions counted so far into a day of session start, for a checkpoint. <see cref="Completed"/>: the day's
@@ -133,10 +142,15 @@ public sealed class SessionizerCore(SessionizerOptions options)
         }
     }
 
-    /// <summary>The states of the clients touched since the last call (for a checkpoint), in client-id order.</summary>
+    /// <summary>
+    /// The states of the clients touched since the last call (for a checkpoint), in client-id order. A client forgotten
+    /// in the meantime (its session closed and its last event passed the redelivery horizon before this checkpoint, as
+    /// happens when checkpoints lag on a busy machine) comes as <see cref="ClientState.Forgotten"/>: its stored state
+    /// must go, not stay as it was at an earlier checkpoint.
+    /// </summary>
     public IReadOnlyList<ClientState> TakeChanges()
     {
-        var changes = _changed.Order(StringComparer.Ordinal).Select(StateOf).OfType<ClientState>().ToList();
+        var changes = _changed.Order(StringComparer.Ordinal).Select(c => StateOf(c) ?? ClientState.Forgotten(c)).ToList();
         _changed.Clear();
         return changes;
     }
@@ -174,7 +188,7 @@ public sealed class SessionizerCore(SessionizerOptions options)
     /// <summary>Loads stored client states (after a restart), before any event is accepted.</summary>
     public void Restore(IEnumerable<ClientState> states)
     {
-        foreach (var state in states.OrderBy(x => x.Open?.Last ?? x.LastAppliedTime))
+        foreach (var state in states.Where(x => !x.IsForgotten).OrderBy(x => x.Open?.Last ?? x.LastAppliedTime))
         {
             _lastApplied[state.ClientId] = (state.LastAppliedTime, state.LastAppliedEventId);
             _lastAppliedExpiry.Enqueue((state.LastAppliedTime, state.ClientId));

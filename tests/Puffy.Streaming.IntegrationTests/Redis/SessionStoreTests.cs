@@ -36,6 +36,19 @@ public sealed class SessionStoreTests(RedisServerFixture redis) : IClassFixture<
     }
 
     [Fact]
+    public async Task SaveAsync_ForgottenClient_DeletesItsStoredState()
+    {
+        var store = NewStore();
+        await store.SaveAsync([Open("a", T0.AddMinutes(5)), Open("b", T0.AddMinutes(6))]);
+
+        await store.SaveAsync([ClientState.Forgotten("a")]);
+        var loaded = await store.LoadAllAsync();
+
+        Assert.Equal("b", Assert.Single(loaded).ClientId);
+        Assert.Equal(0, await store.PruneAsync(T0.AddDays(1)));
+    }
+
+    [Fact]
     public async Task SaveAsync_SameCheckpointTwice_LeavesOneStatePerClient()
     {
         var store = NewStore();

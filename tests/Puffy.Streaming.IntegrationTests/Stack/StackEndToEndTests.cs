@@ -86,12 +86,7 @@ public sealed class StackEndToEndTests
         return names;
     }
 
-    // Known gap: on a loaded machine (the whole suite running) this run sometimes ends with one converted session too few
-    // (converted_sessions 285 instead of 286; orders, revenue and every other figure equal) — seen in 2 of 5 full-suite
-    // runs, never in isolation. Restarts are not yet exact in every case; exact restarts of every service, with kill
-    // tests of each, are the scale-out work's. To run it, remove the Skip; its reason is printed by every run, so the gap
-    // stays visible.
-    [Fact(Skip = "Known restart-exactness gap under load (one converted session lost, 2 of 5 full-suite runs); kept for the scale-out work, run by hand")]
+    [Fact]
     public async Task Replay_SessionizerAttributionAndMonitorKilledMidReplay_SummaryAndTablesStillEqualTheEmbeddedRun()
     {
         var embedded = StackHarness.Embedded(StackHarness.RealData, Ct);

@@ -38,11 +38,16 @@ public sealed class SessionizerRestartUnitTests
         return sessions;
     }
 
+    // Checkpoints a day of data apart, or three days apart as when checkpoints lag on a busy machine: a client whose
+    // session closed and whose last event passed the 24-hour redelivery horizon between two checkpoints must have its
+    // stored state deleted, or the restart would reopen the session as stored before and close it again, incomplete.
     [Theory]
-    [InlineData(3, 1000)]
-    [InlineData(7, 5000)]
-    [InlineData(12, 200)]
-    public void Restart_FromCheckpointWithRedeliveredEvents_GivesTheUninterruptedSessions(int crashAfterCheckpoints, int redelivered)
+    [InlineData(3, 1000, 1)]
+    [InlineData(7, 5000, 1)]
+    [InlineData(12, 200, 1)]
+    [InlineData(3, 1000, 3)]
+    [InlineData(4, 200, 3)]
+    public void Restart_FromCheckpointWithRedeliveredEvents_GivesTheUninterruptedSessions(int crashAfterCheckpoints, int redelivered, int filesPerCheckpoint)
     {
         var events = RealValidEvents.Value;
         var expected = Uninterrupted();
@@ -51,14 +56,21 @@ public sealed class SessionizerRestartUnitTests
         var core = NewCore(emitted);
         var checkpoints = 0;
         var committed = 0;
+        var files = 0;
         var i = 0;
         for (; i < events.Count && checkpoints < crashAfterCheckpoints; i++)
         {
             core.Accept(events[i].Event);
-            if (i + 1 == events.Count || events[i + 1].File != events[i].File)
+            if ((i + 1 == events.Count || events[i + 1].File != events[i].File) && ++files % filesPerCheckpoint == 0)
             {
                 foreach (var state in core.TakeChanges())
-                    store[state.ClientId] = state;
+                {
+                    if (state.IsForgotten)
+                        store.Remove(state.ClientId);
+                    else
+                        store[state.ClientId] = state;
+                }
+
                 committed = i + 1;
                 checkpoints++;
             }
