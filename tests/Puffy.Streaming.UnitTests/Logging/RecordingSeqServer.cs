@@ -11,62 +11,22 @@ namespace Puffy.Streaming.UnitTests.Logging;
 /// </summary>
 internal sealed class RecordingSeqServer : IDisposable
 {
-    // Only a guard against a hanging test; a passing test never waits on it.
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
-
     private readonly LoopbackHttpServer _server;
-    private readonly Lock _gate = new();
-    private readonly List<RecordedRequest> _requests = [];
-    private (int Count, TaskCompletionSource Done)? _waiter;
+    private readonly RecordedRequests<RecordedRequest> _requests = new(requests => requests.Sum(r => r.Events.Count), "events");
 
     public RecordingSeqServer() => _server = new LoopbackHttpServer(HandleAsync);
 
     public Uri Url => _server.Url;
 
-    public IReadOnlyList<RecordedRequest> Requests
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return [.. _requests];
-            }
-        }
-    }
+    public IReadOnlyList<RecordedRequest> Requests => _requests.Items;
 
     public IReadOnlyList<JsonElement> Events => [.. Requests.SelectMany(request => request.Events)];
 
     /// <summary>Completes once at least <paramref name="count"/> events have arrived; returns all that did.</summary>
-    public async Task<IReadOnlyList<JsonElement>> WaitForEventsAsync(int count)
-    {
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        lock (_gate)
-        {
-            if (EventCount() >= count)
-            {
-                done.SetResult();
-            }
-            else
-            {
-                _waiter = (count, done);
-            }
-        }
-
-        try
-        {
-            await done.Task.WaitAsync(Patience, TestContext.Current.CancellationToken);
-        }
-        catch (TimeoutException)
-        {
-            throw new TimeoutException($"Expected {count} events, got {Events.Count} in {Requests.Count} requests.");
-        }
-
-        return Events;
-    }
+    public async Task<IReadOnlyList<JsonElement>> WaitForEventsAsync(int count) =>
+        [.. (await _requests.WaitForAsync(count)).SelectMany(request => request.Events)];
 
     public void Dispose() => _server.Dispose();
-
-    private int EventCount() => _requests.Sum(request => request.Events.Count);
 
     private async Task HandleAsync(HttpListenerContext context)
     {
@@ -78,15 +38,7 @@ internal sealed class RecordingSeqServer : IDisposable
             context.Request.ContentType,
             context.Request.Headers["X-Seq-ApiKey"],
             body);
-        lock (_gate)
-        {
-            _requests.Add(request);
-            if (_waiter is { } waiter && EventCount() >= waiter.Count)
-            {
-                _waiter = null;
-                waiter.Done.SetResult();
-            }
-        }
+        _requests.Add(request);
 
         context.Response.StatusCode = (int)HttpStatusCode.Created;
         context.Response.ContentType = "application/json";
