@@ -34,7 +34,8 @@ public sealed partial class AttributionWorker(
         using var producer = clients.Producer(codec, "attribution");
         var partitions = producer.PartitionsOf(Topics.SessionizedEvents);
         using var consumer = new OrderedTopicConsumer<SessionizedEvent>(clients.Consumer(options.Value.GroupId), Topics.SessionizedEvents,
-            partitions, se => new StreamPosition(se.Event.Timestamp, se.Event.EventId, 0), producer, line => LogKafka(line), line => LogProgress(line));
+            partitions, se => new StreamPosition(se.Event.Timestamp, se.Event.EventId, 0), producer, line => LogKafka(line), line => LogProgress(line))
+            { StallWarningAfter = clients.Streams.StallWarning };
 
         var core = new AttributionCore(new Core { Lookback = options.Value.Lookback }) { TrackChanges = true };
         var stored = await store.LoadAllAsync();

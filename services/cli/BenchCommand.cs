@@ -13,7 +13,8 @@ namespace Puffy.Streaming.Cli;
 /// </summary>
 internal static class BenchCommand
 {
-    internal sealed record Options(string Data, int? Scale, int Repeat, string Work, string Sink, bool Stack, int Partitions, bool NoProgress);
+    internal sealed record Options(string Data, int? Scale, int Repeat, string Work, string Sink, bool Stack, int Partitions, bool NoProgress,
+        int? Dense = null, int? Rate = null, TimeSpan? Duration = null);
 
     public static Command Create()
     {
@@ -37,15 +38,20 @@ internal static class BenchCommand
         var stack = new Option<bool>("--stack") { Description = "End to end through the five services on a fresh local stack per run instead" };
         var partitions = CliOptions.Partitions("Partitions per Kafka topic (with --stack)");
         var noProgress = CliOptions.NoProgress();
+        var dense = CliOptions.OptionalCount("--dense", "With --stack: a dense scale-up instead, N copies of the data set in the same days and times "
+                                                          + "(own client and transaction ids), so events per second of event time grow N-fold");
+        var rate = CliOptions.OptionalCount("--rate", "With --stack: also replay generated traffic of this many events per second of event time (see --duration)");
+        var duration = CliOptions.Duration("--duration", "How much event time --rate generates", TimeSpan.FromMinutes(30));
         var command = new Command("bench", "Replays --data once and a synthetic scale-up (each copy shifted by the data set's span, with its "
-                                           + "own client and transaction ids) and reports events/s and memory.")
+                                           + "own client and transaction ids) and reports events/s and memory. With --stack, through the five "
+                                           + "services, with a JSON and HTML load report (events/s, lag over time, latency, CPU and memory per process).")
         {
-            scale, repeat, data, work, sink, stack, partitions, noProgress,
+            scale, repeat, data, work, sink, stack, partitions, noProgress, dense, rate, duration,
         };
         command.SetAction((r, _) =>
         {
             var options = new Options(r.GetRequiredValue(data), r.GetValue(scale), r.GetValue(repeat), r.GetRequiredValue(work), r.GetRequiredValue(sink),
-                r.GetValue(stack), r.GetValue(partitions), r.GetValue(noProgress));
+                r.GetValue(stack), r.GetValue(partitions), r.GetValue(noProgress), r.GetValue(dense), r.GetValue(rate), r.GetValue(duration));
             var output = r.InvocationConfiguration.Output;
             var progress = options.NoProgress ? TextWriter.Null : r.InvocationConfiguration.Error;
             return options.Stack ? StackAsync(options, output, progress) : Task.FromResult(Execute(options, output, progress));
@@ -54,75 +60,52 @@ internal static class BenchCommand
     }
 
     /// <summary>
-    /// <c>--stack</c>: end-to-end replay throughput of the five services. For the real data and for the scale-up, a
-    /// fresh local stack (its own state folder) is started, the ingestor replays at max speed, and the clock stops
-    /// when every service has processed everything; the ClickHouse summary is checked against the embedded run.
+    /// <c>--stack</c>: end-to-end replay throughput of the five services. For the real data and for the scale-up (dense
+    /// with <c>--dense</c>, plus generated traffic with <c>--rate</c>), a fresh local stack is started, the ingestor
+    /// replays at max speed, and the clock stops when every service has processed everything; the ClickHouse summary is
+    /// checked against the embedded run, and <c>bench-stack.json</c>/<c>.html</c> are written into --work.
     /// </summary>
     private static async Task<int> StackAsync(Options options, TextWriter output, TextWriter progress)
     {
         var data = options.Data;
-        var scale = options.Scale ?? 10;
         var work = Path.GetFullPath(options.Work);
         var partitions = options.Partitions;
         var files = CliOptions.DataFiles(data);
         output.WriteLine($"bench --stack: {Environment.ProcessorCount} cores, {partitions} partitions per topic, .NET {Environment.Version}");
-        var ok = await ReplayOnFreshStack("real data", Path.GetFullPath(data), files, partitions, work, output, progress);
-        if (scale > 1)
+        var runs = new List<(string Label, string Folder, IReadOnlyList<string> Files)> { ("real data", Path.GetFullPath(data), files) };
+        if (options.Dense is { } dense and > 1)
         {
-            var scaled = ScaleUp(files, scale, Path.Combine(work, $"data-x{scale}"), progress);
-            ok &= await ReplayOnFreshStack($"scale-up x{scale}", Path.Combine(work, $"data-x{scale}"), scaled, partitions, work, output, progress);
+            var folder = Path.Combine(work, $"data-dense{dense}");
+            runs.Add(($"dense scale-up x{dense}", folder, LoadData.Dense(files, dense, folder, progress)));
+        }
+        else if ((options.Scale ?? 10) is var scale and > 1)
+        {
+            var folder = Path.Combine(work, $"data-x{scale}");
+            runs.Add(($"scale-up x{scale}", folder, ScaleUp(files, scale, folder, progress)));
         }
 
-        return ok ? CommandLine.Ok : CommandLine.Failed;
-    }
+        if (options.Rate is { } rate)
+        {
+            var duration = options.Duration ?? TimeSpan.FromMinutes(30);
+            var folder = Path.Combine(work, string.Create(CultureInfo.InvariantCulture, $"data-rate{rate}-{duration.TotalMinutes:0}m"));
+            if (Directory.Exists(folder))
+                Directory.Delete(folder, recursive: true);
+            var (generated, _) = LoadData.Sustained(folder, rate, duration, new DateTime(2025, 3, 1, 12, 0, 0, DateTimeKind.Utc));
+            runs.Add((string.Create(CultureInfo.InvariantCulture, $"generated {rate:N0} events/s for {duration.TotalMinutes:0} min of event time"), folder, generated));
+        }
 
-    private static async Task<bool> ReplayOnFreshStack(
-        string label, string folder, IReadOnlyList<string> files, int partitions, string work, TextWriter output, TextWriter progress)
-    {
-        var builder = new SummaryBuilder();
-        new EmbeddedPipeline(new PipelineOptions(), builder).Run(files);
-        var expected = builder.Complete();
-        var root = Path.Combine(work, "stack");
-        await LocalStack.UpAsync(root, partitions, Environment.GetEnvironmentVariable("KAFKA_BOOTSTRAP"), TextWriter.Null);
-        try
+        var results = new List<StackBench.Result>();
+        foreach (var (label, folder, runFiles) in runs)
         {
-            var state = LocalStack.Load(root)!;
-            var clock = Stopwatch.StartNew();
-            if (await StackCommand.RunIngestorAsync(state, folder, "max", progress, quiet: false) != 0)
-                throw new InvalidOperationException("the ingestor failed");
-            var sent = clock.Elapsed;
-            await StackCommand.WaitUntilProcessedAsync(state, TimeSpan.FromHours(1), CancellationToken.None);
-            clock.Stop();
-            using var client = new ClickHouse.ClickHouseClient(new ClickHouse.ClickHouseOptions { BaseUrl = state.ClickHouseUrl, Database = StackState.Database });
-            var actual = await ClickHouseSummary.ReadAsync(client);
-            var same = actual.ToJson() == expected.ToJson();
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{label}: {expected.RowsRead:N0} events end to end in {clock.Elapsed.TotalSeconds:0.0} s = {expected.RowsRead / clock.Elapsed.TotalSeconds:N0} events/s (ingestor done after {sent.TotalSeconds:0.0} s); summary {(same ? "identical to" : "DIFFERS from")} the embedded run"));
-            foreach (var service in LocalStack.LongRunning)
-                output.WriteLine($"  {service,-11} {ProcessStats(state.Services[service])}");
-            return same;
+            var result = await StackBench.RunAsync(label, folder, runFiles, partitions, work, progress);
+            results.Add(result);
+            foreach (var line in StackBench.Describe(result))
+                output.WriteLine(line);
         }
-        finally
-        {
-            await LocalStack.DownAsync(root, TextWriter.Null);
-        }
-    }
 
-    // CPU seconds and peak resident memory of a running process, from /proc.
-    private static string ProcessStats(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-            var peak = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal))?[6..].Trim() ?? "?";
-            return string.Create(CultureInfo.InvariantCulture, $"CPU {ticks / 100.0:0.0} s, peak RSS {peak}");
-        }
-        catch (IOException)
-        {
-            return "(process gone)";
-        }
+        var (json, html) = StackBench.WriteReport(work, results);
+        output.WriteLine($"report: {json} and {html}");
+        return results.All(r => r.SummaryIdentical) ? CommandLine.Ok : CommandLine.Failed;
     }
 
     public static int Execute(Options options, TextWriter output, TextWriter progress)
@@ -223,42 +206,11 @@ internal static class BenchCommand
             return Encoding.UTF8.GetString(content);
         var header = CsvHeader.Parse(headerRecord.Fields);
         b.Append(headerRecord.Text);
-        var iClient = header.IndexOf(CsvHeader.ClientId);
-        var iTs = header.IndexOf(CsvHeader.Timestamp);
-        var iData = header.IndexOf(CsvHeader.EventData);
-        var offset = TimeSpan.FromDays((double)copy * spanDays);
-        var fields = new List<string>();
+        var shift = TimeSpan.FromDays((double)copy * spanDays);
         while (reader.TryRead(out var rec))
         {
             b.Append('\n');
-            if (rec.Fields is null || rec.Fields.Count != header.FieldCount || iClient < 0 || iTs < 0)
-            {
-                b.Append(rec.Text);
-                continue;
-            }
-
-            fields.Clear();
-            fields.AddRange(rec.Fields);
-            if (copy > 0)
-            {
-                if (!string.IsNullOrWhiteSpace(fields[iClient]))
-                    fields[iClient] += $"-x{copy}";
-                if (EventTime.TryParse(fields[iTs], out var t))
-                    fields[iTs] = EventTime.Iso(t + offset);
-                if (iData >= 0)
-                    fields[iData] = fields[iData].Replace("\"transaction_id\":\"", $"\"transaction_id\":\"x{copy}-", StringComparison.Ordinal);
-            }
-
-            for (var i = 0; i < fields.Count; i++)
-            {
-                if (i > 0)
-                    b.Append(',');
-                var f = fields[i];
-                if (f.AsSpan().IndexOfAny(",\"\r\n") >= 0)
-                    b.Append('"').Append(f.Replace("\"", "\"\"", StringComparison.Ordinal)).Append('"');
-                else
-                    b.Append(f);
-            }
+            LoadData.AppendCopy(b, rec, header, copy, shift);
         }
 
         return b.ToString();

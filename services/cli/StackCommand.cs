@@ -98,7 +98,22 @@ internal static class StackCommand
         Directory.CreateDirectory(Path.GetDirectoryName(reportFile)!);
         output.WriteLine($"replay {replayId}: {files.Count} files in {data} (every event the ingestor logs carries ReplayId={replayId})");
         var clock = Stopwatch.StartNew();
-        var exit = await RunIngestorAsync(state, data, options.Speed, error, options.NoProgress, replayId, reportFile, cancellationToken);
+        // With --wait, --timeout bounds the whole replay: a stage that stalls (and so holds the ingestor back) ends it too.
+        int exit;
+        using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            if (options.Wait)
+                deadline.CancelAfter(options.Timeout);
+            try
+            {
+                exit = await RunIngestorAsync(state, data, options.Speed, error, options.NoProgress, replayId, reportFile, deadline.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new TimeoutException($"not processed within {options.Timeout}: the ingestor was still sending (stopped); {Behind(state)}");
+            }
+        }
+
         if (exit != 0)
         {
             error.WriteLine($"puffy: the ingestor failed with exit code {exit} (replay {replayId}; its log is above)");
@@ -116,7 +131,7 @@ internal static class StackCommand
         output.WriteLine(Describe(report, sent));
         if (!options.Wait)
             return CommandLine.Ok;
-        await WaitUntilProcessedAsync(state, options.Timeout, cancellationToken);
+        await WaitUntilProcessedAsync(state, options.Timeout - clock.Elapsed, cancellationToken);
         output.WriteLine($"replay processed end to end in {clock.Elapsed.TotalSeconds:0.0} s (every service caught up, sessions flushed, orders written)");
         return CommandLine.Ok;
     }
@@ -161,7 +176,17 @@ internal static class StackCommand
             process.BeginOutputReadLine();
         }
 
-        await process.WaitForExitAsync(cancellationToken);
+        try
+        {
+            await process.WaitForExitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped like the stack stops a service: it checkpoints what it sent, a later replay goes on from there.
+            await BackgroundProcess.StopAsync(process.Id, TimeSpan.FromSeconds(10));
+            throw;
+        }
+
         return process.ExitCode;
     }
 
@@ -186,6 +211,22 @@ internal static class StackCommand
     /// Waits until, in one pass from upstream to downstream, every stage has committed everything on its input. A
     /// stage commits only after its outputs are acknowledged, so when the last stage is done nothing is in flight.
     /// </summary>
+    /// <summary>Which stage is behind and by how much, for a timeout's message.</summary>
+    private static string Behind(StackState state)
+    {
+        try
+        {
+            var lags = Stages.Select(s => $"{s.Group} {ConsumerLag.Of(state.KafkaBootstrap, s.Group, s.Topics, TimeSpan.FromSeconds(5))} behind");
+            return "consumer lag: " + string.Join(", ", lags);
+        }
+        catch (Confluent.Kafka.KafkaException e)
+        {
+            return $"consumer lag unreadable: {e.Message}";
+        }
+    }
+
+    private static string ServiceOf(string group) => group.StartsWith("puffy-", StringComparison.Ordinal) ? group["puffy-".Length..] : group;
+
     public static async Task WaitUntilProcessedAsync(StackState state, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + timeout;
@@ -202,7 +243,7 @@ internal static class StackCommand
             if (behind.Group is null)
                 return;
             if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"not processed within {timeout}: {behind.Group} is {behind.Lag} messages behind");
+                throw new TimeoutException($"not processed within {timeout}: {behind.Group} is {behind.Lag} messages behind (its log: {state.LogFile(ServiceOf(behind.Group))})");
             await Task.Delay(250, cancellationToken); // polling consumer lag
         }
     }

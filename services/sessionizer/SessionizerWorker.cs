@@ -35,7 +35,8 @@ public sealed partial class SessionizerWorker(
         using var producer = clients.Producer(codec, "sessionizer");
         var partitions = producer.PartitionsOf(Topics.ValidEvents);
         using var consumer = new OrderedTopicConsumer<ValidEvent>(clients.Consumer(options.Value.GroupId), Topics.ValidEvents, partitions,
-            ev => new StreamPosition(ev.Timestamp, ev.EventId, 0), producer, line => LogKafka(line), line => LogProgress(line));
+            ev => new StreamPosition(ev.Timestamp, ev.EventId, 0), producer, line => LogKafka(line), line => LogProgress(line))
+            { StallWarningAfter = clients.Streams.StallWarning };
 
         // The writer is not re-entrant: the core's callbacks collect, the loop writes after each batch.
         var newEvents = new List<SessionizedEvent>();

@@ -28,7 +28,8 @@ public sealed partial class ValidatorWorker(
         using var producer = clients.Producer(codec, "validator");
         var partitions = producer.PartitionsOf(Topics.RawEvents);
         using var consumer = new OrderedTopicConsumer<RawEvent>(clients.Consumer(options.Value.GroupId), Topics.RawEvents, partitions,
-            raw => new StreamPosition(raw.StreamTime, raw.SourceFile, raw.Line), producer, line => LogKafka(line), line => LogProgress(line));
+            raw => new StreamPosition(raw.StreamTime, raw.SourceFile, raw.Line), producer, line => LogKafka(line), line => LogProgress(line))
+            { StallWarningAfter = clients.Streams.StallWarning };
         consumer.Start(streams.StartupTimeout);
 
         // Rows still in the core's reorder buffer: their offsets must not be committed before they are decided.

@@ -80,11 +80,15 @@ public sealed partial class ServiceClients(
 
     /// <summary>
     /// Waits while any downstream group is too far behind. <paramref name="beforeWaiting"/> runs once first (e.g. to
-    /// send a watermark, so the consumer can release and commit everything already sent).
+    /// send a watermark, so the consumer can release and commit everything already sent). A wait longer than
+    /// <see cref="StreamOptions.StallWarning"/> is logged at Warning (and again each time as long) with the group, topic
+    /// and lag it waits on: a stall is never silent.
     /// </summary>
     public async Task HoldBackAsync(IReadOnlyList<LagGate> gates, Action beforeWaiting, CancellationToken cancellationToken)
     {
         var waited = false;
+        var since = System.Diagnostics.Stopwatch.StartNew();
+        var warned = TimeSpan.Zero;
         foreach (var gate in gates)
         {
             while (gate.MustWait())
@@ -94,6 +98,12 @@ public sealed partial class ServiceClients(
                     beforeWaiting();
                     LogHoldingBack(gate.Group, gate.Topic, gate.LastLag);
                     waited = true;
+                }
+
+                if (since.Elapsed - warned >= streams.Value.StallWarning)
+                {
+                    warned = since.Elapsed;
+                    LogStalled((long)since.Elapsed.TotalSeconds, gate.Group, gate.Topic, streams.Value.MaxLagPerPartition, gate.LastCheck);
                 }
 
                 await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
@@ -144,6 +154,9 @@ public sealed partial class ServiceClients(
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Holding back: {Group} is {Lag} messages behind on a partition of {Topic}")]
     private partial void LogHoldingBack(string group, string topic, long lag);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Stalled for {Seconds} s: waiting for consumer group {Group} to take messages off {Topic} (at most {MaxLag} behind per partition; {Lag})")]
+    private partial void LogStalled(long seconds, string group, string topic, long maxLag, string lag);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Schema ids come from the registry at {RegistryUrl}")]
     private partial void LogRegistry(string registryUrl);

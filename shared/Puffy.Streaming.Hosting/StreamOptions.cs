@@ -29,6 +29,13 @@ public sealed class StreamOptions
     [Range(0, long.MaxValue)]
     public long MaxLagPerPartition { get; set; } = 4000;
 
+    /// <summary>
+    /// How long a stage may wait (on back-pressure, or on a silent input partition) before it logs a Warning saying
+    /// what it waits for; repeated each time as long.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan StallWarning { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>How long a starting service waits for Kafka, Redis and ClickHouse to answer.</summary>
     public TimeSpan StartupTimeout { get; set; } = TimeSpan.FromMinutes(1);
 }

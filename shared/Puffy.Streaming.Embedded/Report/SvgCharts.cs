@@ -81,6 +81,31 @@ public static class SvgCharts
         return Close(b);
     }
 
+    /// <summary>
+    /// Several lines over many points (e.g. samples over time): no dots or value labels, every k-th category named so
+    /// at most about twelve labels show, and a legend.
+    /// </summary>
+    public static string Lines(string id, string label, IReadOnlyList<string> categories, IReadOnlyList<ChartSeries> series, Func<double, string> format,
+        double width = 1100, double height = 300)
+    {
+        var plotBottom = height - Bottom;
+        var (max, step) = Scale(series.SelectMany(s => s.Values).DefaultIfEmpty(0).Max());
+        var b = Open(id, label, width, height + 30);
+        Axis(b, width, plotBottom, max, step, format);
+        var band = (width - Left - Right) / Math.Max(1, categories.Count);
+        foreach (var s in series)
+        {
+            var points = s.Values.Select((v, i) => F(Left0(Left, band, i)) + "," + F(plotBottom - ((plotBottom - Top) * v / max)));
+            b.Append(Inv, $"<polyline fill=\"none\" stroke=\"{s.Color}\" stroke-width=\"2\" points=\"{string.Join(' ', points)}\"><title>{E(s.Name)}</title></polyline>");
+        }
+
+        var every = Math.Max(1, (int)Math.Ceiling(categories.Count / 12.0));
+        for (var i = 0; i < categories.Count; i += every)
+            b.Append(Inv, $"<text class=\"tick\" x=\"{F(Left0(Left, band, i))}\" y=\"{F(plotBottom + 16)}\" text-anchor=\"middle\">{E(categories[i])}</text>");
+        Legend(b, series.Select(s => (s.Name, s.Color)).ToList(), width, plotBottom + 34);
+        return Close(b);
+    }
+
     /// <summary>Horizontal grouped bars: per category one bar per series (e.g. per channel one bar per attribution model).</summary>
     public static string GroupedBars(string id, string label, IReadOnlyList<string> categories, IReadOnlyList<ChartSeries> series, Func<double, string> format, double width = 1100)
     {

@@ -36,14 +36,31 @@ public sealed class LagGate : IDisposable
     /// <summary>The largest lag seen at the last check.</summary>
     public long LastLag { get; private set; }
 
-    /// <summary>True while the group is too far behind (checked at most every check interval; cheap otherwise).</summary>
+    /// <summary>The lag of each partition at the last check, or why it could not be read.</summary>
+    public string LastCheck { get; private set; } = "not checked yet";
+
+    /// <summary>
+    /// True while the group is too far behind (checked at most every check interval; cheap otherwise), and while its
+    /// lag cannot be read (e.g. the broker restarts): sending on blindly could outrun the broker's log.
+    /// </summary>
     public bool MustWait()
     {
         if (!_behind && _sinceCheck.Elapsed < _checkEvery)
             return false;
         _sinceCheck.Restart();
-        LastLag = ConsumerLag.PerPartition(_probe, _partitions, TimeSpan.FromSeconds(10)).Max();
-        _behind = LastLag > _maxLag;
+        try
+        {
+            var lags = ConsumerLag.PerPartition(_probe, _partitions, TimeSpan.FromSeconds(10)).ToList();
+            LastLag = lags.Max();
+            LastCheck = "lag per partition " + string.Join(", ", lags.Select((lag, p) => $"[{p}] {lag}"));
+            _behind = LastLag > _maxLag;
+        }
+        catch (KafkaException e)
+        {
+            LastCheck = $"lag unreadable: {e.Error.Code} {e.Error.Reason}";
+            _behind = true;
+        }
+
         return _behind;
     }
 

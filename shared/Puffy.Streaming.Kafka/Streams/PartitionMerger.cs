@@ -86,6 +86,27 @@ public sealed class PartitionMerger<T>
         return true;
     }
 
+    /// <summary>
+    /// Why nothing can be released: the position of the next message in total order and the silent partitions (none
+    /// buffered, furthest position before it) it waits for; null when nothing is buffered.
+    /// </summary>
+    public (StreamPosition Next, IReadOnlyList<int> SilentPartitions)? Blocking()
+    {
+        var best = -1;
+        for (var p = 0; p < _queues.Length; p++)
+        {
+            if (_queues[p].TryPeek(out var head) && (best < 0 || Before(head, _queues[best].Peek())))
+                best = p;
+        }
+
+        if (best < 0)
+            return null;
+        var candidate = _queues[best].Peek().Position;
+        var silent = Enumerable.Range(0, _queues.Length)
+            .Where(p => _queues[p].Count == 0 && (_high[p] is not { } high || high < candidate)).ToList();
+        return (candidate, silent);
+    }
+
     // Records before marks at the same position: a mark speaks of what was written before it.
     private static bool Before(Merged<T> a, Merged<T> b)
     {

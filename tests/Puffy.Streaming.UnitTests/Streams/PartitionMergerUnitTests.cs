@@ -35,6 +35,21 @@ public sealed class PartitionMergerUnitTests
     }
 
     [Fact]
+    public void Blocking_HeldMessages_NamesTheSilentPartitionsAndTheNextPosition()
+    {
+        var merger = new PartitionMerger<string>(3);
+        Assert.Null(merger.Blocking());
+        merger.Add(Record(0, 0, 5));
+        merger.Add(Mark(2, 0, 3));
+
+        Assert.Empty(Drain(merger));
+        var blocking = merger.Blocking();
+        Assert.NotNull(blocking);
+        Assert.Equal(At(3), blocking.Value.Next);
+        Assert.Equal([1], blocking.Value.SilentPartitions);
+    }
+
+    [Fact]
     public void TryRelease_InterleavedPartitions_ReleasesInGlobalOrderUpToTheSlowestPartition()
     {
         var merger = new PartitionMerger<string>(2);
