@@ -106,7 +106,7 @@ internal static class CommandLine
 
         if (command.Command.Action is null && command.Command.Subcommands.Count > 0)
         {
-            var names = command.Command.Subcommands.Select(s => s.Name).ToList();
+            var names = command.Command.Subcommands.Where(s => !s.Hidden).Select(s => s.Name).ToList();
             return $"missing command: {string.Join(", ", names[..^1])} or {names[^1]}";
         }
 

@@ -21,7 +21,10 @@ internal sealed record StackState(
     Dictionary<string, int> Services,
     int? RabbitMqPort = null,
     int? RabbitMqManagementPort = null,
-    int? RabbitMqPid = null)
+    int? RabbitMqPid = null,
+    int? SupervisorPid = null,
+    Dictionary<string, Dictionary<string, string>>? ServiceEnvironment = null,
+    Dictionary<string, int>? Restarts = null)
 {
     public const string Database = "puffy";
 
@@ -77,11 +80,42 @@ internal static class LocalStack
         return File.Exists(file) ? JsonSerializer.Deserialize<StackState>(File.ReadAllText(file)) : null;
     }
 
-    private static void Save(StackState state)
+    private static void Save(StackState state) => Update(state.Root, _ => state);
+
+    /// <summary>
+    /// Changes <c>stack.json</c> under an exclusive lock, so the supervisor (restarting services) and a command
+    /// (restarting servers, naming a service's environment) never overwrite each other's change. Returns the new state;
+    /// null when <paramref name="change"/> returns null. <paramref name="change"/> receives null while there is no
+    /// <c>stack.json</c> yet.
+    /// </summary>
+    public static StackState? Update(string root, Func<StackState?, StackState?> change)
     {
-        var file = Path.Combine(state.Root, "stack.json");
-        File.WriteAllText(file + ".tmp", JsonSerializer.Serialize(state, Json));
+        ArgumentNullException.ThrowIfNull(change);
+        var file = Path.Combine(root, "stack.json");
+        using var gate = Lock(root);
+        var current = File.Exists(file) ? JsonSerializer.Deserialize<StackState>(File.ReadAllText(file)) : null;
+        var updated = change(current);
+        if (updated is null)
+            return null;
+        File.WriteAllText(file + ".tmp", JsonSerializer.Serialize(updated, Json));
         File.Move(file + ".tmp", file, overwrite: true);
+        return updated;
+    }
+
+    private static FileStream Lock(string root)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            try
+            {
+                return new FileStream(Path.Combine(root, "stack.json.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(10); // another process holds the lock for one small write
+            }
+        }
     }
 
     /// <summary>The stack without RabbitMQ: the monitor delivers no alerts.</summary>
@@ -94,8 +128,8 @@ internal static class LocalStack
     public static async Task<StackState> UpAsync(
         string root, int partitions, string? kafkaBootstrap, bool rabbitMq, TextWriter output, CancellationToken cancellationToken = default)
     {
-        if (Load(root) is { } existing && BackgroundProcess.IsAlive(existing.RedisPid))
-            throw new UsageException($"a stack is already up in {root} (run 'puffy stack down' first)");
+        if (Load(root) is { } existing && Running(existing) is { Count: > 0 } running)
+            throw new UsageException($"a stack is still (partly) running in {root}: {string.Join(", ", running)}; its data is kept (run 'puffy stack down' first)");
         if (Directory.Exists(root))
             Directory.Delete(root, recursive: true);
         Directory.CreateDirectory(Path.Combine(root, "logs"));
@@ -137,8 +171,27 @@ internal static class LocalStack
             output.WriteLine($"{service,-11} up  pid {state.Services[service]} (log {state.LogFile(service)})");
         }
 
-        Save(state);
+        var supervisor = BackgroundProcess.Start(DotnetHost(), [CliBinary(), "stack", "supervise", "--state", root], state.LogFile("supervisor"));
+        state = Update(root, s => s! with { SupervisorPid = supervisor })!;
+        output.WriteLine($"supervisor  up  pid {supervisor} (restarts a service that exits, with backoff; log {state.LogFile("supervisor")})");
         return state;
+    }
+
+    /// <summary>What a dead local test broker means for the stack, and what to do.</summary>
+    public static string BrokerLost(int pid) =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"the Kafka-protocol test broker (pid {pid}) is gone and with it every topic it kept in memory; the services' offsets and state refer to messages that no longer exist, so the stack cannot go on with right numbers: run 'puffy stack down', 'puffy stack up' and replay again (a real Kafka via KAFKA_BOOTSTRAP keeps its topics across restarts)");
+
+    /// <summary>The parts of a stack whose processes are alive, by name.</summary>
+    public static List<string> Running(StackState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var parts = new List<(string Name, int? Pid)>
+        {
+            ("supervisor", state.SupervisorPid), ("redis", state.RedisPid), ("clickhouse", state.ClickHousePid), ("kafka", state.BrokerPid), ("rabbitmq", state.RabbitMqPid),
+        };
+        parts.AddRange(state.Services.Select(kv => (kv.Key, (int?)kv.Value)));
+        return parts.Where(p => p.Pid is { } pid && BackgroundProcess.IsAlive(pid)).Select(p => $"{p.Name} (pid {p.Pid})").ToList();
     }
 
     private static async Task<(string Bootstrap, int Pid)> StartBrokerAsync(string root, int partitions, CancellationToken cancellationToken)
@@ -158,17 +211,68 @@ internal static class LocalStack
         return ((await File.ReadAllTextAsync(file, cancellationToken)).Trim(), pid);
     }
 
-    /// <summary>Starts (or restarts) one service of the stack and records its pid.</summary>
-    public static int StartService(StackState state, string service, IReadOnlyDictionary<string, string>? extraEnvironment = null)
+    /// <summary>
+    /// Starts one service of the stack with the stack's environment and the service's own settings
+    /// (<see cref="StackState.ServiceEnvironment"/>), and records its pid. Only <c>stack up</c> and the supervisor call
+    /// it; anyone else restarts a service through <see cref="RestartServiceAsync"/>.
+    /// </summary>
+    public static int StartService(StackState state, string service)
     {
         var env = state.Environment();
-        foreach (var (k, v) in extraEnvironment ?? new Dictionary<string, string>())
+        foreach (var (k, v) in state.ServiceEnvironment?.GetValueOrDefault(service) ?? [])
             env[k] = v;
         var dll = ServiceBinary(service);
         var pid = BackgroundProcess.Start(DotnetHost(), [dll], state.LogFile(service), Path.GetDirectoryName(dll), env);
         state.Services[service] = pid;
-        Save(state);
+        Update(state.Root, current =>
+        {
+            current?.Services[service] = pid;
+            return current;
+        });
         return pid;
+    }
+
+    /// <summary>
+    /// Restarts a service gracefully (SIGTERM; it checkpoints and leaves its group) and waits until the supervisor has
+    /// started its successor; <paramref name="environment"/>, when given, becomes the service's own settings from then on.
+    /// Returns the new pid.
+    /// </summary>
+    public static async Task<int> RestartServiceAsync(
+        string root, string service, IReadOnlyDictionary<string, string>? environment = null, CancellationToken cancellationToken = default)
+    {
+        if (!LongRunning.Contains(service))
+            throw new UsageException($"no service '{service}' in the stack (one of {string.Join(", ", LongRunning)})");
+        var state = Update(root, s =>
+        {
+            if (s is not null && environment is not null)
+            {
+                var all = s.ServiceEnvironment ?? new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);
+                all[service] = new Dictionary<string, string>(environment, StringComparer.Ordinal);
+                s = s with { ServiceEnvironment = all };
+            }
+
+            return s;
+        }) ?? throw new UsageException($"no stack is up in {root}");
+        var old = state.Services.GetValueOrDefault(service);
+        StackSupervisor.RequestRestart(root, service);
+        await BackgroundProcess.StopAsync(old, TimeSpan.FromSeconds(15));
+        if (state.SupervisorPid is not { } supervisor || !BackgroundProcess.IsAlive(supervisor))
+            return StartService(state, service);
+        return await WaitForRestartAsync(root, service, old, TimeSpan.FromMinutes(1), cancellationToken);
+    }
+
+    /// <summary>Waits until the supervisor has replaced the process <paramref name="oldPid"/> of a service with a live one.</summary>
+    public static async Task<int> WaitForRestartAsync(string root, string service, int oldPid, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            if (Load(root)?.Services.GetValueOrDefault(service) is { } pid && pid != oldPid && BackgroundProcess.IsAlive(pid))
+                return pid;
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"the {service} service was not restarted within {timeout}; the supervisor's log ends with:\n{Tail(Path.Combine(root, "logs", "supervisor.log"))}");
+            await Task.Delay(100, cancellationToken); // polling the supervisor's record
+        }
     }
 
     /// <summary>Stops Redis and ClickHouse (an outage as the services see it); their data stays in the state folder.</summary>
@@ -185,9 +289,7 @@ internal static class LocalStack
         ArgumentNullException.ThrowIfNull(state);
         var redis = await LocalRedis.StartAsync(Path.Combine(state.Root, "redis"), state.RedisPort, appendOnly: true, ct: cancellationToken);
         var clickHouse = await LocalClickHouse.StartAsync(Path.Combine(state.Root, "clickhouse"), state.ClickHouseHttpPort, state.ClickHouseTcpPort, cancellationToken);
-        var updated = state with { RedisPid = redis.Pid, ClickHousePid = clickHouse.Pid };
-        Save(updated);
-        return updated;
+        return Update(state.Root, s => s! with { RedisPid = redis.Pid, ClickHousePid = clickHouse.Pid })!;
     }
 
     /// <summary>kill -9: what a crash looks like to the rest of the stack.</summary>
@@ -201,6 +303,14 @@ internal static class LocalStack
             return;
         }
 
+        // The supervisor first, so it does not restart the services being stopped.
+        if (state.SupervisorPid is { } supervisor)
+        {
+            await BackgroundProcess.StopAsync(supervisor, TimeSpan.FromSeconds(10));
+            output.WriteLine("supervisor  stopped");
+        }
+
+        state = Load(root) ?? state;
         foreach (var (service, pid) in state.Services)
         {
             await BackgroundProcess.StopAsync(pid, TimeSpan.FromSeconds(15));
@@ -245,16 +355,69 @@ internal static class LocalStack
         Line("redis", await LocalRedis.PingAsync(state.RedisPort), state.RedisPid, state.RedisConfiguration);
         Line("clickhouse", await LocalClickHouse.PingAsync(state.ClickHouseUrl), state.ClickHousePid,
             string.Create(CultureInfo.InvariantCulture, $"{state.ClickHouseUrl} (native port {state.ClickHouseTcpPort})"));
-        Line("kafka", state.BrokerPid is not { } b || BackgroundProcess.IsAlive(b), state.BrokerPid, state.KafkaBootstrap);
+        var brokerUp = state.BrokerPid is not { } b || BackgroundProcess.IsAlive(b);
+        Line("kafka", brokerUp, state.BrokerPid, brokerUp ? state.KafkaBootstrap : $"{state.KafkaBootstrap}: {BrokerLost(state.BrokerPid!.Value)}");
         if (state.RabbitMqPort is { } rabbit)
             Line("rabbitmq", await LocalRabbitMq.PingAsync(rabbit), state.RabbitMqPid, string.Create(CultureInfo.InvariantCulture, $"amqp://127.0.0.1:{rabbit}"));
+        if (state.SupervisorPid is { } supervisor)
+            Line("supervisor", BackgroundProcess.IsAlive(supervisor), supervisor, state.LogFile("supervisor"));
         foreach (var (service, pid) in state.Services)
-            Line(service, BackgroundProcess.IsAlive(pid), pid, state.LogFile(service));
+        {
+            var restarts = state.Restarts?.GetValueOrDefault(service) ?? 0;
+            Line(service, BackgroundProcess.IsAlive(pid), pid, state.LogFile(service) + (restarts > 0 ? $" (restarted {restarts}x)" : string.Empty));
+        }
+
+        output.WriteLine();
+        foreach (var line in LagLines(state))
+            output.WriteLine(line);
         output.WriteLine();
         foreach (var line in QueryCommands(state))
             output.WriteLine(line);
         return allUp;
     }
+
+    private static readonly (string Service, string Group, string Topic)[] Inputs =
+    [
+        ("validator", ConsumerGroups.Validator, Topics.RawEvents),
+        ("sessionizer", ConsumerGroups.Sessionizer, Topics.ValidEvents),
+        ("attribution", ConsumerGroups.Attribution, Topics.SessionizedEvents),
+    ];
+
+    /// <summary>
+    /// Per ordered stage: the one instance, the partitions it reads, and its consumer lag per partition (progress; and
+    /// where the restart position is further back, how far).
+    /// </summary>
+    public static IEnumerable<string> LagLines(StackState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var lines = new List<string>();
+        try
+        {
+            using var probe = new Confluent.Kafka.ConsumerBuilder<byte[]?, byte[]?>(Kafka.KafkaConfig.Consumer(state.KafkaBootstrap, "puffy-status")).Build();
+            var timeout = TimeSpan.FromSeconds(5);
+            foreach (var (service, group, topic) in Inputs)
+            {
+                var partitions = Enumerable.Range(0, state.Partitions).Select(p => new Confluent.Kafka.TopicPartition(topic, p)).ToList();
+                var lag = ConsumerLag.PerPartition(probe, partitions, timeout).ToList();
+                using var resumeProbe = new Confluent.Kafka.ConsumerBuilder<byte[]?, byte[]?>(Kafka.KafkaConfig.Consumer(state.KafkaBootstrap, ConsumerGroups.Resume(group))).Build();
+                var resume = resumeProbe.Committed(partitions, timeout).Select(c => c.Offset.Value).ToList();
+                var progress = probe.Committed(partitions, timeout).Select(c => c.Offset.Value).ToList();
+                var held = resume.Zip(progress, (r, p) => r >= 0 && p > r ? p - r : 0).ToList();
+                var heldText = held.Any(h => h > 0) ? "; held for event time (re-read on restart) " + PerPartition(held) : string.Empty;
+                lines.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"{service,-11} 1 instance, partitions 0-{state.Partitions - 1} of {topic}: lag {PerPartition(lag)}{heldText}"));
+            }
+        }
+        catch (Confluent.Kafka.KafkaException e)
+        {
+            lines.Add($"consumer lag unreadable: {e.Message}");
+        }
+
+        return lines;
+    }
+
+    private static string PerPartition(IEnumerable<long> values) =>
+        string.Join(", ", values.Select((v, p) => string.Create(CultureInfo.InvariantCulture, $"[{p}] {v}")));
 
     /// <summary>Ready-to-paste commands that open the stack's ClickHouse (database puffy) and Redis.</summary>
     public static IEnumerable<string> QueryCommands(StackState state)

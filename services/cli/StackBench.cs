@@ -31,7 +31,7 @@ internal static class StackBench
 
     internal sealed record Sample(double Seconds, long Sent, long Stored, Dictionary<string, long> Lag);
 
-    internal sealed record ProcessFigures(string Process, double CpuSeconds, double CpuMicrosPerEvent, long PeakRssKiB);
+    internal sealed record ProcessFigures(string Process, double CpuSeconds, double CpuMicrosPerEvent, long PeakRssKib);
 
     internal sealed record Result(
         string Label,
@@ -79,7 +79,7 @@ internal static class StackBench
             var actual = await ClickHouseSummary.ReadAsync(client);
             var events = expected.RowsRead;
             var figures = new List<ProcessFigures> { Figures("ingestor", ingestorTicks, events, peakKiB: 0) };
-            figures.AddRange(processes.Select(p => Figures(p.Key, CpuTicks(p.Value) - cpuBefore[p.Key], events, PeakRssKiB(p.Value))));
+            figures.AddRange(processes.Select(p => Figures(p.Key, CpuTicks(p.Value) - cpuBefore[p.Key], events, PeakRssKib(p.Value))));
             var (p50, p95, p99) = Latency(samples);
             return new Result(label, events, expected.Valid, clock.Elapsed.TotalSeconds, events / clock.Elapsed.TotalSeconds, sent.TotalSeconds,
                 p50, p95, p99, actual.ToJson() == expected.ToJson(), figures, samples);
@@ -214,7 +214,7 @@ internal static class StackBench
 
     private static string[] StatFields(string stat) => stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
 
-    private static long PeakRssKiB(int pid)
+    private static long PeakRssKib(int pid)
     {
         try
         {
@@ -236,7 +236,7 @@ internal static class StackBench
         foreach (var p in r.Processes)
         {
             yield return string.Create(CultureInfo.InvariantCulture,
-                $"  {p.Process,-11} CPU {p.CpuSeconds,6:0.0} s = {p.CpuMicrosPerEvent,6:0.0} µs/event{(p.PeakRssKiB > 0 ? $", peak RSS {p.PeakRssKiB / 1024.0:N0} MiB" : string.Empty)}");
+                $"  {p.Process,-11} CPU {p.CpuSeconds,6:0.0} s = {p.CpuMicrosPerEvent,6:0.0} µs/event{(p.PeakRssKib > 0 ? $", peak RSS {p.PeakRssKib / 1024.0:N0} MiB" : string.Empty)}");
         }
     }
 
@@ -262,9 +262,10 @@ internal static class StackBench
                 html.Append(Escape(line));
             html.Append("</p><table><tr><th>process</th><th>CPU s</th><th>µs/event</th><th>peak RSS MiB</th></tr>");
             foreach (var p in r.Processes)
-                html.Append(CultureInfo.InvariantCulture, $"<tr><td>{Escape(p.Process)}</td><td>{p.CpuSeconds:0.0}</td><td>{p.CpuMicrosPerEvent:0.0}</td><td>{(p.PeakRssKiB > 0 ? (p.PeakRssKiB / 1024.0).ToString("N0", CultureInfo.InvariantCulture) : "")}</td></tr>");
+                html.Append(CultureInfo.InvariantCulture, $"<tr><td>{Escape(p.Process)}</td><td>{p.CpuSeconds:0.0}</td><td>{p.CpuMicrosPerEvent:0.0}</td><td>{(p.PeakRssKib > 0 ? (p.PeakRssKib / 1024.0).ToString("N0", CultureInfo.InvariantCulture) : "")}</td></tr>");
             html.Append("</table>");
             var times = r.Samples.Select(s => s.Seconds.ToString("0", CultureInfo.InvariantCulture) + " s").ToList();
+            html.Append("<h3>Consumer lag per stage (messages) over wall time</h3>");
             html.Append(SvgCharts.Lines("lag-" + r.GetHashCode().ToString(CultureInfo.InvariantCulture), "Consumer lag per stage (messages) over wall time", times,
                 Stages.Select((s, i) => new ChartSeries(s.Stage, Palette[i], r.Samples.Select(x => (double)x.Lag.GetValueOrDefault(s.Stage)).ToList())).ToList(),
                 v => v.ToString("N0", CultureInfo.InvariantCulture)));
@@ -272,7 +273,7 @@ internal static class StackBench
             [
                 new ChartSeries("sent (raw topic)", Palette[3], r.Samples.Select(x => (double)x.Sent).ToList()),
                 new ChartSeries("stored (ClickHouse events)", Palette[4], r.Samples.Select(x => (double)x.Stored).ToList()),
-            ], v => v.ToString("N0", CultureInfo.InvariantCulture)));
+            ], v => v.ToString("N0", CultureInfo.InvariantCulture)).Insert(0, "<h3>Messages sent to Kafka and events stored in ClickHouse over wall time</h3>"));
         }
 
         html.Append("</body></html>");

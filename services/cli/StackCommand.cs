@@ -40,7 +40,22 @@ internal static class StackCommand
         status.SetAction(async r =>
             await LocalStack.StatusAsync(Root(r.GetValue(statusState)), r.InvocationConfiguration.Output) ? CommandLine.Ok : CommandLine.Failed);
 
-        return new Command("stack", "The local stack without Docker: the five services on Kafka, Redis and ClickHouse.") { up, down, status };
+        var restartState = CliOptions.State();
+        var service = new Argument<string>("SERVICE") { Description = string.Join(", ", LocalStack.LongRunning) };
+        var restart = new Command("restart", "Restarts one service gracefully (it checkpoints, then the stack's supervisor starts it again).") { service, restartState };
+        restart.SetAction(async (r, ct) =>
+        {
+            var root = Root(r.GetValue(restartState));
+            var name = r.GetRequiredValue(service);
+            var pid = await LocalStack.RestartServiceAsync(root, name, cancellationToken: ct);
+            r.InvocationConfiguration.Output.WriteLine($"{name} restarted: pid {pid}");
+            return CommandLine.Ok;
+        });
+
+        return new Command("stack", "The local stack without Docker: the five services on Kafka, Redis and ClickHouse.")
+        {
+            up, down, status, restart, StackSupervisor.Create(),
+        };
     }
 
     public static Command CreateReplay()
@@ -147,6 +162,8 @@ internal static class StackCommand
         StackState state, string data, string speed, TextWriter? log, bool quiet, string? replayId = null, string? reportFile = null,
         CancellationToken cancellationToken = default)
     {
+        if (state.BrokerPid is { } broker && !BackgroundProcess.IsAlive(broker))
+            throw new InvalidOperationException(LocalStack.BrokerLost(broker));
         var dll = LocalStack.ServiceBinary("ingestor");
         var start = new ProcessStartInfo(LocalStack.DotnetHost())
         {
@@ -232,9 +249,14 @@ internal static class StackCommand
         var deadline = DateTime.UtcNow + timeout;
         while (true)
         {
+            // Read again each time: the supervisor records a restarted service's new pid.
+            state = LocalStack.Load(state.Root) ?? state;
+            if (state.BrokerPid is { } broker && !BackgroundProcess.IsAlive(broker))
+                throw new InvalidOperationException(LocalStack.BrokerLost(broker));
+            var supervised = state.SupervisorPid is { } supervisor && BackgroundProcess.IsAlive(supervisor);
             foreach (var (service, pid) in state.Services)
             {
-                if (!BackgroundProcess.IsAlive(pid))
+                if (!supervised && !BackgroundProcess.IsAlive(pid))
                     throw new InvalidOperationException($"the {service} service is not running; its log ends with:\n{LocalStack.Tail(state.LogFile(service))}");
             }
 

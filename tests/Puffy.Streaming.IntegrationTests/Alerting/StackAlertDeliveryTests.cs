@@ -24,12 +24,11 @@ public sealed class StackAlertDeliveryTests
         Assert.NotNull(stack.State.RabbitMqPort);
 
         // The monitor of `stack up` reads its webhooks from the environment; give this one the test's.
-        await BackgroundProcess.StopAsync(stack.State.Services["monitor"], TimeSpan.FromSeconds(15));
-        LocalStack.StartService(stack.State, "monitor", new Dictionary<string, string>(StringComparer.Ordinal)
+        await LocalStack.RestartServiceAsync(stack.State.Root, "monitor", new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["Alerting__Webhooks__0"] = webhook.Url.ToString(),
             ["Alerting__MinimumSeverity"] = "Critical",
-        });
+        }, Ct);
 
         Assert.Equal(0, await stack.ReplayAsync(StackHarness.RealData, "max", Ct));
         await stack.WaitUntilProcessedAsync(Ct);

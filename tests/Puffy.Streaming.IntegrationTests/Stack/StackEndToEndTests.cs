@@ -108,8 +108,9 @@ public sealed class StackEndToEndTests
             LocalStack.KillService(stack.State, service);
         foreach (var pid in killed)
             Assert.False(await ExitedAsync(pid), $"process {pid} did not die");
-        foreach (var service in victims)
-            LocalStack.StartService(stack.State, service);
+        // Nobody restarts them by hand: the stack's supervisor does, as compose's restart policy would.
+        for (var i = 0; i < victims.Length; i++)
+            await LocalStack.WaitForRestartAsync(stack.State.Root, victims[i], killed[i], TimeSpan.FromMinutes(1), Ct);
 
         Assert.Equal(0, await replay);
         await stack.WaitUntilProcessedAsync(Ct);
@@ -125,6 +126,9 @@ public sealed class StackEndToEndTests
             .Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToList();
         Assert.True(touchpoints.Count == 2 && touchpoints[1] > 0, "the restarted attribution service loaded no touchpoints");
         Assert.Contains("Restored the monitor state", LocalStack.Tail(stack.State.LogFile("monitor"), 1000), StringComparison.Ordinal);
+        Assert.All(victims, v => Assert.Equal(1, stack.State.Restarts?.GetValueOrDefault(v)));
+        var supervisorLog = LocalStack.Tail(stack.State.LogFile("supervisor"), 200);
+        Assert.All(victims, v => Assert.Contains($"{v} restarted: pid {stack.State.Services[v]}", supervisorLog, StringComparison.Ordinal));
         await stack.AssertMonitorTablesEqualAsync(embedded, Ct);
     }
 

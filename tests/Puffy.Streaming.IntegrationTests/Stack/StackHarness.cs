@@ -19,20 +19,23 @@ internal sealed class StackHarness : IAsyncDisposable
 {
     private readonly string _root;
 
+    private StackState _state;
+
     private StackHarness(string root, StackState state)
     {
         _root = root;
-        State = state;
+        _state = state;
     }
 
-    public StackState State { get; private set; }
+    /// <summary>The stack as recorded now (the supervisor records a restarted service's new pid).</summary>
+    public StackState State => _state = LocalStack.Load(_root) ?? _state;
 
     /// <summary>Redis and ClickHouse go away for a while and come back on the same ports with their data.</summary>
     public async Task OutageAsync(Func<Task> whileDown, CancellationToken cancellationToken)
     {
         await LocalStack.StopServersAsync(State);
         await whileDown();
-        State = await LocalStack.StartServersAsync(State, cancellationToken);
+        _state = await LocalStack.StartServersAsync(State, cancellationToken);
     }
 
     public static string RealData { get; } = Path.Combine(LocalStack.RepoRoot(), "data", "puffy-events");

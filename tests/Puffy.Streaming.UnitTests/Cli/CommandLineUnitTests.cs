@@ -85,7 +85,7 @@ public sealed class CommandLineUnitTests : IDisposable
     [InlineData("replay --data d --timeout soon", "--timeout 'soon' is not a duration")]
     [InlineData("summary --from redis --out s.json", "--from must be clickhouse")]
     [InlineData("run --out o", "option '--data' is required")]
-    [InlineData("stack", "missing command: up, down or status")]
+    [InlineData("stack", "missing command: up, down, status or restart")]
     [InlineData("stack sideways", "unknown command 'sideways'")]
     [InlineData("stack down --partitions 2", "unrecognized option '--partitions'")]
     [InlineData("", "missing command")]
