@@ -384,8 +384,7 @@ internal static class LocalStack
     ];
 
     /// <summary>
-    /// Per ordered stage: the one instance, the partitions it reads, and its consumer lag per partition (progress; and
-    /// where the restart position is further back, how far).
+    /// Per ordered stage: the one instance, the partitions it reads, and its consumer lag per partition.
     /// </summary>
     public static IEnumerable<string> LagLines(StackState state)
     {
@@ -399,13 +398,8 @@ internal static class LocalStack
             {
                 var partitions = Enumerable.Range(0, state.Partitions).Select(p => new Confluent.Kafka.TopicPartition(topic, p)).ToList();
                 var lag = ConsumerLag.PerPartition(probe, partitions, timeout).ToList();
-                using var resumeProbe = new Confluent.Kafka.ConsumerBuilder<byte[]?, byte[]?>(Kafka.KafkaConfig.Consumer(state.KafkaBootstrap, ConsumerGroups.Resume(group))).Build();
-                var resume = resumeProbe.Committed(partitions, timeout).Select(c => c.Offset.Value).ToList();
-                var progress = probe.Committed(partitions, timeout).Select(c => c.Offset.Value).ToList();
-                var held = resume.Zip(progress, (r, p) => r >= 0 && p > r ? p - r : 0).ToList();
-                var heldText = held.Any(h => h > 0) ? "; held for event time (re-read on restart) " + PerPartition(held) : string.Empty;
                 lines.Add(string.Create(CultureInfo.InvariantCulture,
-                    $"{service,-11} 1 instance, partitions 0-{state.Partitions - 1} of {topic}: lag {PerPartition(lag)}{heldText}"));
+                    $"{service,-11} 1 instance, partitions 0-{state.Partitions - 1} of {topic}: lag {PerPartition(lag)}"));
             }
         }
         catch (Confluent.Kafka.KafkaException e)

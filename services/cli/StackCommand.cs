@@ -121,7 +121,7 @@ internal static class StackCommand
                 deadline.CancelAfter(options.Timeout);
             try
             {
-                exit = await RunIngestorAsync(state, data, options.Speed, error, options.NoProgress, replayId, reportFile, deadline.Token);
+                exit = await RunIngestorAsync(state, data, options.Speed, error, options.NoProgress, replayId, reportFile, cancellationToken: deadline.Token);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
@@ -160,7 +160,7 @@ internal static class StackCommand
     /// </summary>
     public static async Task<int> RunIngestorAsync(
         StackState state, string data, string speed, TextWriter? log, bool quiet, string? replayId = null, string? reportFile = null,
-        CancellationToken cancellationToken = default)
+        Action<int>? started = null, CancellationToken cancellationToken = default)
     {
         if (state.BrokerPid is { } broker && !BackgroundProcess.IsAlive(broker))
             throw new InvalidOperationException(LocalStack.BrokerLost(broker));
@@ -183,6 +183,7 @@ internal static class StackCommand
         if (quiet)
             start.Environment["Serilog__MinimumLevel__Default"] = "Warning";
         using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the ingestor");
+        started?.Invoke(process.Id);
         if (log is not null)
         {
             process.OutputDataReceived += (_, e) =>

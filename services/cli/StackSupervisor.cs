@@ -46,56 +46,65 @@ internal static class StackSupervisor
         {
             while (!cancellationToken.IsCancellationRequested)
             {
-                if (LocalStack.Load(root) is not { } state)
+                try
                 {
-                    output.WriteLine($"{Now()} the stack is gone; stopping");
-                    return CommandLine.Ok;
-                }
-
-                if (state.BrokerPid is { } broker && !BackgroundProcess.IsAlive(broker))
-                {
-                    // Restarting the services (or the broker) would run on with the offsets and state of topics that no
-                    // longer exist: stop them and say why.
-                    output.WriteLine($"{Now()} {LocalStack.BrokerLost(broker)}; stopping the services");
-                    foreach (var (service, pid) in state.Services)
-                        await BackgroundProcess.StopAsync(pid, TimeSpan.FromSeconds(15));
-                    return CommandLine.Failed;
-                }
-
-                foreach (var service in LocalStack.LongRunning)
-                {
-                    var pid = state.Services.GetValueOrDefault(service);
-                    if (!watched.TryGetValue(service, out var w) || w.Pid != pid)
-                        watched[service] = w = new Watch(pid);
-                    if (BackgroundProcess.IsAlive(pid))
-                        continue;
-                    var requested = Path.Combine(root, "restart", service);
-                    var asked = File.Exists(requested);
-                    if (w.DiedAt is null)
+                    if (LocalStack.Load(root) is not { } state)
                     {
-                        w.DiedAt = Stopwatch.StartNew();
-                        var young = w.Running.Elapsed < Healthy;
-                        w.Delay = asked ? TimeSpan.Zero : Backoff(young ? w.QuickDeaths : 0);
-                        if (!asked)
-                            w.QuickDeaths = young ? w.QuickDeaths + 1 : 1;
-                        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                            $"{Now()} {service} (pid {pid}) exited after {w.Running.Elapsed.TotalSeconds:0} s{(asked ? " (restart asked for)" : "")}; restarting in {w.Delay.TotalSeconds:0} s; its log ends with:\n{LocalStack.Tail(state.LogFile(service), 5)}"));
+                        output.WriteLine($"{Now()} the stack is gone; stopping");
+                        return CommandLine.Ok;
                     }
 
-                    if (w.DiedAt.Elapsed < w.Delay)
-                        continue;
-                    File.Delete(requested);
-                    var started = LocalStack.StartService(state, service);
-                    LocalStack.Update(root, s =>
+                    if (state.BrokerPid is { } broker && !BackgroundProcess.IsAlive(broker))
                     {
-                        if (s is null)
-                            return null;
-                        var restarts = s.Restarts ?? new Dictionary<string, int>(StringComparer.Ordinal);
-                        restarts[service] = restarts.GetValueOrDefault(service) + 1;
-                        return s with { Restarts = restarts };
-                    });
-                    watched[service] = new Watch(started) { QuickDeaths = w.QuickDeaths };
-                    output.WriteLine($"{Now()} {service} restarted: pid {started}");
+                        // Restarting the services (or the broker) would run on with the offsets and state of topics that no
+                        // longer exist: stop them and say why.
+                        output.WriteLine($"{Now()} {LocalStack.BrokerLost(broker)}; stopping the services");
+                        foreach (var (service, pid) in state.Services)
+                            await BackgroundProcess.StopAsync(pid, TimeSpan.FromSeconds(15));
+                        return CommandLine.Failed;
+                    }
+
+                    foreach (var service in LocalStack.LongRunning)
+                    {
+                        var pid = state.Services.GetValueOrDefault(service);
+                        if (!watched.TryGetValue(service, out var w) || w.Pid != pid)
+                            watched[service] = w = new Watch(pid);
+                        if (BackgroundProcess.IsAlive(pid))
+                            continue;
+                        var requested = Path.Combine(root, "restart", service);
+                        var asked = File.Exists(requested);
+                        if (w.DiedAt is null)
+                        {
+                            w.DiedAt = Stopwatch.StartNew();
+                            var young = w.Running.Elapsed < Healthy;
+                            w.Delay = asked ? TimeSpan.Zero : Backoff(young ? w.QuickDeaths : 0);
+                            if (!asked)
+                                w.QuickDeaths = young ? w.QuickDeaths + 1 : 1;
+                            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                                $"{Now()} {service} (pid {pid}) exited after {w.Running.Elapsed.TotalSeconds:0} s{(asked ? " (restart asked for)" : "")}; restarting in {w.Delay.TotalSeconds:0} s; its log ends with:\n{LocalStack.Tail(state.LogFile(service), 5)}"));
+                        }
+
+                        if (w.DiedAt.Elapsed < w.Delay)
+                            continue;
+                        if (asked)
+                            File.Delete(requested);
+                        var started = LocalStack.StartService(state, service);
+                        LocalStack.Update(root, s =>
+                        {
+                            if (s is null)
+                                return null;
+                            var restarts = s.Restarts ?? new Dictionary<string, int>(StringComparer.Ordinal);
+                            restarts[service] = restarts.GetValueOrDefault(service) + 1;
+                            return s with { Restarts = restarts };
+                        });
+                        watched[service] = new Watch(started) { QuickDeaths = w.QuickDeaths };
+                        output.WriteLine($"{Now()} {service} restarted: pid {started}");
+                    }
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException or InvalidOperationException)
+                {
+                    // One failed round (a file being replaced, a service binary missing) must not end the supervision.
+                    output.WriteLine($"{Now()} {e.GetType().Name}: {e.Message}; trying again");
                 }
 
                 await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken); // polling the services' pids

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -7,6 +8,7 @@ using Puffy.Streaming.Hosting;
 using Puffy.Streaming.Logging;
 using Puffy.Streaming.Kafka.Streams;
 using Puffy.Streaming.Pipeline.Validation;
+using Puffy.Streaming.Redis;
 using Core = Puffy.Streaming.Pipeline.Validation.ValidatorOptions;
 
 namespace Puffy.Streaming.Validator;
@@ -25,22 +27,29 @@ public sealed partial class ValidatorWorker(
         var streams = clients.Streams;
         var codec = await clients.CodecAsync(stoppingToken);
         await clients.EnsureTopicsAsync(stoppingToken);
+        var store = new ValidatorStore(await clients.RedisAsync(stoppingToken), clients.Redis.KeyPrefix + ":validator");
         using var producer = clients.Producer(codec, "validator");
         var partitions = producer.PartitionsOf(Topics.RawEvents);
         using var consumer = new OrderedTopicConsumer<RawEvent>(clients.Consumer(options.Value.GroupId), Topics.RawEvents, partitions,
             raw => new StreamPosition(raw.StreamTime, raw.SourceFile, raw.Line), producer, line => LogKafka(line), line => LogProgress(line))
             { StallWarningAfter = clients.Streams.StallWarning };
-        consumer.Start(streams.StartupTimeout);
 
-        // Rows still in the core's reorder buffer: their offsets must not be committed before they are decided.
-        var undecided = new Dictionary<(string File, long Line), (int Partition, long Offset)>();
-        var lowestUndecided = new SortedSet<(long Offset, string File, long Line)>[partitions];
-        for (var p = 0; p < partitions; p++)
-            lowestUndecided[p] = [];
+        // What changed since the last checkpoint; stored with it, then cleared.
+        var newIds = new List<(UInt128 Id, DateTime Time)>();
+        var newTransactions = new List<AcceptedTransaction>();
+        var newSeen = new List<(string File, long Line, DateTime StreamTime)>();
+        var entered = new Dictionary<(string File, long Line), RawEvent>();
+        var released = new HashSet<(string File, long Line)>();
+        // Rows in the core's reorder buffer: stored when they enter it, deleted when decided.
+        var inBuffer = new HashSet<(string File, long Line)>();
+        (string File, long Line)? accepting = null;
+        var acceptedDecided = false;
         void Decided(string file, long line)
         {
-            if (undecided.Remove((file, line), out var at))
-                lowestUndecided[at.Partition].Remove((at.Offset, file, line));
+            if (accepting is { } a && a.Line == line && a.File == file)
+                acceptedDecided = true;
+            if (inBuffer.Remove((file, line)) && entered.Remove((file, line)) is false)
+                released.Add((file, line));
         }
 
         var output = StreamPosition.Min;
@@ -52,6 +61,9 @@ public sealed partial class ValidatorWorker(
                 producer.Send(Topics.ValidEvents, ev.ClientId, ev);
                 output = new StreamPosition(ev.Timestamp, ev.EventId, 0);
                 valid++;
+                newIds.Add((UInt128.Parse(ev.EventId, NumberStyles.HexNumber, CultureInfo.InvariantCulture), ev.Timestamp));
+                if (ev.TransactionId is { } tx)
+                    newTransactions.Add(new AcceptedTransaction(tx, ev.Timestamp, ev.EventId));
                 Decided(ev.SourceFile, ev.Line);
             },
             OnDeadLetter = dl =>
@@ -65,8 +77,26 @@ public sealed partial class ValidatorWorker(
 
         // A restarted ingestor may send a file again; a row is identified by (file, line) and handled once.
         var seen = new HashSet<(string File, long Line)>();
-        var fileEnds = new Dictionary<string, int>(StringComparer.Ordinal);
-        var flushes = 0;
+        // Which partitions delivered a file's end (or the flush): a redelivered mark counts once.
+        var fileEnds = new Dictionary<string, HashSet<int>>(StringComparer.Ordinal);
+        var flushes = new HashSet<int>();
+
+        var restored = await Infrastructure.RetryAsync("Loading the checkpoint from Redis", store.LoadAsync, log, stoppingToken);
+        if (restored.State is { } state)
+        {
+            core.Restore(state.StreamTime, restored.Ids, restored.Transactions, state.Files, restored.Buffered);
+            foreach (var (file, from) in state.FileEndsFrom)
+                fileEnds[file] = [.. from];
+            flushes.UnionWith(state.FlushesFrom);
+        }
+
+        foreach (var (file, line, _) in restored.SeenRows)
+            seen.Add((file, line));
+        foreach (var raw in restored.Buffered)
+            inBuffer.Add((raw.SourceFile, raw.Line));
+        LogRestored(core.RememberedIds, core.Buffered, restored.State?.Files.Count ?? 0, seen.Count);
+        consumer.Start(streams.StartupTimeout);
+
         long skipped = 0;
         var checkpoint = Stopwatch.StartNew();
         var marked = Stopwatch.StartNew();
@@ -93,22 +123,31 @@ public sealed partial class ValidatorWorker(
                         continue;
                     }
 
-                    undecided[(raw.SourceFile, raw.Line)] = (m.Partition, m.Offset);
-                    lowestUndecided[m.Partition].Add((m.Offset, raw.SourceFile, raw.Line));
+                    newSeen.Add((raw.SourceFile, raw.Line, raw.StreamTime));
+                    accepting = (raw.SourceFile, raw.Line);
+                    acceptedDecided = false;
                     core.Accept(raw);
+                    accepting = null;
+                    if (!acceptedDecided)
+                    {
+                        inBuffer.Add((raw.SourceFile, raw.Line));
+                        entered[(raw.SourceFile, raw.Line)] = raw;
+                    }
                 }
                 else if (m.Mark is { Kind: StreamMarkKind.FileEnd, File: { } file } fileEnd)
                 {
-                    fileEnds[file] = fileEnds.GetValueOrDefault(file) + 1;
-                    if (fileEnds[file] < fileEnd.Partitions)
+                    if (!fileEnds.TryGetValue(file, out var from))
+                        fileEnds[file] = from = [];
+                    from.Add(m.Partition);
+                    if (from.Count < fileEnd.Partitions)
                         continue;
                     fileEnds.Remove(file);
                     core.EndOfFile(file, fileEnd.FileDay);
                     LogFileRead(file, fileEnd.Rows);
                 }
-                else if (m.Mark is { Kind: StreamMarkKind.Flush } flush && ++flushes >= flush.Partitions)
+                else if (m.Mark is { Kind: StreamMarkKind.Flush } flush && flushes.Add(m.Partition) && flushes.Count >= flush.Partitions)
                 {
-                    flushes = 0;
+                    flushes.Clear();
                     core.Flush();
                     producer.Mark(Topics.ValidEvents, StreamMarkKind.Flush, output);
                     lastMark = output;
@@ -127,19 +166,39 @@ public sealed partial class ValidatorWorker(
 
             if (checkpoint.Elapsed >= streams.CheckpointInterval)
             {
-                producer.Flush(stoppingToken);
-                consumer.Commit(p => lowestUndecided[p].Count > 0 ? lowestUndecided[p].Min.Offset : null);
+                await Checkpoint();
                 checkpoint.Restart();
             }
         }
 
-        producer.Flush(CancellationToken.None);
-        consumer.Commit(p => lowestUndecided[p].Count > 0 ? lowestUndecided[p].Min.Offset : null);
+        await Checkpoint();
         foreach (var gate in gates)
             gate.Dispose();
+
+        // Outputs first, then the state that produced them, then the input offsets: a crash in between redelivers input
+        // whose rows the stored state already holds (skipped as seen) or that no state reflects (decided again, alike).
+        async Task Checkpoint()
+        {
+            producer.Flush(CancellationToken.None);
+            var horizon = core.Watermark == DateTime.MinValue ? (DateOnly?)null
+                : DateOnly.FromDateTime(core.Watermark - options.Value.DedupWindow).AddDays(-1);
+            var changes = new ValidatorCheckpoint(
+                new ValidatorState(core.StreamTime, core.OpenFiles(), fileEnds.ToDictionary(f => f.Key, f => f.Value.ToArray(), StringComparer.Ordinal), [.. flushes]),
+                newIds, newTransactions, newSeen, entered.Values, released, horizon);
+            await Infrastructure.RetryAsync("Storing the checkpoint in Redis", () => store.SaveAsync(changes), log, stoppingToken);
+            newIds.Clear();
+            newTransactions.Clear();
+            newSeen.Clear();
+            entered.Clear();
+            released.Clear();
+            consumer.Commit();
+        }
     }
 
     private static StreamPosition Later(StreamPosition a, StreamPosition b) => a >= b ? a : b;
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Restored {Ids} remembered event ids, {Buffered} rows of the reorder buffer, {Files} open files and {Rows} handled rows")]
+    private partial void LogRestored(int ids, int buffered, int files, int rows);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Validating {Partitions} raw partitions")]
     private partial void LogStarted(int partitions);

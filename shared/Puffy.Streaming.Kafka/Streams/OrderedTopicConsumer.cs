@@ -11,14 +11,6 @@ namespace Puffy.Streaming.Kafka.Streams;
 /// (hence processed) messages are committed, so a crash at any point redelivers and never loses.
 /// </summary>
 /// <remarks>
-/// Two positions are kept per partition. The group's committed offset is <em>progress</em>: everything released and
-/// processed. It is what lag tools and upstream back-pressure (<see cref="LagGate"/>) read, so it never waits for
-/// event time. The <em>resume</em> offset, committed under the group <c>{group}.resume</c>, is where a restart reads
-/// from: it stops at the lowest message whose effects are not final yet (e.g. a row in a reorder buffer). Were
-/// back-pressure to read the resume offset, a window of event time denser than the allowed lag would stop the
-/// producer from sending the very rows that move event time on: a deadlock.
-/// </remarks>
-/// <remarks>
 /// Assignment instead of a subscription: an ordered stage is one instance by design (it needs every partition to
 /// merge), so group rebalancing would only add pauses. The group id still keeps the committed offsets.
 /// A message that cannot be decoded is poison: its copy goes to the dead-letter topic with reason and source
@@ -28,7 +20,6 @@ public sealed class OrderedTopicConsumer<T> : IDisposable
     where T : class
 {
     private readonly IConsumer<byte[]?, byte[]?> _consumer;
-    private readonly IConsumer<byte[]?, byte[]?> _resume;
     private readonly string _topic;
     private readonly MessageCodec _codec;
     private readonly Func<T, StreamPosition> _positionOf;
@@ -39,7 +30,6 @@ public sealed class OrderedTopicConsumer<T> : IDisposable
     private readonly long[] _seedOffset;
     private readonly long[] _released;
     private readonly long[] _committed;
-    private readonly long?[] _resumeNext;
 
     public OrderedTopicConsumer(
         ConsumerConfig config,
@@ -63,11 +53,6 @@ public sealed class OrderedTopicConsumer<T> : IDisposable
         _consumer = new ConsumerBuilder<byte[]?, byte[]?>(settings)
             .SetErrorHandler((_, e) => _log($"Kafka consumer error on {topic}: {e.Code} {e.Reason}{(e.IsFatal ? " (fatal)" : "")}"))
             .Build();
-        // Never consumes: it only stores and reads the resume offsets of the group next to the progress group.
-        var resume = new ConsumerConfig(settings.ToDictionary(p => p.Key, p => p.Value)) { GroupId = ConsumerGroups.Resume(config.GroupId) };
-        _resume = new ConsumerBuilder<byte[]?, byte[]?>(resume)
-            .SetErrorHandler((_, e) => _log($"Kafka consumer error on {topic} (resume offsets): {e.Code} {e.Reason}{(e.IsFatal ? " (fatal)" : "")}"))
-            .Build();
         _topic = topic;
         _codec = deadLetters.Codec;
         _positionOf = positionOf;
@@ -76,7 +61,6 @@ public sealed class OrderedTopicConsumer<T> : IDisposable
         _seedOffset = Enumerable.Repeat(-1L, partitions).ToArray();
         _released = Enumerable.Repeat(-1L, partitions).ToArray();
         _committed = Enumerable.Repeat(-1L, partitions).ToArray();
-        _resumeNext = new long?[partitions];
     }
 
     public int Partitions => _merger.Partitions;
@@ -101,23 +85,15 @@ public sealed class OrderedTopicConsumer<T> : IDisposable
     public void Start(TimeSpan timeout)
     {
         var partitions = Enumerable.Range(0, Partitions).Select(p => new TopicPartition(_topic, p)).ToList();
-        var progress = _consumer.Committed(partitions, timeout);
-        var resume = _resume.Committed(partitions, timeout).OrderBy(r => r.Partition.Value).ToList();
-        // A partition without a resume offset (a group from before they were kept) resumes from its progress.
-        var progressOf = progress.ToDictionary(c => c.Partition.Value, c => c.Offset.Value);
-        var committed = resume.Select(r => r.Offset.Value >= 0 ? r : new TopicPartitionOffset(r.TopicPartition, new Offset(progressOf[r.Partition.Value]))).ToList();
+        var committed = _consumer.Committed(partitions, timeout);
         var assignment = new List<TopicPartitionOffset>();
         foreach (var c in committed)
         {
             var p = c.Partition.Value;
-            _committed[p] = Math.Max(-1, progressOf[p] - 1);
-            if (resume[p].Offset.Value >= 0)
-                _resumeNext[p] = resume[p].Offset.Value;
             if (c.Offset.Value > 0)
             {
                 _seedOffset[p] = c.Offset.Value - 1;
-                _released[p] = c.Offset.Value - 1;
-                _committed[p] = Math.Max(_committed[p], c.Offset.Value - 1);
+                _released[p] = _committed[p] = c.Offset.Value - 1;
                 assignment.Add(new TopicPartitionOffset(c.TopicPartition, new Offset(c.Offset.Value - 1)));
             }
             else
@@ -220,47 +196,26 @@ public sealed class OrderedTopicConsumer<T> : IDisposable
 
     private static StreamPosition PositionOf(StreamMark mark) => new(mark.Time, mark.Tie, mark.Seq);
 
-    /// <summary>
-    /// Commits every released message as progress; call only after their side effects are durable.
-    /// <paramref name="holdBack"/> names, per partition, the lowest released offset whose effects are not final yet
-    /// (e.g. a row still in a reorder buffer): the resume offset stops there, so a restart receives it again. A stage
-    /// that never holds back keeps no resume offsets: it restarts from its progress.
-    /// </summary>
-    public void Commit(Func<int, long?>? holdBack = null)
+    /// <summary>Commits every released message; call only after their side effects are durable.</summary>
+    public void Commit()
     {
-        var resume = new List<TopicPartitionOffset>();
-        var progress = new List<TopicPartitionOffset>();
+        var offsets = new List<TopicPartitionOffset>();
         for (var p = 0; p < Partitions; p++)
         {
-            var next = _released[p] + 1;
-            if (next - 1 > _committed[p])
-                progress.Add(new TopicPartitionOffset(_topic, p, next));
-            if (holdBack?.Invoke(p) is { } held && held < next)
-                next = held;
-            if (holdBack is not null && (_resumeNext[p] is not { } stored || next > stored))
-                resume.Add(new TopicPartitionOffset(_topic, p, next));
+            if (_released[p] > _committed[p])
+                offsets.Add(new TopicPartitionOffset(_topic, p, _released[p] + 1));
         }
 
-        // Resume first: a crash between the two commits leaves progress behind, never the restart position.
-        if (resume.Count > 0)
-        {
-            _resume.Commit(resume);
-            foreach (var o in resume)
-                _resumeNext[o.Partition.Value] = o.Offset.Value;
-        }
-
-        if (progress.Count > 0)
-        {
-            _consumer.Commit(progress);
-            foreach (var o in progress)
-                _committed[o.Partition.Value] = o.Offset.Value - 1;
-        }
+        if (offsets.Count == 0)
+            return;
+        _consumer.Commit(offsets);
+        foreach (var o in offsets)
+            _committed[o.Partition.Value] = o.Offset.Value - 1;
     }
 
     public void Dispose()
     {
         _consumer.Close();
         _consumer.Dispose();
-        _resume.Dispose();
     }
 }

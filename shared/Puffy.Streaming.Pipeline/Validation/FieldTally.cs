@@ -116,5 +116,21 @@ public sealed class FieldTally
         yield return new Metric(day, MetricNames.FileLastTimestamp, string.Empty, UnixSeconds(_last), file);
     }
 
+    /// <summary>The counts, for a checkpoint.</summary>
+    public FieldTallyState ToState() => new([.. _observed], [.. _null], _first, _last, Timestamps, TimestampsInDay);
+
+    /// <summary>A tally holding the counts of a checkpoint.</summary>
+    public static FieldTally FromState(FieldTallyState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var tally = new FieldTally { _first = state.First, _last = state.Last, Timestamps = state.Timestamps, TimestampsInDay = state.TimestampsInDay };
+        state.Observed.AsSpan(0, Math.Min(state.Observed.Length, Fields.Count)).CopyTo(tally._observed);
+        state.Null.AsSpan(0, Math.Min(state.Null.Length, Fields.Count)).CopyTo(tally._null);
+        return tally;
+    }
+
     private static double UnixSeconds(DateTime utc) => (utc - DateTime.UnixEpoch).Ticks / (double)TimeSpan.TicksPerSecond;
 }
+
+/// <summary>The counts of a <see cref="FieldTally"/> (per tracked field, in <see cref="FieldTally.Fields"/> order).</summary>
+public sealed record FieldTallyState(long[] Observed, long[] Null, DateTime First, DateTime Last, long Timestamps, long TimestampsInDay);

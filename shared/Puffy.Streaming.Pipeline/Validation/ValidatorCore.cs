@@ -20,7 +20,7 @@ public sealed class ValidatorOptions
 /// the delivery order, and everything downstream sees sorted input. An event already behind the watermark on
 /// arrival is late: it is checked for duplicates against what was accepted, then dead-lettered as <c>late_event</c>.
 /// </summary>
-public sealed class ValidatorCore(ValidatorOptions options)
+public sealed partial class ValidatorCore(ValidatorOptions options)
 {
     private readonly PriorityQueue<Pending, (long Ticks, UInt128 Id)> _buffer = new();
     private readonly HashSet<UInt128> _acceptedIds = [];

@@ -96,41 +96,6 @@ public sealed class OrderedStreamTests(KafkaFixture kafka) : IClassFixture<Kafka
     }
 
     [Fact]
-    public async Task Commit_WithHeldBackMessages_ProgressPassesThemAndARestartReadsThemAgain()
-    {
-        var topic = await TopicAsync("holdback");
-        var group = KafkaFixture.UniqueName("g");
-        using var producer = Producer();
-        for (var i = 0; i < 90; i++)
-            producer.Send(topic, $"c-{i % 7}", Item(i));
-        producer.Mark(topic, StreamMarkKind.Flush, PositionOf(Item(89)));
-        producer.Flush(TestToken);
-
-        List<Merged<Metric>> firstRun;
-        using (var first = Consumer(topic, group, producer))
-        {
-            first.Start(Deadline);
-            firstRun = ReadUntil(first, r => r.Count(m => m.Record is not null) == 90);
-            // Items 60 and up are "undecided" (e.g. in a reorder buffer): the restart position stops at each partition's first.
-            var held = firstRun.Where(m => m.Record is { Value: >= 60 }).GroupBy(m => m.Partition).ToDictionary(g => g.Key, g => g.Min(m => m.Offset));
-            first.Commit(p => held.TryGetValue(p, out var o) ? o : null);
-        }
-
-        // Progress: everything released, so back-pressure and lag see the group caught up despite the held messages.
-        using (var probe = new ConsumerBuilder<byte[]?, byte[]?>(kafka.Consumer(group)).Build())
-        {
-            var partitions = Enumerable.Range(0, 3).Select(p => new TopicPartition(topic, p)).ToList();
-            Assert.All(ConsumerLag.PerPartition(probe, partitions, Deadline), lag => Assert.Equal(0, lag));
-        }
-
-        using var second = Consumer(topic, group, producer);
-        second.Start(Deadline);
-        var again = ReadUntil(second, r => r.Count(m => m.Record is not null) >= 30);
-
-        Assert.Equal(Enumerable.Range(60, 30).Select(i => (double)i), again.Where(m => m.Record is not null).Select(m => m.Record!.Value));
-    }
-
-    [Fact]
     public async Task Poll_UndecodableMessage_IsDeadLetteredWithItsPositionAndTheStreamGoesOn()
     {
         var topic = await TopicAsync("poison");

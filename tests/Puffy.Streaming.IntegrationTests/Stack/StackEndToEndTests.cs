@@ -87,7 +87,31 @@ public sealed class StackEndToEndTests
     }
 
     [Fact]
-    public async Task Replay_SessionizerAttributionAndMonitorKilledMidReplay_SummaryAndTablesStillEqualTheEmbeddedRun()
+    public async Task Replay_IngestorKilledMidReplayThenReplayedAgain_SummaryAndTablesEqualTheEmbeddedRun()
+    {
+        var embedded = StackHarness.Embedded(StackHarness.RealData, Ct);
+        await using var stack = await StackHarness.UpAsync(Ct);
+
+        // Paced so the kill lands mid-file; the second replay sends the unfinished file again (and the rest).
+        var ingestor = new TaskCompletionSource<int>();
+        var replay = stack.ReplayAsync(StackHarness.RealData, "50000x", pid => ingestor.TrySetResult(pid), Ct);
+        using var client = stack.ClickHouse();
+        var until = DateTime.UtcNow.AddMinutes(2);
+        while (await CountAsync(client, "events") < 5000 && DateTime.UtcNow < until)
+            await Task.Delay(100, Ct); // polling the sink for progress
+        Assert.False(replay.IsCompleted, "the replay finished before the kill");
+        BackgroundProcess.Kill(await ingestor.Task);
+        Assert.NotEqual(0, await replay);
+
+        Assert.Equal(0, await stack.ReplayAsync(StackHarness.RealData, "max", Ct));
+        await stack.WaitUntilProcessedAsync(Ct);
+
+        Assert.Equal(embedded.ToJson(), (await stack.SummaryAsync(Ct)).ToJson());
+        await stack.AssertMonitorTablesEqualAsync(embedded, Ct);
+    }
+
+    [Fact]
+    public async Task Replay_EveryServiceKilledMidReplay_SummaryAndTablesStillEqualTheEmbeddedRun()
     {
         var embedded = StackHarness.Embedded(StackHarness.RealData, Ct);
         var expected = embedded.ToJson();
@@ -102,7 +126,7 @@ public sealed class StackEndToEndTests
         Assert.True(await CountAsync(client, "orders") >= 40, "no progress before the kill:\n" + stack.Logs());
         Assert.False(replay.IsCompleted, "the replay finished before the kill");
 
-        string[] victims = ["sessionizer", "attribution", "monitor"];
+        string[] victims = ["validator", "sessionizer", "attribution", "monitor"];
         var killed = victims.Select(s => stack.State.Services[s]).ToList();
         foreach (var service in victims)
             LocalStack.KillService(stack.State, service);
@@ -126,6 +150,9 @@ public sealed class StackEndToEndTests
             .Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToList();
         Assert.True(touchpoints.Count == 2 && touchpoints[1] > 0, "the restarted attribution service loaded no touchpoints");
         Assert.Contains("Restored the monitor state", LocalStack.Tail(stack.State.LogFile("monitor"), 1000), StringComparison.Ordinal);
+        var ids = System.Text.RegularExpressions.Regex.Matches(LocalStack.Tail(stack.State.LogFile("validator"), 1000), @"Restored (\d+) remembered event ids")
+            .Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToList();
+        Assert.True(ids.Count == 2 && ids[1] > 0, "the restarted validator loaded no remembered event ids");
         Assert.All(victims, v => Assert.Equal(1, stack.State.Restarts?.GetValueOrDefault(v)));
         var supervisorLog = LocalStack.Tail(stack.State.LogFile("supervisor"), 200);
         Assert.All(victims, v => Assert.Contains($"{v} restarted: pid {stack.State.Services[v]}", supervisorLog, StringComparison.Ordinal));

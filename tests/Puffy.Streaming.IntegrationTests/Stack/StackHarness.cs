@@ -54,6 +54,10 @@ internal sealed class StackHarness : IAsyncDisposable
     public Task<int> ReplayAsync(string data, string speed, CancellationToken cancellationToken) =>
         StackCommand.RunIngestorAsync(State, data, speed, cancellationToken);
 
+    /// <summary>A replay whose ingestor's pid is handed to <paramref name="started"/> (to kill it).</summary>
+    public Task<int> ReplayAsync(string data, string speed, Action<int> started, CancellationToken cancellationToken) =>
+        StackCommand.RunIngestorAsync(State, data, speed, log: null, quiet: true, started: started, cancellationToken: cancellationToken);
+
     public Task<int> ReplayAsync(string data, string speed, string replayId, CancellationToken cancellationToken) =>
         StackCommand.RunIngestorAsync(State, data, speed, log: null, quiet: false, replayId: replayId, cancellationToken: cancellationToken);
 

@@ -1,0 +1,96 @@
+using Puffy.Streaming.Contracts;
+
+namespace Puffy.Streaming.Pipeline.Validation;
+
+/// <summary>An open file's tallies at a checkpoint (its rows still in the reorder buffer are stored apart).</summary>
+public sealed record ValidatorFileState(
+    string File,
+    DateOnly? Day,
+    long Rows,
+    long Valid,
+    long Orders,
+    decimal Revenue,
+    long ZeroRevenueOrders,
+    bool ReadDone,
+    Dictionary<string, long> DeadLettered,
+    FieldTallyState Fields);
+
+/// <summary>An accepted transaction id, remembered for <c>duplicate_transaction_id</c>.</summary>
+public readonly record struct AcceptedTransaction(string TransactionId, DateTime Time, string EventId);
+
+/// <summary>
+/// What a restarted validator needs to decide exactly as if it had not stopped: the stream time, the accepted event
+/// and transaction ids (the worker stores them as they are accepted), the open files' tallies and the reorder
+/// buffer's rows (re-checked on restore).
+/// </summary>
+public sealed partial class ValidatorCore
+{
+    /// <summary>The stream time (largest plausible event time read so far).</summary>
+    public DateTime StreamTime => _streamTime;
+
+    /// <summary>The open files' tallies, for a checkpoint.</summary>
+    public IReadOnlyList<ValidatorFileState> OpenFiles() =>
+        _files.Values.Select(t => new ValidatorFileState(t.File, t.Day, t.Rows, t.Valid, t.Orders, t.Revenue, t.ZeroRevenueOrders, t.ReadDone,
+            new Dictionary<string, long>(t.DeadLettered, StringComparer.Ordinal), t.Fields.ToState())).ToList();
+
+    /// <summary>
+    /// Puts a fresh core into the state of a checkpoint: stream time, remembered ids (those older than the
+    /// de-duplication window are dropped as they would have expired), open files, and the rows that were waiting in the
+    /// reorder buffer (checked again, counted neither as rows nor in the field tallies a second time).
+    /// </summary>
+    public void Restore(
+        DateTime streamTime,
+        IEnumerable<(UInt128 Id, DateTime Time)> acceptedIds,
+        IEnumerable<AcceptedTransaction> acceptedTransactions,
+        IEnumerable<ValidatorFileState> files,
+        IEnumerable<RawEvent> buffered)
+    {
+        ArgumentNullException.ThrowIfNull(acceptedIds);
+        ArgumentNullException.ThrowIfNull(acceptedTransactions);
+        ArgumentNullException.ThrowIfNull(files);
+        ArgumentNullException.ThrowIfNull(buffered);
+        if (_streamTime != DateTime.MinValue || _files.Count > 0 || _acceptedIds.Count > 0)
+            throw new InvalidOperationException("only a fresh validator core can be restored");
+        _streamTime = streamTime;
+        foreach (var (id, time) in acceptedIds.OrderBy(i => i.Time))
+        {
+            if (_acceptedIds.Add(id))
+                _idExpiry.Enqueue((time.Ticks, id));
+        }
+
+        foreach (var tx in acceptedTransactions.OrderBy(t => t.Time))
+        {
+            _acceptedTransactions[tx.TransactionId] = (tx.Time, tx.EventId);
+            _txExpiry.Enqueue((tx.Time.Ticks, tx.TransactionId));
+        }
+
+        foreach (var f in files)
+        {
+            var tally = new FileTally(f.File, f.Day)
+            {
+                Rows = f.Rows,
+                Valid = f.Valid,
+                Orders = f.Orders,
+                Revenue = f.Revenue,
+                ZeroRevenueOrders = f.ZeroRevenueOrders,
+                ReadDone = f.ReadDone,
+                Fields = FieldTally.FromState(f.Fields),
+            };
+            foreach (var (reason, count) in f.DeadLettered)
+                tally.DeadLettered[reason] = count;
+            _files[f.File] = tally;
+        }
+
+        foreach (var raw in buffered)
+        {
+            var verdict = RowChecks.Check(raw, new FieldTally());
+            if (verdict.IsRejected)
+                throw new InvalidDataException($"{raw.SourceFile}:{raw.Line} was buffered but fails its checks on restore: {verdict.Reason}");
+            var tally = TallyFor(raw.SourceFile, raw.FileDay);
+            tally.Pending++;
+            _buffer.Enqueue(new Pending(verdict.Event!, verdict.Id, raw, tally), (verdict.Event!.Timestamp.Ticks, verdict.Id));
+        }
+
+        _lastTally = null;
+    }
+}
