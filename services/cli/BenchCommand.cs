@@ -93,7 +93,7 @@ internal static class BenchCommand
             var sent = clock.Elapsed;
             await StackCommand.WaitUntilProcessedAsync(state, TimeSpan.FromHours(1), CancellationToken.None);
             clock.Stop();
-            using var client = new ClickHouse.ClickHouseClient(new ClickHouse.ClickHouseOptions { BaseUrl = state.ClickHouseUrl, Database = StackState.Database });
+            using var client = new ClickHouse.ClickHouseClient(state.ClickHouseAnalyst());
             var actual = await ClickHouseSummary.ReadAsync(client);
             var same = actual.ToJson() == expected.ToJson();
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -56,7 +56,7 @@ public sealed class StackEndToEndTests
     {
         using var registry = new CatalogueSchemaRegistry();
         var deserializer = new AvroDeserializer<GenericRecord>(registry);
-        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(KafkaConfig.Consumer(bootstrap, "generic-reader-" + Guid.NewGuid().ToString("N"))).Build();
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(KafkaOptions.FromEnvironment(bootstrap).ConsumerConfig("generic-reader-" + Guid.NewGuid().ToString("N"))).Build();
         var names = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         foreach (var topic in Topics.All)
         {
