@@ -184,23 +184,22 @@ public sealed class LocalClickHouse
             <?xml version="1.0"?>
             <yandex>
               <users>
-                <{WriterUser}>
-                  <password_sha256_hex>{Hash(WriterUser)}</password_sha256_hex>
-                  <networks><ip>::1</ip><ip>127.0.0.1</ip></networks>
-                  <profile>default</profile>
-                  <quota>default</quota>
-                  <allow_databases><database>{SecurityElement.Escape(database)}</database></allow_databases>
-                </{WriterUser}>
-                <{AnalystUser}>
-                  <password_sha256_hex>{Hash(AnalystUser)}</password_sha256_hex>
-                  <networks><ip>::1</ip><ip>127.0.0.1</ip></networks>
-                  <profile>analyst</profile>
-                  <quota>default</quota>
-                  <allow_databases><database>{SecurityElement.Escape(database)}</database></allow_databases>
-                </{AnalystUser}>
+            {User(WriterUser, "default")}
+            {User(AnalystUser, "analyst")}
               </users>
             </yandex>
+
             """);
+
+        string User(string name, string profile) => $"""
+                <{name}>
+                  <password_sha256_hex>{Hash(name)}</password_sha256_hex>
+                  <networks><ip>::1</ip><ip>127.0.0.1</ip></networks>
+                  <profile>{profile}</profile>
+                  <quota>default</quota>
+                  <allow_databases><database>{SecurityElement.Escape(database)}</database></allow_databases>
+                </{name}>
+            """;
     }
 
     private static string ConfigXml(string dir, int httpPort, int tcpPort, string users)

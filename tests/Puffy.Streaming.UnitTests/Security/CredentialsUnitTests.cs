@@ -44,47 +44,6 @@ public sealed class CredentialsUnitTests
     }
 
     [Fact]
-    public async Task ClickHouseClient_CredentialsInTheUrlOrAFile_SentAsHeadersNeverInTheUrl()
-    {
-        var file = Path.GetTempFileName();
-        try
-        {
-            File.WriteAllText(file, "file-secret\n");
-            using var handler = new RecordingHandler();
-            using var http = new HttpClient(handler);
-            using var fromUrl = new ClickHouseClient(new ClickHouseOptions { BaseUrl = new Uri("http://analyst:url%2Fsecret@clickhouse:8123/") }, http);
-            using var fromFile = new ClickHouseClient(new ClickHouseOptions { BaseUrl = new Uri("http://clickhouse:8123/"), User = "writer", PasswordFile = file }, http);
-
-            await fromUrl.QueryJsonEachRowAsync("SELECT 1", Ct);
-            await fromFile.ExecuteAsync("SELECT 1", Ct);
-
-            Assert.Equal(["analyst", "writer"], handler.Requests.Select(r => r.Headers.GetValues("X-ClickHouse-User").Single()));
-            Assert.Equal(["url/secret", "file-secret"], handler.Requests.Select(r => r.Headers.GetValues("X-ClickHouse-Key").Single()));
-            Assert.All(handler.Requests, r => Assert.DoesNotContain("secret", r.RequestUri!.ToString(), StringComparison.Ordinal));
-            Assert.All(handler.Requests, r => Assert.Equal("clickhouse", r.RequestUri!.Host));
-        }
-        finally
-        {
-            File.Delete(file);
-        }
-    }
-
-    [Fact]
-    public async Task ClickHouseClient_ReadOnlyUser_SendsNoSettingOfItsOwn()
-    {
-        using var handler = new RecordingHandler();
-        using var http = new HttpClient(handler);
-        using var writer = new ClickHouseClient(new ClickHouseOptions { BaseUrl = new Uri("http://clickhouse:8123/") }, http);
-        using var analyst = new ClickHouseClient(new ClickHouseOptions { BaseUrl = new Uri("http://clickhouse:8123/"), ReadOnly = true }, http);
-
-        await writer.QueryJsonEachRowAsync("SELECT 1", Ct);
-        await analyst.QueryJsonEachRowAsync("SELECT 1", Ct);
-
-        Assert.Contains("output_format_json_quote_64bit_integers=0", handler.Requests[0].RequestUri!.Query, StringComparison.Ordinal);
-        Assert.DoesNotContain("output_format", handler.Requests[1].RequestUri!.Query, StringComparison.Ordinal);
-    }
-
-    [Fact]
     public async Task ServiceHost_PasswordsInConfiguration_NeverReachTheLogOrTheErrors()
     {
         const string UrlSecret = "url-secret-7f3a";
@@ -135,16 +94,5 @@ public sealed class CredentialsUnitTests
         using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private sealed class RecordingHandler : HttpMessageHandler
-    {
-        public List<HttpRequestMessage> Requests { get; } = [];
-
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-        {
-            Requests.Add(request);
-            return Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(string.Empty) });
-        }
     }
 }
