@@ -2,14 +2,24 @@ using Puffy.Streaming.ClickHouse;
 
 namespace Puffy.Streaming.Cli;
 
-/// <summary>The ClickHouse server named by <c>--clickhouse URL</c> (or <c>CLICKHOUSE_URL</c>) and <c>--database</c>.</summary>
+/// <summary>
+/// The ClickHouse server named by <c>--clickhouse URL</c> (or <c>CLICKHOUSE_URL</c>) and <c>--database</c>, with the
+/// credentials of <c>CLICKHOUSE_USER</c> and <c>CLICKHOUSE_PASSWORD</c> or <c>CLICKHOUSE_PASSWORD_FILE</c> (or a user
+/// and password in the URL). Without a URL, where a server is required (summary, report: reads), the running local
+/// stack's, as its read-only analyst.
+/// </summary>
 internal static class ClickHouseTarget
 {
     public static ClickHouseClient? Create(string? url, string database, bool required = false)
     {
-        // Where a server is required and none is named, the running local stack's ClickHouse.
-        url ??= Environment.GetEnvironmentVariable("CLICKHOUSE_URL")
-            ?? (required ? LocalStack.Load(LocalStack.DefaultRoot)?.ClickHouseUrl.ToString() : null);
+        url ??= Environment.GetEnvironmentVariable("CLICKHOUSE_URL");
+        if (string.IsNullOrWhiteSpace(url) && required && LocalStack.Load(LocalStack.DefaultRoot) is { } stack)
+        {
+            var local = stack.ClickHouseAnalyst();
+            local.Database = database;
+            return new ClickHouseClient(local);
+        }
+
         if (string.IsNullOrWhiteSpace(url))
             return required ? throw new UsageException("--clickhouse URL (or CLICKHOUSE_URL) is required") : null;
         if (!Uri.TryCreate(url.EndsWith('/') ? url : url + "/", UriKind.Absolute, out var baseUrl))
@@ -18,6 +28,9 @@ internal static class ClickHouseTarget
         {
             BaseUrl = baseUrl,
             Database = database,
+            User = Environment.GetEnvironmentVariable("CLICKHOUSE_USER") is { Length: > 0 } user ? user : null,
+            Password = Environment.GetEnvironmentVariable("CLICKHOUSE_PASSWORD") is { Length: > 0 } password ? password : null,
+            PasswordFile = Environment.GetEnvironmentVariable("CLICKHOUSE_PASSWORD_FILE") is { Length: > 0 } file ? file : null,
         });
     }
 

@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Puffy.Streaming.ClickHouse;
 using Puffy.Streaming.Contracts;
+using Puffy.Streaming.Kafka;
 using Puffy.Streaming.Kafka.Streams;
 using Puffy.Streaming.LocalServers;
 
@@ -30,9 +32,39 @@ internal sealed record StackState(
 
     public Uri ClickHouseUrl => new(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{ClickHouseHttpPort}/"));
 
+    /// <summary>The stack's Kafka with the security settings of the environment (<c>Kafka__Security__…</c>).</summary>
+    [JsonIgnore]
+    public KafkaOptions Kafka => KafkaOptions.FromEnvironment(KafkaBootstrap);
+
     public string RedisConfiguration => string.Create(CultureInfo.InvariantCulture, $"127.0.0.1:{RedisPort}");
 
     public string LogFile(string component) => Path.Combine(Root, "logs", component + ".log");
+
+    /// <summary>The password file of the services' Redis user (mode 0600).</summary>
+    [JsonIgnore]
+    public string RedisPasswordFile => LocalRedis.Attach(Path.Combine(Root, "redis"), RedisPort, RedisPid).ServicePasswordFile;
+
+    /// <summary>The services' ClickHouse user: reads, writes and creates the tables of <see cref="Database"/>.</summary>
+    public ClickHouseOptions ClickHouseWriter() => new()
+    {
+        BaseUrl = ClickHouseUrl,
+        Database = Database,
+        User = LocalClickHouse.WriterUser,
+        PasswordFile = ClickHouseServer().WriterPasswordFile,
+    };
+
+    /// <summary>The analysts' ClickHouse user (SELECT only): what summary and report read with.</summary>
+    public ClickHouseOptions ClickHouseAnalyst() => new()
+    {
+        BaseUrl = ClickHouseUrl,
+        Database = Database,
+        User = LocalClickHouse.AnalystUser,
+        PasswordFile = ClickHouseServer().AnalystPasswordFile,
+        ReadOnly = true,
+    };
+
+    public LocalClickHouse ClickHouseServer() =>
+        LocalClickHouse.Attach(Path.Combine(Root, "clickhouse"), ClickHouseHttpPort, ClickHouseTcpPort, ClickHousePid);
 
     /// <summary>The configuration a service of this stack runs with (environment variables, .NET style).</summary>
     public Dictionary<string, string> Environment()
@@ -41,8 +73,12 @@ internal sealed record StackState(
         {
             ["Kafka__BootstrapServers"] = KafkaBootstrap,
             ["Redis__Configuration"] = RedisConfiguration,
+            ["Redis__User"] = LocalRedis.ServiceUser,
+            ["Redis__PasswordFile"] = RedisPasswordFile,
             ["ClickHouse__BaseUrl"] = ClickHouseUrl.ToString(),
             ["ClickHouse__Database"] = Database,
+            ["ClickHouse__User"] = LocalClickHouse.WriterUser,
+            ["ClickHouse__PasswordFile"] = ClickHouseServer().WriterPasswordFile,
             ["Streams__Partitions"] = Partitions.ToString(CultureInfo.InvariantCulture),
         };
         if (System.Environment.GetEnvironmentVariable("SEQ_URL") is { Length: > 0 } seq)
@@ -134,19 +170,19 @@ internal static class LocalStack
             Directory.Delete(root, recursive: true);
         Directory.CreateDirectory(Path.Combine(root, "logs"));
 
-        var redis = await LocalRedis.StartAsync(Path.Combine(root, "redis"), appendOnly: true, ct: cancellationToken);
+        // The services' Redis password: PUFFY_REDIS_PASSWORD when set, else a new random one (redis/service.password).
+        var redis = await LocalRedis.StartAsync(Path.Combine(root, "redis"), appendOnly: true,
+            servicePassword: System.Environment.GetEnvironmentVariable("PUFFY_REDIS_PASSWORD"), ct: cancellationToken);
         output.WriteLine($"redis       up  {redis.Configuration} (pid {redis.Pid})");
-        var clickHouse = await LocalClickHouse.StartAsync(Path.Combine(root, "clickhouse"), ct: cancellationToken);
+        var clickHouse = await LocalClickHouse.StartAsync(Path.Combine(root, "clickhouse"), database: StackState.Database, ct: cancellationToken);
         output.WriteLine($"clickhouse  up  {clickHouse.BaseUrl} (pid {clickHouse.Pid})");
-        using (var client = new ClickHouseClient(new ClickHouseOptions { BaseUrl = clickHouse.BaseUrl, Database = StackState.Database }))
-            await client.ApplySchemaAsync(ClickHouseTarget.SchemaFolder(), cancellationToken);
 
         string bootstrap;
         int? brokerPid = null;
         if (kafkaBootstrap is { Length: > 0 } external)
         {
             bootstrap = external;
-            await TopicAdmin.EnsureAsync(bootstrap, Topics.All, partitions, cancellationToken);
+            await TopicAdmin.EnsureAsync(KafkaOptions.FromEnvironment(bootstrap), Topics.All, partitions, cancellationToken);
             output.WriteLine($"kafka       up  {bootstrap} (KAFKA_BOOTSTRAP)");
         }
         else
@@ -165,6 +201,8 @@ internal static class LocalStack
         var state = new StackState(root, redis.Port, redis.Pid, clickHouse.HttpPort, clickHouse.TcpPort, clickHouse.Pid, bootstrap, brokerPid,
             partitions, new Dictionary<string, int>(StringComparer.Ordinal), rabbit?.Port, rabbit?.ManagementPort, rabbit?.Pid);
         Save(state);
+        using (var client = new ClickHouseClient(state.ClickHouseWriter()))
+            await client.ApplySchemaAsync(ClickHouseTarget.SchemaFolder(), cancellationToken);
         foreach (var service in LongRunning)
         {
             StartService(state, service);
@@ -288,7 +326,8 @@ internal static class LocalStack
     {
         ArgumentNullException.ThrowIfNull(state);
         var redis = await LocalRedis.StartAsync(Path.Combine(state.Root, "redis"), state.RedisPort, appendOnly: true, ct: cancellationToken);
-        var clickHouse = await LocalClickHouse.StartAsync(Path.Combine(state.Root, "clickhouse"), state.ClickHouseHttpPort, state.ClickHouseTcpPort, cancellationToken);
+        var clickHouse = await LocalClickHouse.StartAsync(
+            Path.Combine(state.Root, "clickhouse"), state.ClickHouseHttpPort, state.ClickHouseTcpPort, StackState.Database, cancellationToken);
         return Update(state.Root, s => s! with { RedisPid = redis.Pid, ClickHousePid = clickHouse.Pid })!;
     }
 
@@ -392,7 +431,7 @@ internal static class LocalStack
         var lines = new List<string>();
         try
         {
-            using var probe = new Confluent.Kafka.ConsumerBuilder<byte[]?, byte[]?>(Kafka.KafkaConfig.Consumer(state.KafkaBootstrap, "puffy-status")).Build();
+            using var probe = new Confluent.Kafka.ConsumerBuilder<byte[]?, byte[]?>(state.Kafka.ProbeConfig("puffy-status")).Build();
             var timeout = TimeSpan.FromSeconds(5);
             foreach (var (service, group, topic) in Inputs)
             {
@@ -413,12 +452,20 @@ internal static class LocalStack
     private static string PerPartition(IEnumerable<long> values) =>
         string.Join(", ", values.Select((v, p) => string.Create(CultureInfo.InvariantCulture, $"[{p}] {v}")));
 
-    /// <summary>Ready-to-paste commands that open the stack's ClickHouse (database puffy) and Redis.</summary>
+    /// <summary>
+    /// Ready-to-paste commands that open the stack's ClickHouse (database puffy, as the read-only analyst) and Redis (as
+    /// the services' user); they read the passwords from their files, so the passwords never appear on the screen.
+    /// </summary>
     public static IEnumerable<string> QueryCommands(StackState state)
     {
-        yield return string.Create(CultureInfo.InvariantCulture, $"query ClickHouse: clickhouse-client --host 127.0.0.1 --port {state.ClickHouseTcpPort} -d {StackState.Database}");
-        yield return string.Create(CultureInfo.InvariantCulture, $"         or HTTP: curl '{state.ClickHouseUrl}?database={StackState.Database}' --data-binary 'SELECT count() FROM sessions FINAL'");
-        yield return string.Create(CultureInfo.InvariantCulture, $"query Redis:      redis-cli -h 127.0.0.1 -p {state.RedisPort}");
+        ArgumentNullException.ThrowIfNull(state);
+        var analyst = state.ClickHouseAnalyst();
+        yield return string.Create(CultureInfo.InvariantCulture,
+            $"query ClickHouse: clickhouse-client --host 127.0.0.1 --port {state.ClickHouseTcpPort} --user {analyst.User} --password \"$(cat {analyst.PasswordFile})\" -d {StackState.Database}");
+        yield return string.Create(CultureInfo.InvariantCulture,
+            $"         or HTTP: curl -H 'X-ClickHouse-User: {analyst.User}' -H \"X-ClickHouse-Key: $(cat {analyst.PasswordFile})\" '{state.ClickHouseUrl}?database={StackState.Database}' --data-binary 'SELECT count() FROM sessions FINAL'");
+        yield return string.Create(CultureInfo.InvariantCulture,
+            $"query Redis:      REDISCLI_AUTH=\"$(cat {state.RedisPasswordFile})\" redis-cli -h 127.0.0.1 -p {state.RedisPort} --user {LocalRedis.ServiceUser}");
         yield return $"follow the logs:  tail -F {Path.Combine(state.Root, "logs")}/*.log";
     }
 

@@ -58,7 +58,7 @@ internal static class StackBench
         try
         {
             var state = LocalStack.Load(root)!;
-            using var client = new ClickHouseClient(new ClickHouseOptions { BaseUrl = state.ClickHouseUrl, Database = StackState.Database });
+            using var client = new ClickHouseClient(state.ClickHouseAnalyst());
             var processes = Processes(state);
             var cpuBefore = processes.ToDictionary(p => p.Key, p => CpuTicks(p.Value));
             var childrenBefore = ChildrenCpuTicks();
@@ -161,16 +161,16 @@ internal static class StackBench
         var timeout = TimeSpan.FromSeconds(5);
         var lag = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var (group, topic, stage) in Stages)
-            lag[stage] = ConsumerLag.Of(state.KafkaBootstrap, group, [topic], timeout);
-        var sent = TopicEnd(state.KafkaBootstrap, Topics.RawEvents, timeout);
+            lag[stage] = ConsumerLag.Of(state.Kafka, group, [topic], timeout);
+        var sent = TopicEnd(state.Kafka, Topics.RawEvents, timeout);
         var stored = long.Parse((await client.QueryScalarAsync($"SELECT count() FROM {client.Qualify(ClickHouse.Tables.Events)}")).Trim(), CultureInfo.InvariantCulture);
         return new Sample(Math.Round(seconds, 2), sent, stored, lag);
     }
 
     // Messages written to a topic so far: the sum of its partitions' high watermarks.
-    private static long TopicEnd(string bootstrap, string topic, TimeSpan timeout)
+    private static long TopicEnd(KafkaOptions kafka, string topic, TimeSpan timeout)
     {
-        using var probe = new ConsumerBuilder<byte[]?, byte[]?>(KafkaConfig.Consumer(bootstrap, "puffy-bench-probe")).Build();
+        using var probe = new ConsumerBuilder<byte[]?, byte[]?>(kafka.ProbeConfig("puffy-bench-probe")).Build();
         using var admin = new DependentAdminClientBuilder(probe.Handle).Build();
         return Enumerable.Range(0, TopicAdmin.PartitionCount(admin, topic, timeout))
             .Sum(p => probe.QueryWatermarkOffsets(new TopicPartition(topic, p), timeout).High.Value);

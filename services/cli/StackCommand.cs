@@ -234,7 +234,7 @@ internal static class StackCommand
     {
         try
         {
-            var lags = Stages.Select(s => $"{s.Group} {ConsumerLag.Of(state.KafkaBootstrap, s.Group, s.Topics, TimeSpan.FromSeconds(5))} behind");
+            var lags = Stages.Select(s => $"{s.Group} {ConsumerLag.Of(state.Kafka, s.Group, s.Topics, TimeSpan.FromSeconds(5))} behind");
             return "consumer lag: " + string.Join(", ", lags);
         }
         catch (Confluent.Kafka.KafkaException e)
@@ -261,7 +261,7 @@ internal static class StackCommand
                     throw new InvalidOperationException($"the {service} service is not running; its log ends with:\n{LocalStack.Tail(state.LogFile(service))}");
             }
 
-            var behind = Stages.Select(s => (s.Group, Lag: ConsumerLag.Of(state.KafkaBootstrap, s.Group, s.Topics, TimeSpan.FromSeconds(10))))
+            var behind = Stages.Select(s => (s.Group, Lag: ConsumerLag.Of(state.Kafka, s.Group, s.Topics, TimeSpan.FromSeconds(10))))
                 .FirstOrDefault(s => s.Lag > 0);
             if (behind.Group is null)
                 return;

@@ -18,6 +18,9 @@ public sealed partial class ClickHouseClient : IDisposable
     private readonly bool _ownsHttp;
     private readonly ClickHouseOptions _options;
     private readonly string _baseQuery;
+    private readonly Uri _baseUrl;
+    private readonly string? _user;
+    private readonly string? _password;
 
     public ClickHouseClient(ClickHouseOptions options, HttpClient? http = null)
     {
@@ -31,6 +34,21 @@ public sealed partial class ClickHouseClient : IDisposable
         foreach (var (name, value) in options.Settings)
             query.Append('&').Append(Uri.EscapeDataString(name)).Append('=').Append(Uri.EscapeDataString(value));
         _baseQuery = query.ToString();
+
+        // Credentials in the URL (http://user:password@host:8123/) become the headers; the URL requested carries none.
+        _baseUrl = options.BaseUrl;
+        _user = options.User;
+        _password = options.Password;
+        if (options.BaseUrl.UserInfo is { Length: > 0 } userInfo)
+        {
+            var colon = userInfo.IndexOf(':', StringComparison.Ordinal);
+            _user ??= Uri.UnescapeDataString(colon < 0 ? userInfo : userInfo[..colon]);
+            _password ??= colon < 0 ? null : Uri.UnescapeDataString(userInfo[(colon + 1)..]);
+            _baseUrl = new UriBuilder(options.BaseUrl) { UserName = string.Empty, Password = string.Empty }.Uri;
+        }
+
+        if (!string.IsNullOrEmpty(options.PasswordFile))
+            _password = File.ReadAllText(options.PasswordFile).Trim();
     }
 
     public string Database => _options.Database;
@@ -40,7 +58,7 @@ public sealed partial class ClickHouseClient : IDisposable
     {
         try
         {
-            using var response = await _http.GetAsync(new Uri(_options.BaseUrl, "ping"), cancellationToken);
+            using var response = await _http.GetAsync(new Uri(_baseUrl, "ping"), cancellationToken);
             var body = await response.Content.ReadAsStringAsync(cancellationToken);
             return response.IsSuccessStatusCode && body.StartsWith("Ok.", StringComparison.Ordinal);
         }
@@ -64,7 +82,7 @@ public sealed partial class ClickHouseClient : IDisposable
         ArgumentNullException.ThrowIfNull(sql);
         var text = await SendAsync(
             sql.TrimEnd().TrimEnd(';') + "\nFORMAT JSONEachRow", null, useDatabase: true, cancellationToken,
-            "&wait_end_of_query=1&output_format_json_quote_64bit_integers=0");
+            _options.ReadOnly ? "&wait_end_of_query=1" : "&wait_end_of_query=1&output_format_json_quote_64bit_integers=0");
         var rows = new List<JsonElement>();
         foreach (var line in text.Split('\n'))
         {
@@ -243,7 +261,7 @@ public sealed partial class ClickHouseClient : IDisposable
         query.Append(_baseQuery).Append(extraQuery);
         if (query.Length > 0)
             query[0] = '?';
-        var uri = new Uri(_options.BaseUrl, query.ToString());
+        var uri = new Uri(_baseUrl, query.ToString());
         var body = data ?? Encoding.UTF8.GetBytes(sql);
 
         for (var attempt = 0; ; attempt++)
@@ -253,9 +271,9 @@ public sealed partial class ClickHouseClient : IDisposable
                 using var request = new HttpRequestMessage(HttpMethod.Post, uri);
                 request.Content = new ReadOnlyMemoryContent(body);
                 request.Content.Headers.ContentType = new MediaTypeHeaderValue(data is null ? "text/plain" : "application/octet-stream");
-                if (_options.User is { Length: > 0 } user)
+                if (_user is { Length: > 0 } user)
                     request.Headers.Add("X-ClickHouse-User", user);
-                if (_options.Password is { Length: > 0 } password)
+                if (_password is { Length: > 0 } password)
                     request.Headers.Add("X-ClickHouse-Key", password);
                 using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
                 var text = await response.Content.ReadAsStringAsync(cancellationToken);

@@ -16,9 +16,20 @@ public sealed class ClickHouseOptions
     [RegularExpression("^[A-Za-z_][A-Za-z0-9_]*$")]
     public string Database { get; set; } = "puffy";
 
+    /// <summary>The user; sent as the <c>X-ClickHouse-User</c> header. A user name in <see cref="BaseUrl"/> also works.</summary>
     public string? User { get; set; }
 
+    /// <summary>The password, sent as the <c>X-ClickHouse-Key</c> header; prefer <see cref="PasswordFile"/>.</summary>
     public string? Password { get; set; }
+
+    /// <summary>A file whose content (trimmed) is the password, so the secret need not sit in the environment.</summary>
+    public string? PasswordFile { get; set; }
+
+    /// <summary>
+    /// The user's profile is <c>readonly=1</c> (an analyst): such a profile refuses any setting a request names, so
+    /// the client sends none of its own and relies on the profile to set <c>output_format_json_quote_64bit_integers=0</c>.
+    /// </summary>
+    public bool ReadOnly { get; set; }
 
     /// <summary>Server settings sent as URL parameters with every request (must exist on the server's version).</summary>
     public Dictionary<string, string> Settings { get; } = new(StringComparer.Ordinal);

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
@@ -14,11 +15,17 @@ public static partial class Infrastructure
         e is RedisConnectionException or RedisTimeoutException or TimeoutException or HttpRequestException or IOException
             or TaskCanceledException { InnerException: TimeoutException };
 
-    /// <summary>A URL fit for a log line: any user name and password in it are replaced by <c>***</c>.</summary>
+    /// <summary>
+    /// A URL or connection string fit for a log line: a user name and password in a URL are replaced by <c>***</c>, as
+    /// is the value of every <c>password=</c>/<c>pwd=</c> item of a connection string (<c>host:6379,password=…</c>).
+    /// </summary>
     public static string Redact(string? url) =>
         Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.UserInfo.Length > 0
             ? new UriBuilder(uri) { UserName = "***", Password = string.Empty }.Uri.ToString()
-            : url ?? string.Empty;
+            : PasswordItem().Replace(url ?? string.Empty, "${key}***");
+
+    [GeneratedRegex(@"(?<key>(?:^|[,;])\s*(?:password|pwd)\s*=)[^,;]*", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex PasswordItem();
 
     /// <summary>Runs <paramref name="step"/> until it succeeds, waiting 0.2 s, 0.4 s, … up to 30 s between attempts.</summary>
     public static async Task RetryAsync(string what, Func<Task> step, ILogger logger, CancellationToken cancellationToken)

@@ -56,7 +56,7 @@ public sealed partial class ServiceClients(
         {
             try
             {
-                await TopicAdmin.EnsureAsync(kafka.Value.BootstrapServers, Topics.All, streams.Value.Partitions, cancellationToken);
+                await TopicAdmin.EnsureAsync(kafka.Value, Topics.All, streams.Value.Partitions, cancellationToken);
                 return;
             }
             catch (KafkaException e) when (e is not Confluent.Kafka.Admin.CreateTopicsException && DateTime.UtcNow < deadline)
@@ -76,7 +76,7 @@ public sealed partial class ServiceClients(
     public IReadOnlyList<LagGate> Gates(StreamProducer producer, params (string Group, string Topic)[] downstream) =>
         streams.Value.MaxLagPerPartition <= 0
             ? []
-            : downstream.Select(d => new LagGate(kafka.Value.BootstrapServers, d.Group, d.Topic, producer.PartitionsOf(d.Topic), streams.Value.MaxLagPerPartition)).ToList();
+            : downstream.Select(d => new LagGate(kafka.Value, d.Group, d.Topic, producer.PartitionsOf(d.Topic), streams.Value.MaxLagPerPartition)).ToList();
 
     /// <summary>
     /// Waits while any downstream group is too far behind. <paramref name="beforeWaiting"/> runs once first (e.g. to
@@ -123,7 +123,7 @@ public sealed partial class ServiceClients(
             }
             catch (RedisConnectionException e) when (DateTime.UtcNow < deadline)
             {
-                LogWaiting("Redis", e.Message);
+                LogWaiting("Redis", Infrastructure.Redact(e.Message));
                 await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
             }
         }
@@ -134,11 +134,12 @@ public sealed partial class ServiceClients(
     {
         var client = new ClickHouseClient(clickHouse.Value);
         var deadline = DateTime.UtcNow + streams.Value.StartupTimeout;
+        var url = Infrastructure.Redact(clickHouse.Value.BaseUrl.ToString());
         while (!await client.PingAsync(cancellationToken))
         {
             if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"ClickHouse at {clickHouse.Value.BaseUrl} did not answer within {streams.Value.StartupTimeout}");
-            LogWaiting("ClickHouse", clickHouse.Value.BaseUrl.ToString());
+                throw new TimeoutException($"ClickHouse at {url} did not answer within {streams.Value.StartupTimeout}");
+            LogWaiting("ClickHouse", url);
             await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
         }
 

@@ -57,10 +57,25 @@ public sealed class RedisOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>The client options: the connection string with the command timeouts applied.</summary>
+    /// <summary>The ACL user the services log in as (Redis 6+); without it, <c>AUTH password</c> logs in as <c>default</c>.</summary>
+    public string? User { get; set; }
+
+    /// <summary>The password; prefer <see cref="PasswordFile"/>, which keeps it out of the environment.</summary>
+    public string? Password { get; set; }
+
+    /// <summary>A file whose content (trimmed) is the password, e.g. the <c>redis/service.password</c> of a local stack.</summary>
+    public string? PasswordFile { get; set; }
+
+    /// <summary>The client options: the connection string with the credentials and command timeouts applied.</summary>
     public ConfigurationOptions ClientOptions()
     {
         var options = ConfigurationOptions.Parse(Configuration);
+        if (!string.IsNullOrEmpty(User))
+            options.User = User;
+        if (!string.IsNullOrEmpty(PasswordFile))
+            options.Password = File.ReadAllText(PasswordFile).Trim();
+        else if (!string.IsNullOrEmpty(Password))
+            options.Password = Password;
         var ms = (int)CommandTimeout.TotalMilliseconds;
         if (!Configuration.Contains("syncTimeout=", StringComparison.OrdinalIgnoreCase))
             options.SyncTimeout = ms;

@@ -1,15 +1,21 @@
+using System.Collections;
 using System.ComponentModel.DataAnnotations;
 using Confluent.Kafka;
 
 namespace Puffy.Streaming.Kafka;
 
 /// <summary>
-/// The <c>Kafka</c> configuration section. <see cref="Producer"/> and <see cref="Consumer"/> take librdkafka
-/// property names verbatim (<c>"linger.ms": "50"</c>), so any client setting needs no code here.
+/// The <c>Kafka</c> configuration section, and the one place Kafka client settings are made: every producer, consumer
+/// and admin client of the project gets its settings from <see cref="ProducerConfig"/>, <see cref="ConsumerConfig"/> or
+/// <see cref="AdminConfig"/>. <see cref="Producer"/> and <see cref="Consumer"/> take librdkafka property names verbatim
+/// (<c>"linger.ms": "50"</c>), so any client setting needs no code here; <see cref="Security"/> goes to every client.
 /// </summary>
 public sealed class KafkaOptions
 {
     public const string Section = "Kafka";
+
+    /// <summary>The environment variable prefix of the section (.NET configuration: <c>__</c> separates levels).</summary>
+    public const string EnvironmentPrefix = "Kafka__";
 
     [Required]
     public string BootstrapServers { get; set; } = "localhost:9092";
@@ -18,9 +24,59 @@ public sealed class KafkaOptions
 
     public Dictionary<string, string> Consumer { get; set; } = [];
 
-    public ProducerConfig ProducerConfig() => KafkaConfig.Producer(BootstrapServers, Producer);
+    /// <summary>
+    /// librdkafka settings applied to every client — producers, consumers, admin clients, lag probes — e.g.
+    /// <c>security.protocol</c>, <c>sasl.mechanism</c>, <c>sasl.username</c>, <c>sasl.password</c>,
+    /// <c>ssl.ca.location</c>. Names may use <c>_</c> for <c>.</c> (<c>Kafka__Security__security_protocol</c>: an
+    /// environment variable name cannot hold a dot in most shells).
+    /// </summary>
+    public Dictionary<string, string> Security { get; set; } = [];
 
-    public ConsumerConfig ConsumerConfig(string groupId) => KafkaConfig.Consumer(BootstrapServers, groupId, Consumer);
+    /// <summary>A file whose content (trimmed) is the <c>sasl.password</c>, so the secret need not sit in the environment.</summary>
+    public string? SaslPasswordFile { get; set; }
+
+    public ProducerConfig ProducerConfig() => Secure(KafkaConfig.Producer(BootstrapServers, Producer));
+
+    public ConsumerConfig ConsumerConfig(string groupId) => Secure(KafkaConfig.Consumer(BootstrapServers, groupId, Consumer));
+
+    /// <summary>A consumer that only reads group offsets and watermarks (lag probes): no consumer overrides.</summary>
+    public ConsumerConfig ProbeConfig(string groupId) => Secure(KafkaConfig.Consumer(BootstrapServers, groupId));
+
+    public AdminClientConfig AdminConfig()
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(BootstrapServers);
+        return Secure(new AdminClientConfig { BootstrapServers = BootstrapServers });
+    }
+
+    /// <summary>
+    /// The options for <paramref name="bootstrapServers"/> with the security settings of the environment
+    /// (<c>Kafka__Security__…</c>, <c>Kafka__SaslPasswordFile</c>), for command-line tools that run without a host.
+    /// </summary>
+    public static KafkaOptions FromEnvironment(string bootstrapServers, IDictionary? environment = null)
+    {
+        var options = new KafkaOptions { BootstrapServers = bootstrapServers };
+        const string security = EnvironmentPrefix + nameof(Security) + "__";
+        foreach (DictionaryEntry entry in environment ?? Environment.GetEnvironmentVariables())
+        {
+            var name = (string)entry.Key;
+            if (name.StartsWith(security, StringComparison.OrdinalIgnoreCase) && name.Length > security.Length)
+                options.Security[name[security.Length..]] = (string?)entry.Value ?? string.Empty;
+            else if (name.Equals(EnvironmentPrefix + nameof(SaslPasswordFile), StringComparison.OrdinalIgnoreCase))
+                options.SaslPasswordFile = (string?)entry.Value;
+        }
+
+        return options;
+    }
+
+    private TConfig Secure<TConfig>(TConfig config)
+        where TConfig : ClientConfig
+    {
+        foreach (var (key, value) in Security)
+            config.Set(key.Replace('_', '.'), value);
+        if (!string.IsNullOrWhiteSpace(SaslPasswordFile))
+            config.SaslPassword = File.ReadAllText(SaslPasswordFile).Trim();
+        return config;
+    }
 }
 
 /// <summary>The project's client defaults; explicit settings override them.</summary>

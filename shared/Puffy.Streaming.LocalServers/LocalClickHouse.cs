@@ -9,6 +9,13 @@ namespace Puffy.Streaming.LocalServers;
 /// one directory. The server outlives the process that started it; <see cref="Attach"/> gets a handle back from
 /// stored values.
 /// </summary>
+/// <remarks>
+/// Every user needs a password (stored as SHA-256 in the users files; the passwords themselves in 0600 files of the
+/// directory) and comes from 127.0.0.1 only: <see cref="WriterUser"/> (the services: reads, writes and creates the
+/// tables of the analyst database, nothing else), <see cref="AnalystUser"/> (SELECT only: profile <c>readonly=1</c>,
+/// the analyst database only) and <c>default</c>, the administrator. ClickHouse 18.16 has no GRANT: a user's rights
+/// are its profile (read-only or not) and its <c>allow_databases</c>. The two roles are in <c>users.d/puffy.xml</c>.
+/// </remarks>
 public sealed class LocalClickHouse
 {
     /// <summary>Where Debian's clickhouse-server package installs the server.</summary>
@@ -19,6 +26,15 @@ public sealed class LocalClickHouse
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(20);
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(2) };
+
+    /// <summary>The services' user: SELECT, INSERT and CREATE in the analyst database.</summary>
+    public const string WriterUser = "puffy_writer";
+
+    /// <summary>The analysts' user: SELECT in the analyst database, nothing else.</summary>
+    public const string AnalystUser = "puffy_analyst";
+
+    /// <summary>The database the writer and the analyst may use unless the start names another.</summary>
+    public const string DefaultDatabase = "puffy";
 
     private LocalClickHouse(string directory, int httpPort, int tcpPort, int pid)
     {
@@ -38,6 +54,15 @@ public sealed class LocalClickHouse
 
     public int Pid { get; }
 
+    /// <summary>The file holding <see cref="WriterUser"/>'s password (mode 0600).</summary>
+    public string WriterPasswordFile => PasswordFileIn(Directory, WriterUser);
+
+    /// <summary>The file holding <see cref="AnalystUser"/>'s password (mode 0600).</summary>
+    public string AnalystPasswordFile => PasswordFileIn(Directory, AnalystUser);
+
+    /// <summary>The file holding the <c>default</c> (administrator) user's password (mode 0600).</summary>
+    public string AdminPasswordFile => PasswordFileIn(Directory, "default");
+
     /// <summary>The HTTP interface, <c>http://127.0.0.1:PORT/</c>.</summary>
     public Uri BaseUrl => BaseUrlFor(HttpPort);
 
@@ -46,10 +71,13 @@ public sealed class LocalClickHouse
         new(Path.GetFullPath(directory), httpPort, tcpPort, pid);
 
     /// <summary>
-    /// Writes config.xml and users.xml into <paramref name="directory"/> (created if missing), starts the server and
-    /// returns once <c>/ping</c> answers. Without ports, free ones are chosen (and fresh ones tried if the start fails).
+    /// Writes config.xml, users.xml and users.d/puffy.xml into <paramref name="directory"/> (created if missing), starts
+    /// the server and returns once <c>/ping</c> answers. Without ports, free ones are chosen (and fresh ones tried if
+    /// the start fails). The writer and the analyst may use <paramref name="database"/> only; passwords are those of an
+    /// earlier start in the directory, else new random ones.
     /// </summary>
-    public static async Task<LocalClickHouse> StartAsync(string directory, int? httpPort = null, int? tcpPort = null, CancellationToken ct = default)
+    public static async Task<LocalClickHouse> StartAsync(
+        string directory, int? httpPort = null, int? tcpPort = null, string database = DefaultDatabase, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         if (!File.Exists(ServerBinary))
@@ -70,7 +98,7 @@ public sealed class LocalClickHouse
                 tcp = FreePorts.Next();
             if (tcp == http)
                 throw new ArgumentException($"the HTTP and TCP ports must differ (both {http})", nameof(tcpPort));
-            var (server, error) = await StartOnceAsync(dir, http, tcp, ct);
+            var (server, error) = await StartOnceAsync(dir, http, tcp, database, ct);
             if (server is not null)
                 return server;
             failure = error;
@@ -108,12 +136,13 @@ public sealed class LocalClickHouse
             await BackgroundProcess.StopAsync(Pid, StopGrace);
     }
 
-    private static async Task<(LocalClickHouse? Server, string Error)> StartOnceAsync(string dir, int httpPort, int tcpPort, CancellationToken ct)
+    private static async Task<(LocalClickHouse? Server, string Error)> StartOnceAsync(
+        string dir, int httpPort, int tcpPort, string database, CancellationToken ct)
     {
         var config = Path.Combine(dir, "config.xml");
         var users = Path.Combine(dir, "users.xml");
         await File.WriteAllTextAsync(config, ConfigXml(dir, httpPort, tcpPort, users), ct);
-        await File.WriteAllTextAsync(users, UsersXml, ct);
+        WriteUsers(dir, users, database);
 
         var elapsed = Stopwatch.StartNew();
         var pid = BackgroundProcess.Start(ServerBinary, ["--config-file=" + config], OutputLogIn(dir), dir);
@@ -142,6 +171,36 @@ public sealed class LocalClickHouse
     private static Uri BaseUrlFor(int httpPort) => new(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{httpPort}/"));
 
     private static string OutputLogIn(string dir) => Path.Combine(dir, "clickhouse.out.log");
+
+    private static string PasswordFileIn(string dir, string user) => Path.Combine(dir, user + ".password");
+
+    // users.xml (the administrator, profiles, quotas) and users.d/puffy.xml (the two roles), which the server merges.
+    private static void WriteUsers(string dir, string users, string database)
+    {
+        string Hash(string user) => LocalSecret.Sha256Hex(LocalSecret.Ensure(PasswordFileIn(dir, user)));
+        LocalSecret.Write(users, UsersXml.Replace("{admin}", Hash("default"), StringComparison.Ordinal));
+        System.IO.Directory.CreateDirectory(Path.Combine(dir, "users.d"));
+        LocalSecret.Write(Path.Combine(dir, "users.d", "puffy.xml"), $"""
+            <?xml version="1.0"?>
+            <yandex>
+              <users>
+            {User(WriterUser, "default")}
+            {User(AnalystUser, "analyst")}
+              </users>
+            </yandex>
+
+            """);
+
+        string User(string name, string profile) => $"""
+                <{name}>
+                  <password_sha256_hex>{Hash(name)}</password_sha256_hex>
+                  <networks><ip>::1</ip><ip>127.0.0.1</ip></networks>
+                  <profile>{profile}</profile>
+                  <quota>default</quota>
+                  <allow_databases><database>{SecurityElement.Escape(database)}</database></allow_databases>
+                </{name}>
+            """;
+    }
 
     private static string ConfigXml(string dir, int httpPort, int tcpPort, string users)
     {
@@ -173,7 +232,8 @@ public sealed class LocalClickHouse
     }
 
     // 18.16 needs allow_experimental_low_cardinality_type for LowCardinality columns; it lives in the server's profile
-    // because current servers reject it from clients.
+    // because current servers reject it from clients. A readonly=1 profile refuses every setting a client sends, even
+    // one equal to its own value (18.16), so the analyst's profile carries the JSON output setting the reads need.
     private const string UsersXml = """
         <?xml version="1.0"?>
         <yandex>
@@ -183,10 +243,15 @@ public sealed class LocalClickHouse
               <load_balancing>random</load_balancing>
               <allow_experimental_low_cardinality_type>1</allow_experimental_low_cardinality_type>
             </default>
+            <analyst>
+              <readonly>1</readonly>
+              <max_memory_usage>4000000000</max_memory_usage>
+              <output_format_json_quote_64bit_integers>0</output_format_json_quote_64bit_integers>
+            </analyst>
           </profiles>
           <users>
             <default>
-              <password></password>
+              <password_sha256_hex>{admin}</password_sha256_hex>
               <networks>
                 <ip>::1</ip>
                 <ip>127.0.0.1</ip>

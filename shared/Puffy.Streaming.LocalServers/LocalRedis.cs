@@ -10,6 +10,10 @@ namespace Puffy.Streaming.LocalServers;
 /// <summary>
 /// Debian's redis-server daemonized on 127.0.0.1 with its pid file, log and data (AOF) in one directory. The
 /// server outlives the process that started it; <see cref="Attach"/> gets a handle back from stored values.
+/// Nobody gets in without a password (ACL file <c>users.acl</c>, passwords in 0600 files of the directory): the
+/// services log in as <see cref="ServiceUser"/>, which may run every data command but none of Redis's dangerous ones
+/// (CONFIG, FLUSHALL, SHUTDOWN, ACL, DEBUG, KEYS, MONITOR, …; INFO allowed, the client reads the version with it);
+/// <c>default</c> is the administrator, for SHUTDOWN and operators.
 /// </summary>
 public sealed partial class LocalRedis
 {
@@ -23,6 +27,9 @@ public sealed partial class LocalRedis
     private static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(10);
     private static readonly byte[] PingCommand = "*1\r\n$4\r\nPING\r\n"u8.ToArray();
     private static readonly byte[] ShutdownCommand = "*2\r\n$8\r\nSHUTDOWN\r\n$6\r\nNOSAVE\r\n"u8.ToArray();
+
+    /// <summary>The ACL user the services log in as.</summary>
+    public const string ServiceUser = "puffy";
 
     private LocalRedis(string directory, int port, int pid)
     {
@@ -39,8 +46,18 @@ public sealed partial class LocalRedis
     /// <summary>The daemon's PID, as it wrote it to its pid file.</summary>
     public int Pid { get; }
 
-    /// <summary>A StackExchange.Redis configuration string for the server.</summary>
+    /// <summary>A StackExchange.Redis configuration string for the server: its endpoint, without credentials.</summary>
     public string Configuration => string.Create(CultureInfo.InvariantCulture, $"127.0.0.1:{Port}");
+
+    /// <summary>The file holding <see cref="ServiceUser"/>'s password (mode 0600).</summary>
+    public string ServicePasswordFile => ServicePasswordFileIn(Directory);
+
+    /// <summary>The file holding the <c>default</c> (administrator) user's password (mode 0600).</summary>
+    public string AdminPasswordFile => AdminPasswordFileIn(Directory);
+
+    /// <summary>A StackExchange.Redis configuration string that logs in as <see cref="ServiceUser"/> (holds the password: never log it).</summary>
+    public string ServiceConfiguration() =>
+        $"{Configuration},user={ServiceUser},password={LocalSecret.Read(ServicePasswordFile)}";
 
     public string LogFile => LogFileIn(Directory);
 
@@ -51,8 +68,11 @@ public sealed partial class LocalRedis
     /// Starts redis-server in <paramref name="directory"/> (created if missing) and returns once it answers PING.
     /// With <paramref name="appendOnly"/>, every write is appended to the AOF (fsync every second), so data outlives
     /// a killed server. Without <paramref name="port"/>, a free port is chosen (and another one tried if it was taken).
+    /// The service user's password is <paramref name="servicePassword"/> when given, else the one of an earlier start
+    /// in the directory, else a new random one; likewise the administrator's.
     /// </summary>
-    public static async Task<LocalRedis> StartAsync(string directory, int? port = null, bool appendOnly = true, CancellationToken ct = default)
+    public static async Task<LocalRedis> StartAsync(
+        string directory, int? port = null, bool appendOnly = true, string? servicePassword = null, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         if (!File.Exists(ServerBinary))
@@ -64,6 +84,7 @@ public sealed partial class LocalRedis
         if (ReadPid(pidFile) is { } running && BackgroundProcess.IsAlive(running) && IsRedis(running))
             throw new InvalidOperationException($"redis-server is already running in {dir} (pid {running}).");
         File.Delete(pidFile); // left behind by a killed server; readiness waits for the new one
+        WriteAcl(dir, servicePassword);
 
         var failure = string.Empty;
         for (var attempt = 0; attempt < (port is null ? Attempts : 1); attempt++)
@@ -79,11 +100,14 @@ public sealed partial class LocalRedis
         throw new InvalidOperationException(failure);
     }
 
-    /// <summary>Sends PING over a fresh connection: true when the server answers <c>+PONG</c>.</summary>
+    /// <summary>
+    /// Sends PING over a fresh connection, without logging in: true when the server answers, with <c>+PONG</c> or (as a
+    /// server that wants a password does) <c>-NOAUTH</c>.
+    /// </summary>
     public static async Task<bool> PingAsync(int port, CancellationToken cancellationToken = default)
     {
         var reply = await SendAsync(port, PingCommand, cancellationToken);
-        return reply.StartsWith("+PONG\r\n", StringComparison.Ordinal);
+        return reply.StartsWith("+PONG\r\n", StringComparison.Ordinal) || reply.StartsWith("-NOAUTH ", StringComparison.Ordinal);
     }
 
     /// <summary>SHUTDOWN NOSAVE (the AOF already holds the data), then SIGTERM and SIGKILL if it does not exit.</summary>
@@ -91,7 +115,7 @@ public sealed partial class LocalRedis
     {
         if (!BackgroundProcess.IsAlive(Pid) || !IsRedis(Pid))
             return; // gone, or the PID now belongs to another program
-        await SendAsync(Port, ShutdownCommand, CancellationToken.None);
+        await SendAsync(Port, [.. Auth("default", LocalSecret.Read(AdminPasswordFile) ?? string.Empty), .. ShutdownCommand], CancellationToken.None);
         if (!await BackgroundProcess.WaitForExitAsync(Pid, ShutdownGrace))
             await BackgroundProcess.StopAsync(Pid, ShutdownGrace);
     }
@@ -112,7 +136,7 @@ public sealed partial class LocalRedis
         [
             "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
             "--daemonize", "yes", "--pidfile", PidFileIn(dir), "--logfile", log, "--dir", dir,
-            "--save", "", "--appendonly", appendOnly ? "yes" : "no", "--appendfsync", "everysec",
+            "--save", "", "--appendonly", appendOnly ? "yes" : "no", "--appendfsync", "everysec", "--aclfile", AclFileIn(dir),
         ];
         foreach (var arg in args)
             start.ArgumentList.Add(arg);
@@ -216,11 +240,39 @@ public sealed partial class LocalRedis
         }
     }
 
+    // The ACL file holds SHA-256 hashes only; the passwords stay in their 0600 files.
+    private static void WriteAcl(string dir, string? servicePassword)
+    {
+        var admin = LocalSecret.Ensure(AdminPasswordFileIn(dir));
+        var service = LocalSecret.Ensure(ServicePasswordFileIn(dir), servicePassword);
+        LocalSecret.Write(AclFileIn(dir), $"""
+            user default on #{LocalSecret.Sha256Hex(admin)} ~* &* +@all
+            user {ServiceUser} on #{LocalSecret.Sha256Hex(service)} ~* &* +@all -@dangerous +info
+
+            """);
+    }
+
+    private static byte[] Auth(string user, string password)
+    {
+        var u = Encoding.UTF8.GetBytes(user);
+        var p = Encoding.UTF8.GetBytes(password);
+        return [.. "*3\r\n$4\r\nAUTH\r\n"u8, .. Bulk(u), .. Bulk(p)];
+
+        static byte[] Bulk(byte[] value) =>
+            [.. Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"${value.Length}\r\n")), .. value, .. "\r\n"u8];
+    }
+
     private static bool IsRedis(int pid) => BackgroundProcess.CommandName(pid) is "redis-server";
 
     private static string PidFileIn(string dir) => Path.Combine(dir, "redis.pid");
 
     private static string LogFileIn(string dir) => Path.Combine(dir, "redis.log");
+
+    private static string AclFileIn(string dir) => Path.Combine(dir, "users.acl");
+
+    private static string ServicePasswordFileIn(string dir) => Path.Combine(dir, "service.password");
+
+    private static string AdminPasswordFileIn(string dir) => Path.Combine(dir, "admin.password");
 
     [GeneratedRegex(@"pid=(\d+), just started")]
     private static partial Regex StartedLine();

@@ -6,10 +6,11 @@ namespace Puffy.Streaming.Kafka.Streams;
 public static class ConsumerLag
 {
     /// <summary>Messages not yet committed by <paramref name="groupId"/> over every partition of the topics.</summary>
-    public static long Of(string bootstrapServers, string groupId, IEnumerable<string> topics, TimeSpan timeout)
+    public static long Of(KafkaOptions kafka, string groupId, IEnumerable<string> topics, TimeSpan timeout)
     {
+        ArgumentNullException.ThrowIfNull(kafka);
         ArgumentNullException.ThrowIfNull(topics);
-        using var probe = new ConsumerBuilder<byte[]?, byte[]?>(KafkaConfig.Consumer(bootstrapServers, groupId)).Build();
+        using var probe = new ConsumerBuilder<byte[]?, byte[]?>(kafka.ProbeConfig(groupId)).Build();
         using var admin = new DependentAdminClientBuilder(probe.Handle).Build();
         var partitions = topics.SelectMany(t => Enumerable.Range(0, TopicAdmin.PartitionCount(admin, t, timeout)).Select(p => new TopicPartition(t, p))).ToList();
         return PerPartition(probe, partitions, timeout).Sum();

@@ -18,10 +18,11 @@ public sealed class LagGate : IDisposable
     private readonly Stopwatch _sinceCheck = Stopwatch.StartNew();
     private bool _behind;
 
-    public LagGate(string bootstrapServers, string groupId, string topic, int partitions, long maxLagPerPartition, TimeSpan? checkEvery = null)
+    public LagGate(KafkaOptions kafka, string groupId, string topic, int partitions, long maxLagPerPartition, TimeSpan? checkEvery = null)
     {
+        ArgumentNullException.ThrowIfNull(kafka);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxLagPerPartition, 1);
-        _probe = new ConsumerBuilder<byte[]?, byte[]?>(KafkaConfig.Consumer(bootstrapServers, groupId)).Build();
+        _probe = new ConsumerBuilder<byte[]?, byte[]?>(kafka.ProbeConfig(groupId)).Build();
         _partitions = Enumerable.Range(0, partitions).Select(p => new TopicPartition(topic, p)).ToList();
         _maxLag = maxLagPerPartition;
         _checkEvery = checkEvery ?? TimeSpan.FromMilliseconds(100);

@@ -33,9 +33,10 @@ public static class TopicAdmin
     /// Creates the topics that do not exist yet (existing ones are left as they are). Brokers without the
     /// CreateTopics API (librdkafka's test cluster) must get their topics from whoever runs them.
     /// </summary>
-    public static async Task EnsureAsync(string bootstrapServers, IEnumerable<string> topics, int partitions, CancellationToken cancellationToken = default)
+    public static async Task EnsureAsync(KafkaOptions kafka, IEnumerable<string> topics, int partitions, CancellationToken cancellationToken = default)
     {
-        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrapServers }).Build();
+        ArgumentNullException.ThrowIfNull(kafka);
+        using var admin = new AdminClientBuilder(kafka.AdminConfig()).Build();
         var metadata = admin.GetMetadata(TimeSpan.FromSeconds(10));
         var existing = metadata.Topics.Where(t => !t.Error.IsError && t.Partitions.Count > 0).Select(t => t.Topic).ToHashSet(StringComparer.Ordinal);
         var missing = topics.Where(t => !existing.Contains(t)).Distinct(StringComparer.Ordinal).ToList();

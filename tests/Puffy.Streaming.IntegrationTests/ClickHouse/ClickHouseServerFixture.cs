@@ -12,7 +12,9 @@ public sealed class ClickHouseCollection : ICollectionFixture<ClickHouseServerFi
 /// <summary>
 /// Starts Debian's ClickHouse server (18.16) through <see cref="LocalClickHouse"/> with its own config in a temp dir,
 /// on free ports of 127.0.0.1, and stops it on dispose. With <c>CLICKHOUSE_URL</c> set, uses that server instead
-/// (e.g. a current ClickHouse from the compose stack), so the same tests check both versions.
+/// (e.g. a current ClickHouse from the compose stack; put an administrator's user and password in the URL), so the
+/// same tests check both versions. The tests' clients log in as the administrator (<c>default</c>, with its password):
+/// they create a database each, which the services' writer may not.
 /// </summary>
 public sealed class ClickHouseServerFixture : IAsyncLifetime
 {
@@ -22,6 +24,14 @@ public sealed class ClickHouseServerFixture : IAsyncLifetime
     private string? _dir;
 
     public Uri BaseUrl { get; private set; } = null!;
+
+    /// <summary>The local server (null with <c>CLICKHOUSE_URL</c>): its users and password files.</summary>
+    public LocalClickHouse? Local => _server;
+
+    /// <summary>The server's URL with the administrator's user and password in it, for the command line's <c>--clickhouse</c>.</summary>
+    public string Url => _server is null
+        ? BaseUrl.ToString()
+        : new UriBuilder(BaseUrl) { UserName = "default", Password = Uri.EscapeDataString(LocalSecret.Read(_server.AdminPasswordFile)!) }.Uri.ToString();
 
     /// <summary>The repository's DDL folder, infra/clickhouse.</summary>
     public static string SchemaFolder { get; } = Path.Combine(FindRepoRoot(), "infra", "clickhouse");
@@ -64,6 +74,8 @@ public sealed class ClickHouseServerFixture : IAsyncLifetime
             Database = UniqueDatabase(prefix),
             MaxRetries = 2,
             RetryDelay = TimeSpan.FromMilliseconds(100),
+            User = _server is null ? null : "default",
+            PasswordFile = _server?.AdminPasswordFile,
         };
         configure?.Invoke(options);
         return new ClickHouseClient(options);

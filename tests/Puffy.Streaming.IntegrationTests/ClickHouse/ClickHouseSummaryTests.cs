@@ -48,7 +48,7 @@ public sealed class ClickHouseCommandTests(ClickHouseServerFixture server) : IDi
         var database = ClickHouseServerFixture.UniqueDatabase("cli");
         var data = Path.Combine(Path.GetDirectoryName(ClickHouseServerFixture.SchemaFolder)!, "..", "data", "puffy-events");
         var outDir = Path.Combine(_dir, "out");
-        var url = server.BaseUrl.ToString();
+        var url = server.Url;
         try
         {
             Assert.Equal(0, await CommandLine.RunAsync(["run", "--data", data, "--out", outDir, "--no-progress", "--clickhouse", url, "--database", database]));

@@ -14,6 +14,7 @@ public sealed class ComposeFileTests
     private static readonly string[] Services = ["ingestor", "validator", "sessionizer", "attribution", "monitor"];
     private static readonly string[] IgnoredInBuildContext = ["**/bin/", "**/obj/", "**/out/", ".puffy/", ".git/", "**/TestResults/"];
     private static readonly string[] RootUsers = ["root", "0", "0:0"];
+    private static readonly string[] LoopbackAddresses = ["::1", "127.0.0.1"];
 
     private static string Root => LocalStack.RepoRoot();
 
@@ -83,24 +84,64 @@ public sealed class ComposeFileTests
             var environment = (YamlMappingNode)service["environment"];
             Assert.True(environment.Children.ContainsKey("ClickHouse__User"), $"{name} has no ClickHouse user");
             Assert.True(environment.Children.ContainsKey("ClickHouse__Password"), $"{name} has no ClickHouse password");
+            Assert.True(environment.Children.ContainsKey("Redis__Password"), $"{name} has no Redis password");
         }
 
         Assert.Empty(Directory.GetFiles(Path.Combine(Root, "services"), "Dockerfile", SearchOption.AllDirectories));
     }
 
     [Fact]
-    public async Task Config_ClickHouse_HasAUserWithAPasswordThatTheServicesUse()
+    public async Task Config_ClickHouse_WriterAndReadOnlyAnalystWithPasswords_TheServicesUseTheWriter()
     {
         var services = await ResolvedServicesAsync();
 
-        var server = (YamlMappingNode)((YamlMappingNode)services["clickhouse"])["environment"];
-        var user = ((YamlScalarNode)server["CLICKHOUSE_USER"]).Value;
-        var password = ((YamlScalarNode)server["CLICKHOUSE_PASSWORD"]).Value;
+        var clickHouse = (YamlMappingNode)services["clickhouse"];
+        var server = (YamlMappingNode)clickHouse["environment"];
+        var writerPassword = ((YamlScalarNode)server["CLICKHOUSE_WRITER_PASSWORD"]).Value;
+        Assert.False(string.IsNullOrEmpty(writerPassword));
+        Assert.False(string.IsNullOrEmpty(((YamlScalarNode)server["CLICKHOUSE_ANALYST_PASSWORD"]).Value));
+        Assert.False(string.IsNullOrEmpty(((YamlScalarNode)server["CLICKHOUSE_ADMIN_PASSWORD"]).Value));
+        Assert.Contains(((YamlSequenceNode)clickHouse["volumes"]).Select(v => ((YamlScalarNode)v).Value!),
+            v => v.StartsWith(Path.Combine(Root, "infra", "clickhouse", "users.d", "puffy.xml") + ":/etc/clickhouse-server/users.d/", StringComparison.Ordinal));
+        foreach (var name in Services)
+        {
+            var client = (YamlMappingNode)((YamlMappingNode)services[name])["environment"];
+            Assert.Equal("puffy_writer", ((YamlScalarNode)client["ClickHouse__User"]).Value);
+            Assert.Equal(writerPassword, ((YamlScalarNode)client["ClickHouse__Password"]).Value);
+        }
+
+        // The users file: passwords from those variables, the analyst read-only, the administrator local only.
+        var users = System.Xml.Linq.XDocument.Load(Path.Combine(Root, "infra", "clickhouse", "users.d", "puffy.xml")).Root!;
+        string PasswordVariable(string user) => (string)users.Element("users")!.Element(user)!.Element("password")!.Attribute("from_env")!;
+        Assert.Equal("CLICKHOUSE_WRITER_PASSWORD", PasswordVariable("puffy_writer"));
+        Assert.Equal("CLICKHOUSE_ANALYST_PASSWORD", PasswordVariable("puffy_analyst"));
+        Assert.Equal("CLICKHOUSE_ADMIN_PASSWORD", PasswordVariable("default"));
+        var analystProfile = (string)users.Element("users")!.Element("puffy_analyst")!.Element("profile")!;
+        Assert.Equal("1", (string?)users.Element("profiles")!.Element(analystProfile)!.Element("readonly"));
+        Assert.Equal(["GRANT SELECT ON puffy.*"], users.Element("users")!.Element("puffy_analyst")!.Element("grants")!.Elements("query").Select(q => q.Value));
+        Assert.All(users.Element("users")!.Element("default")!.Element("networks")!.Elements("ip").Select(ip => ip.Value), ip => Assert.Contains(ip, LoopbackAddresses));
+    }
+
+    [Fact]
+    public async Task Config_Redis_WantsAPasswordThatTheServicesAndTheHealthcheckUse()
+    {
+        var services = await ResolvedServicesAsync();
+
+        var redis = (YamlMappingNode)services["redis"];
+        var password = ((YamlScalarNode)((YamlMappingNode)redis["environment"])["REDIS_PASSWORD"]).Value;
         Assert.False(string.IsNullOrEmpty(password));
-        Assert.NotEqual("default", user);
-        var client = (YamlMappingNode)((YamlMappingNode)services["validator"])["environment"];
-        Assert.Equal(user, ((YamlScalarNode)client["ClickHouse__User"]).Value);
-        Assert.Equal(password, ((YamlScalarNode)client["ClickHouse__Password"]).Value);
+        var command = string.Join(' ', ((YamlSequenceNode)redis["command"]).Select(c => ((YamlScalarNode)c).Value));
+        Assert.Contains("--aclfile", command, StringComparison.Ordinal);
+        Assert.Contains("user puffy on", command, StringComparison.Ordinal);
+        Assert.Contains("-@dangerous", command, StringComparison.Ordinal);
+        Assert.DoesNotContain(password!, command, StringComparison.Ordinal);
+        Assert.Contains("--user puffy", string.Join(' ', ((YamlSequenceNode)((YamlMappingNode)redis["healthcheck"])["test"]).Select(c => ((YamlScalarNode)c).Value)), StringComparison.Ordinal);
+        foreach (var name in Services)
+        {
+            var client = (YamlMappingNode)((YamlMappingNode)services[name])["environment"];
+            Assert.Equal("puffy", ((YamlScalarNode)client["Redis__User"]).Value);
+            Assert.Equal(password, ((YamlScalarNode)client["Redis__Password"]).Value);
+        }
     }
 
     [Fact]
@@ -147,8 +188,8 @@ public sealed class ComposeFileTests
             start.ArgumentList.Add(argument);
 
         // The defaults of the file, not whatever the caller's shell happens to set.
-        start.Environment.Remove("CLICKHOUSE_USER");
-        start.Environment.Remove("CLICKHOUSE_PASSWORD");
+        foreach (var variable in new[] { "CLICKHOUSE_WRITER_PASSWORD", "CLICKHOUSE_ANALYST_PASSWORD", "CLICKHOUSE_ADMIN_PASSWORD", "REDIS_PASSWORD", "REDIS_ADMIN_PASSWORD" })
+            start.Environment.Remove(variable);
         start.Environment.Remove("PUFFY_REPLAY_SPEED");
         Process process;
         try

@@ -7,7 +7,9 @@ namespace Puffy.Streaming.IntegrationTests.Kafka;
 
 /// <summary>
 /// A Kafka reached over TCP: the broker named by <c>KAFKA_BOOTSTRAP</c> when set (e.g. the compose stack),
-/// otherwise librdkafka's mock cluster started in this process.
+/// otherwise librdkafka's mock cluster started in this process. Every client gets the security settings of the
+/// environment (<c>Kafka__Security__security_protocol=SASL_SSL</c>, …), so a cluster with SASL/TLS is tested by
+/// setting them beside <c>KAFKA_BOOTSTRAP</c>; the mock cluster speaks neither.
 /// </summary>
 public sealed class KafkaFixture : IDisposable
 {
@@ -25,9 +27,17 @@ public sealed class KafkaFixture : IDisposable
             mock = new MockKafkaCluster(brokers: 3);
             BootstrapServers = mock.BootstrapServers;
         }
+
+        Options = KafkaOptions.FromEnvironment(BootstrapServers);
+        // Short session timeout: the mock makes a new member wait about one session timeout after the previous
+        // member of the group left.
+        Options.Consumer["session.timeout.ms"] = "6000";
     }
 
     public string BootstrapServers { get; }
+
+    /// <summary>Where every client of the tests gets its settings, as the services do.</summary>
+    public KafkaOptions Options { get; }
 
     public static string UniqueName(string prefix) => $"test.{prefix}.{Guid.NewGuid():N}";
 
@@ -40,20 +50,15 @@ public sealed class KafkaFixture : IDisposable
             return;
         }
 
-        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = BootstrapServers }).Build();
+        using var admin = new AdminClientBuilder(Options.AdminConfig()).Build();
         await admin.CreateTopicsAsync([new TopicSpecification { Name = name, NumPartitions = partitions, ReplicationFactor = 1 }])
             .WaitAsync(cancellationToken);
     }
 
     public IProducer<byte[]?, byte[]?> Producer() =>
-        new ProducerBuilder<byte[]?, byte[]?>(KafkaConfig.Producer(BootstrapServers)).Build();
+        new ProducerBuilder<byte[]?, byte[]?>(Options.ProducerConfig()).Build();
 
-    /// <summary>
-    /// Short session timeout: the mock makes a new member wait about one session timeout after the previous
-    /// member of the group left.
-    /// </summary>
-    public ConsumerConfig Consumer(string groupId) =>
-        KafkaConfig.Consumer(BootstrapServers, groupId, new Dictionary<string, string> { ["session.timeout.ms"] = "6000" });
+    public ConsumerConfig Consumer(string groupId) => Options.ConsumerConfig(groupId);
 
     /// <summary>Starts a loop with a fast retry backoff and its own dead-letter producer; dispose to stop it.</summary>
     public RunningLoop<T> Start<T>(

@@ -26,7 +26,7 @@ public sealed class OrderedStreamTests(KafkaFixture kafka) : IClassFixture<Kafka
         return topic;
     }
 
-    private StreamProducer Producer() => new(KafkaConfig.Producer(kafka.BootstrapServers), MessageCodec.Catalogue, "test");
+    private StreamProducer Producer() => new(kafka.Options.ProducerConfig(), MessageCodec.Catalogue, "test");
 
     private OrderedTopicConsumer<Metric> Consumer(string topic, string group, StreamProducer deadLetters) =>
         new(kafka.Consumer(group), topic, 3, PositionOf, deadLetters, line => TestContext.Current.SendDiagnosticMessage(line));
@@ -144,7 +144,7 @@ public sealed class OrderedStreamTests(KafkaFixture kafka) : IClassFixture<Kafka
         for (var i = 0; i < 90; i++)
             producer.Raw.Produce(new TopicPartition(topic, i % 3), new Message<byte[]?, byte[]?> { Value = [1] });
         producer.Flush(TestToken);
-        using var gate = new LagGate(kafka.BootstrapServers, group, topic, 3, maxLagPerPartition: 20, checkEvery: TimeSpan.Zero);
+        using var gate = new LagGate(kafka.Options, group, topic, 3, maxLagPerPartition: 20, checkEvery: TimeSpan.Zero);
 
         Assert.True(gate.MustWait());
         Assert.Equal(30, gate.LastLag);

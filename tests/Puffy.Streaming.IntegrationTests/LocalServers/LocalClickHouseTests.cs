@@ -14,7 +14,10 @@ public sealed class LocalClickHouseTests
         var server = await LocalClickHouse.StartAsync(dir.Path, ct: Ct);
         try
         {
-            using var client = new ClickHouseClient(new ClickHouseOptions { BaseUrl = server.BaseUrl, Database = "default", MaxRetries = 0 });
+            using var client = new ClickHouseClient(new ClickHouseOptions
+            {
+                BaseUrl = server.BaseUrl, Database = "default", MaxRetries = 0, User = "default", PasswordFile = server.AdminPasswordFile,
+            });
 
             Assert.Equal("1", await client.QueryScalarAsync("SELECT 1", Ct));
             Assert.True(File.Exists(Path.Combine(dir.Path, "config.xml")));
@@ -35,7 +38,10 @@ public sealed class LocalClickHouseTests
         var server = await LocalClickHouse.StartAsync(dir.Path, ct: Ct);
         try
         {
-            using var client = new ClickHouseClient(new ClickHouseOptions { BaseUrl = server.BaseUrl, Database = "default", MaxRetries = 0 });
+            using var client = new ClickHouseClient(new ClickHouseOptions
+            {
+                BaseUrl = server.BaseUrl, Database = "default", MaxRetries = 0, User = "default", PasswordFile = server.AdminPasswordFile,
+            });
 
             await client.ExecuteAsync("CREATE TABLE lc (s LowCardinality(String)) ENGINE = Memory", Ct);
             await client.ExecuteAsync("INSERT INTO lc VALUES ('a')", Ct);

@@ -17,7 +17,7 @@ public sealed class LocalRedisTests
         try
         {
             Assert.True(await LocalRedis.PingAsync(first.Port, Ct));
-            using (var connection = await ConnectionMultiplexer.ConnectAsync(first.Configuration))
+            using (var connection = await ConnectionMultiplexer.ConnectAsync(first.ServiceConfiguration()))
                 Assert.True(await connection.GetDatabase().StringSetAsync(key, "still here"));
 
             // appendfsync everysec may hold a write back while a background fsync runs; a killed process loses only
@@ -27,10 +27,10 @@ public sealed class LocalRedisTests
             await WaitUntilAsync(() => !BackgroundProcess.IsAlive(first.Pid));
             Assert.False(BackgroundProcess.IsAlive(first.Pid));
 
-            second = await LocalRedis.StartAsync(dir.Path, first.Port, appendOnly: true, Ct);
+            second = await LocalRedis.StartAsync(dir.Path, first.Port, appendOnly: true, ct: Ct);
 
             Assert.NotEqual(first.Pid, second.Pid);
-            using var again = await ConnectionMultiplexer.ConnectAsync(second.Configuration);
+            using var again = await ConnectionMultiplexer.ConnectAsync(second.ServiceConfiguration());
             Assert.Equal("still here", (string?)await again.GetDatabase().StringGetAsync(key));
         }
         finally

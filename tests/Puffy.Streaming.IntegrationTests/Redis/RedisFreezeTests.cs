@@ -31,7 +31,11 @@ public sealed class RedisFreezeTests : IAsyncLifetime
     [Fact]
     public async Task Write_RedisFrozen_IsLoggedAsARetriedTimeoutAndCompletesOnceItAnswers()
     {
-        var options = new RedisOptions { Configuration = _server.Configuration, CommandTimeout = TimeSpan.FromMilliseconds(500) };
+        var options = new RedisOptions
+        {
+            Configuration = _server.Configuration, User = LocalRedis.ServiceUser, PasswordFile = _server.ServicePasswordFile,
+            CommandTimeout = TimeSpan.FromMilliseconds(500),
+        };
         using var connection = await ConnectionMultiplexer.ConnectAsync(options.ClientOptions());
         var db = connection.GetDatabase();
         Assert.True(await db.StringSetAsync("before", "1"));

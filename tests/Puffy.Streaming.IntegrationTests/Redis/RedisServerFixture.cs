@@ -5,7 +5,9 @@ namespace Puffy.Streaming.IntegrationTests.Redis;
 
 /// <summary>
 /// A real redis-server (Debian's package) started through <see cref="LocalRedis"/> on a free port in a temporary folder,
-/// or the server named by <c>REDIS_URL</c> (host:port) when set. Missing binary: the fixture fails with the install hint.
+/// or the server named by <c>REDIS_URL</c> (a StackExchange.Redis configuration string: <c>host:port,user=…,password=…</c>)
+/// when set. The local server wants a password: the fixture logs in as its service user. Missing binary: the fixture
+/// fails with the install hint.
 /// </summary>
 public sealed class RedisServerFixture : IAsyncLifetime
 {
@@ -31,7 +33,7 @@ public sealed class RedisServerFixture : IAsyncLifetime
                 throw;
             }
 
-            endpoint = _server.Configuration;
+            endpoint = _server.ServiceConfiguration();
         }
 
         var deadline = DateTime.UtcNow.AddSeconds(20);

@@ -70,7 +70,7 @@ public sealed class ReportClickHouseTests(ClickHouseServerFixture server) : IDis
         var ct = TestContext.Current.CancellationToken;
         var database = ClickHouseServerFixture.UniqueDatabase("report");
         var outDir = Path.Combine(_dir, "out");
-        var url = server.BaseUrl.ToString();
+        var url = server.Url;
         try
         {
             Assert.Equal(CommandLine.Ok, await CommandLine.RunAsync(

@@ -38,6 +38,17 @@ public sealed class StackEndToEndTests
         Assert.Equal(embedded.ToJson(), summary.ToJson());
         await stack.AssertMonitorTablesEqualAsync(embedded, Ct);
 
+        // The services logged in to Redis and ClickHouse with passwords, and no log line holds one.
+        var clickHouse = stack.State.ClickHouseServer();
+        string[] passwords = [.. new[] { stack.State.RedisPasswordFile, clickHouse.WriterPasswordFile, clickHouse.AnalystPasswordFile, clickHouse.AdminPasswordFile }
+            .Select(f => LocalSecret.Read(f)!)];
+        Assert.All(passwords, p => Assert.True(p.Length >= 32));
+        foreach (var log in Directory.GetFiles(Path.Combine(stack.State.Root, "logs"), "*.log"))
+        {
+            var text = await File.ReadAllTextAsync(log, Ct);
+            Assert.All(passwords, p => Assert.DoesNotContain(p, text, StringComparison.Ordinal));
+        }
+
         // Any Confluent-compatible consumer reads every topic: Confluent's AvroDeserializer, generic records, no classes.
         var names = await RecordNamesPerTopicAsync(stack.State.KafkaBootstrap);
         const string Ns = "puffy.streaming.v1.";
@@ -56,7 +67,7 @@ public sealed class StackEndToEndTests
     {
         using var registry = new CatalogueSchemaRegistry();
         var deserializer = new AvroDeserializer<GenericRecord>(registry);
-        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(KafkaConfig.Consumer(bootstrap, "generic-reader-" + Guid.NewGuid().ToString("N"))).Build();
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(KafkaOptions.FromEnvironment(bootstrap).ConsumerConfig("generic-reader-" + Guid.NewGuid().ToString("N"))).Build();
         var names = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         foreach (var topic in Topics.All)
         {

@@ -64,8 +64,8 @@ internal sealed class StackHarness : IAsyncDisposable
     public Task WaitUntilProcessedAsync(CancellationToken cancellationToken) =>
         StackCommand.WaitUntilProcessedAsync(State, TimeSpan.FromMinutes(10), cancellationToken);
 
-    public ClickHouseClient ClickHouse() =>
-        new(new ClickHouseOptions { BaseUrl = State.ClickHouseUrl, Database = StackState.Database });
+    /// <summary>The stack's ClickHouse as the read-only analyst.</summary>
+    public ClickHouseClient ClickHouse() => new(State.ClickHouseAnalyst());
 
     public async Task<RunSummary> SummaryAsync(CancellationToken cancellationToken)
     {

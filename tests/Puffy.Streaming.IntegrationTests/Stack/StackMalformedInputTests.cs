@@ -52,7 +52,7 @@ public sealed class StackMalformedInputTests : IDisposable
         await using var stack = await StackHarness.UpAsync(Ct);
 
         Assert.Equal(0, await stack.ReplayAsync(first, "max", Ct));
-        using (var producer = new ProducerBuilder<byte[]?, byte[]?>(KafkaConfig.Producer(stack.State.KafkaBootstrap)).Build())
+        using (var producer = new ProducerBuilder<byte[]?, byte[]?>(stack.State.Kafka.ProducerConfig()).Build())
         {
             // Not Avro at all: whoever consumes it must route it to the dead letters and go on.
             await producer.ProduceAsync(new TopicPartition(Topics.ValidEvents, 0),

@@ -23,15 +23,18 @@ public sealed class StackReportingUnitTests
     }
 
     [Fact]
-    public void QueryCommands_Stack_NameClickHouseNativePortDatabaseAndRedisPort()
+    public void QueryCommands_Stack_NameClickHouseNativePortDatabaseAndRedisPort_WithPasswordsReadFromTheirFiles()
     {
         var state = new StackState("/tmp/stack", RedisPort: 6400, RedisPid: 1, ClickHouseHttpPort: 8200, ClickHouseTcpPort: 9100, ClickHousePid: 2,
             KafkaBootstrap: "127.0.0.1:9092", BrokerPid: null, Partitions: 4, Services: []);
 
         var lines = LocalStack.QueryCommands(state).ToList();
 
-        Assert.Contains(lines, l => l.EndsWith("clickhouse-client --host 127.0.0.1 --port 9100 -d puffy", StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.EndsWith("redis-cli -h 127.0.0.1 -p 6400", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.EndsWith(
+            "clickhouse-client --host 127.0.0.1 --port 9100 --user puffy_analyst --password \"$(cat /tmp/stack/clickhouse/puffy_analyst.password)\" -d puffy",
+            StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.EndsWith(
+            "REDISCLI_AUTH=\"$(cat /tmp/stack/redis/service.password)\" redis-cli -h 127.0.0.1 -p 6400 --user puffy", StringComparison.Ordinal));
     }
 
     [Fact]
