@@ -157,7 +157,7 @@ internal static class BenchCommand
         clock.Stop();
         var seconds = (clock.Elapsed - paused).TotalSeconds;
         var rate = pipeline.RowsRead / seconds;
-        var finalise = db is null ? string.Empty : string.Create(CultureInfo.InvariantCulture, $"; of that {seconds - streamed.TotalSeconds:0.00} s finishing the database (last rows, indexes)");
+        var finalise = db is null ? string.Empty : string.Create(CultureInfo.InvariantCulture, $"; of that {seconds - streamed.TotalSeconds:0.00} s finishing the database (last rows, run-level tables)");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{label}: {pipeline.RowsRead:N0} events in {seconds:0.00} s = {rate:N0} events/s ({summary.Sessions:N0} sessions, {summary.Orders:N0} orders, {summary.DeadLettered:N0} dead letters{finalise})"));
         foreach (var q in quarters)
