@@ -431,10 +431,11 @@ internal static class LocalStack
         var lines = new List<string>();
         try
         {
-            using var probe = new Confluent.Kafka.ConsumerBuilder<byte[]?, byte[]?>(state.Kafka.ProbeConfig("puffy-status")).Build();
             var timeout = TimeSpan.FromSeconds(5);
             foreach (var (service, group, topic) in Inputs)
             {
+                // The lag of a group is read through a consumer of that group (it never joins or consumes).
+                using var probe = new Confluent.Kafka.ConsumerBuilder<byte[]?, byte[]?>(state.Kafka.ProbeConfig(group)).Build();
                 var partitions = Enumerable.Range(0, state.Partitions).Select(p => new Confluent.Kafka.TopicPartition(topic, p)).ToList();
                 var lag = ConsumerLag.PerPartition(probe, partitions, timeout).ToList();
                 lines.Add(string.Create(CultureInfo.InvariantCulture,

@@ -31,6 +31,11 @@ public sealed class StackEndToEndTests
         await stack.WaitUntilProcessedAsync(Ct);
         var summary = await stack.SummaryAsync(Ct);
 
+        // `stack status` reads each stage's own lag: none once everything is processed.
+        var lagLines = LocalStack.LagLines(stack.State).ToList();
+        Assert.Equal(3, lagLines.Count);
+        Assert.All(lagLines, line => Assert.EndsWith("lag [0] 0, [1] 0, [2] 0, [3] 0", line, StringComparison.Ordinal));
+
         // The replay id travels with the data (message header) and names the lines every service logs for it.
         foreach (var service in LocalStack.LongRunning)
             Assert.Contains(File.ReadLines(stack.State.LogFile(service)), line => line.Contains($" {service} {replayId} ", StringComparison.Ordinal));
