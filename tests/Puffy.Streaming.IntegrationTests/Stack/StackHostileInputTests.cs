@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -28,7 +29,12 @@ public sealed class StackHostileInputTests : IDisposable
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    // rm, not Directory.Delete: .NET cannot name (so cannot delete) a file whose name is not UTF-8.
+    public void Dispose()
+    {
+        using var rm = Process.Start("rm", ["-rf", _dir]);
+        rm.WaitForExit();
+    }
 
     private static string View(string client, string time) => $"{client},https://puffy.com/,,{time},page_viewed,,{Ua}";
 
@@ -43,6 +49,15 @@ public sealed class StackHostileInputTests : IDisposable
         // A link whose target does not exist yet: listed, but it cannot be opened.
         var target = Path.Combine(_dir, "later", "day2.csv");
         File.CreateSymbolicLink(Path.Combine(data, "events_20250302.csv"), target);
+        // A name that is not UTF-8 (bash's $'...' writes the raw byte 0xFF; .NET cannot create such a name).
+        await File.WriteAllLinesAsync(Path.Combine(data, "staging.csv"), [Header, View("c-0", "2025-03-03T09:00:00.000Z")], Ct);
+        using (var mv = Process.Start(new ProcessStartInfo("bash", ["-c", "mv staging.csv $'events_\\xff_20250303.csv'"]) { WorkingDirectory = data })!)
+        {
+            await mv.WaitForExitAsync(Ct);
+            Assert.Equal(0, mv.ExitCode);
+        }
+
+        const string notUtf8 = "events_\uFFFD_20250303.csv 0 0 0 1 its name is not valid UTF-8";
         await using var stack = await StackHarness.UpAsync(Ct);
         using var client = stack.ClickHouse();
 
@@ -53,8 +68,10 @@ public sealed class StackHostileInputTests : IDisposable
         [
             "events_20250301.csv 3 3 0 0 -",
             "events_20250302.csv 0 0 0 1 Could not find file",
+            notUtf8,
         ], await FileStats(client));
         Assert.Contains("2025-03-02 file_unreadable critical", await Alerts(client));
+        Assert.Contains("2025-03-03 file_unreadable critical", await Alerts(client));
 
         // The link's target appears, and the first file gets two more rows under the same name.
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
@@ -71,6 +88,7 @@ public sealed class StackHostileInputTests : IDisposable
             "events_20250301.csv 3 3 0 0 -",
             $"{changedName} 5 2 3 0 -",
             "events_20250302.csv 3 3 0 0 -",
+            notUtf8, // still unreadable, still accounted
         };
         Assert.Equal(expectedStats.Order(StringComparer.Ordinal), await FileStats(client));
         Assert.Equal(3, await Scalar(client, $"SELECT count() FROM {client.Qualify(Tables.DeadLetters)} FINAL WHERE reason = 'duplicate_event' AND source_file = '{changedName}'"));
@@ -151,8 +169,10 @@ public sealed class StackHostileInputTests : IDisposable
             r.GetProperty("error").ValueKind == JsonValueKind.Null ? "-" : Cut(r.GetProperty("error").GetString()!)))
         .ToList();
 
-    // The I/O error's text names the path; its first words are enough.
-    private static string Cut(string error) => error.StartsWith("Could not find file", StringComparison.Ordinal) ? "Could not find file" : error;
+    // The reasons go on with the path or advice; their first words are enough.
+    private static string Cut(string error) => ReasonStarts.FirstOrDefault(s => error.StartsWith(s, StringComparison.Ordinal)) ?? error;
+
+    private static readonly string[] ReasonStarts = ["Could not find file", "its name is not valid UTF-8"];
 
     private static async Task<List<string>> Alerts(ClickHouseClient client) =>
         (await client.QueryJsonEachRowAsync($"SELECT toString(day) AS day, rule, severity FROM {client.Qualify(Tables.Alerts)} FINAL ORDER BY day, rule", Ct))
