@@ -23,10 +23,16 @@ public sealed record PoisonMessageRow(
     /// <summary>How much of the message is kept.</summary>
     public const int ExcerptBytes = 1024;
 
+    /// <summary>Longest detail kept: a forged message can carry text of any length.</summary>
+    public const int MaxDetailChars = 1000;
+
     public static PoisonMessageRow Of(string topic, int partition, long offset, string reason, string detail, string foundBy,
         byte[]? key, byte[]? value, DateTime received)
     {
+        ArgumentNullException.ThrowIfNull(detail);
         var bytes = value ?? [];
+        if (detail.Length > MaxDetailChars)
+            detail = detail[..MaxDetailChars] + "…";
         return new PoisonMessageRow(topic, partition, offset, reason, detail, foundBy,
             key is null ? string.Empty : Encoding.UTF8.GetString(key, 0, Math.Min(key.Length, 256)),
             Convert.ToBase64String(bytes, 0, Math.Min(bytes.Length, ExcerptBytes)), bytes.Length, received);

@@ -162,6 +162,8 @@ public sealed class MonitorCore(MonitorOptions options)
             return null;
         if (m.Source.Length == 0)
             return $"{m.Name} names no file";
+        if (m.Name == MetricNames.FileDeadLettered && !DeadLetterReasons.All.Contains(m.Dimension, StringComparer.Ordinal))
+            return $"{m.Name} for '{Excerpt(m.Source)}' names '{Excerpt(m.Dimension)}', no reason of the contract";
         var file = _files.GetValueOrDefault(m.Source);
         switch (m.Name)
         {

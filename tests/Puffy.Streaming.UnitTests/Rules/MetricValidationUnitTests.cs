@@ -103,6 +103,7 @@ public sealed class MetricValidationUnitTests
         Assert.Equal("file.schema names no file", monitor.Check(M(MetricNames.FileSchema, 7, source: ""), MetricProducers.Ingestor));
         Assert.NotNull(monitor.Check(M(MetricNames.FileRevenue, -1), MetricProducers.Validator));
         Assert.NotNull(monitor.Check(M(MetricNames.Heartbeat, -1, source: ""), MetricProducers.Ingestor));
+        Assert.NotNull(monitor.Check(M(MetricNames.FileDeadLettered, 1, "made_up_reason"), MetricProducers.Validator));
         Assert.Equal("day.sessions names no day", monitor.Check(new Metric(null, MetricNames.DaySessions, "", 5, ""), MetricProducers.Sessionizer));
     }
 
