@@ -145,8 +145,8 @@ public sealed class MonitorCore(MonitorOptions options)
             return $"{m.Name} is the {from}'s metric, not the '{Excerpt(producer)}''s";
         if (!double.IsFinite(m.Value))
             return Inv($"{m.Name} has the value {m.Value}, not a finite number");
-        if (m.Day is { } day && (day < FirstDay || day > LastDay))
-            return Inv($"{m.Name} names the day {day:yyyy-MM-dd}, outside {FirstDay:yyyy-MM-dd}..{LastDay:yyyy-MM-dd}");
+        if (m.Day is { } day && (day < EventTime.FirstDay || day > EventTime.LastDay))
+            return Inv($"{m.Name} names the day {day:yyyy-MM-dd}, outside {EventTime.FirstDay:yyyy-MM-dd}..{EventTime.LastDay:yyyy-MM-dd}");
         (double Min, double Max, bool Whole) range = m.Name switch
         {
             MetricNames.FileRevenue => (0, MaxRevenue, false),
@@ -193,9 +193,7 @@ public sealed class MonitorCore(MonitorOptions options)
         return raised;
     }
 
-    // Days and values ClickHouse and the metrics' consumers can hold; anything else cannot be a real measurement.
-    private static readonly DateOnly FirstDay = new(1970, 1, 1);
-    private static readonly DateOnly LastDay = new(2105, 12, 31);
+    // Values ClickHouse and the metrics' consumers can hold; anything else cannot be a real measurement.
     private const double MaxCount = 1L << 53;
     private const double MaxRevenue = 1e15;
     private const double MaxUnixSeconds = 4_102_444_800; // 2100-01-01

@@ -56,6 +56,18 @@ public sealed class FileIdentityUnitTests : IDisposable
     }
 
     [Fact]
+    public void Run_FileNamedForADayNoTableCanHold_IsReadAsAFileWithoutADay()
+    {
+        Write("events_19000101.csv", Csv("a", "2025-03-01"));
+
+        var (summary, _) = Run();
+
+        Assert.Null(EventTime.DayFromFileName("events_19000101.csv"));
+        Assert.Null(summary.Files["events_19000101.csv"].Day);
+        Assert.Equal((3L, 3L), (summary.RowsRead, summary.Valid));
+    }
+
+    [Fact]
     public void Run_CopyOfAFileUnderAnotherName_IsReadOnceAndReported()
     {
         Write("events_20250301.csv", Csv("a", "2025-03-01"));
