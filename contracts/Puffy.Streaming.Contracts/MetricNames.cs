@@ -8,6 +8,7 @@ public static class MetricNames
     public const string FileUnreadable = "file.unreadable";    // Dimension: the error.
     public const string FileHeaderUnusable = "file.header_unusable"; // Dimension: the problem.
     public const string FileRows = "file.rows";
+    public const string FileChanged = "file.changed";          // Source: the new content's name; Dimension: the earlier one's; Value: its rows.
 
     // Validator, per file, once every row of the file has been decided.
     public const string FileValid = "file.valid";
@@ -32,4 +33,22 @@ public static class MetricNames
 
     // Live mode: wall-clock heartbeat of the ingestor (Value: unix seconds of the last event sent).
     public const string Heartbeat = "live.heartbeat";
+
+    /// <summary>The producer that sends a metric (the key of its messages on the metrics topic); null for a name not in the contract.</summary>
+    public static string? ProducerOf(string name) => name switch
+    {
+        FileSchema or FileUnreadable or FileHeaderUnusable or FileRows or FileChanged or Heartbeat => MetricProducers.Ingestor,
+        FileValid or FileDeadLettered or FileOrders or FileRevenue or FileZeroRevenueOrders or FieldObserved or FieldNull
+            or FileTimestamps or FileTimestampsInDay or FileFirstTimestamp or FileLastTimestamp or FileComplete => MetricProducers.Validator,
+        DaySessions or DayChannelSessions or DayConvertedSessions or DayOrders or DayComplete => MetricProducers.Sessionizer,
+        _ => null,
+    };
+}
+
+/// <summary>The services that publish metrics; each keys its metric messages by its own name.</summary>
+public static class MetricProducers
+{
+    public const string Ingestor = "ingestor";
+    public const string Validator = "validator";
+    public const string Sessionizer = "sessionizer";
 }

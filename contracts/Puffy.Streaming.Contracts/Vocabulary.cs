@@ -30,13 +30,17 @@ public static class DeadLetterReasons
     public const string DuplicateTransactionId = "duplicate_transaction_id";
     public const string LateEvent = "late_event";
 
-    /// <summary>A message on a topic that could not be decoded (Kafka services only).</summary>
+    /// <summary>
+    /// The reason header of a message a consumer could not decode, on its copy on the dead-letter topic (Kafka services
+    /// only). Not an input row: the monitor stores such messages in <c>poison_messages</c>, never in the row accounting.
+    /// </summary>
     public const string PoisonMessage = "poison_message";
 
+    /// <summary>Every reason an input row can be dead-lettered for (semantics §2 and §3).</summary>
     public static IReadOnlyList<string> All { get; } =
     [
         OversizedRow, UnparseableRow, MissingClientId, InvalidTimestamp, UnknownEventName, MalformedEventData,
-        InvalidPurchase, BotUserAgent, DuplicateEvent, DuplicateTransactionId, LateEvent, PoisonMessage,
+        InvalidPurchase, BotUserAgent, DuplicateEvent, DuplicateTransactionId, LateEvent,
     ];
 
     public static Severity SeverityOf(string reason) => reason switch
@@ -45,6 +49,21 @@ public static class DeadLetterReasons
         BotUserAgent or DuplicateEvent => Severity.Info,
         _ => Severity.Error,
     };
+}
+
+/// <summary>Why a message on the bus is poison (semantics §2): it is not an input row, so it is counted on its own.</summary>
+public static class PoisonReasons
+{
+    /// <summary>The bytes are not a message of the contract: bad framing, an unknown schema id, an undecodable body.</summary>
+    public const string Undecodable = "undecodable";
+
+    /// <summary>A well-formed metric the monitor rejects: unknown name or producer, unknown file, a value out of range.</summary>
+    public const string InvalidMetric = "invalid_metric";
+
+    /// <summary>A well-formed message whose values no table can hold, or that contradicts the contract (e.g. an unknown reason code).</summary>
+    public const string InvalidMessage = "invalid_message";
+
+    public static IReadOnlyList<string> All { get; } = [Undecodable, InvalidMetric, InvalidMessage];
 }
 
 public enum Severity

@@ -1,7 +1,6 @@
--- Rejected rows, one per (source_file, line, reason). source_key is empty for rows of a file; for
--- poison_message rows (a Kafka message that could not be decoded, which has no file line) it is
--- 'topic/partition/offset', so distinct poison messages stay distinct while redelivery of one
--- still collapses. file_day and ts are null when unknown.
+-- Rejected input rows, one per (source_file, line, reason). Messages on the bus that are not input
+-- rows are not here but in poison_messages. source_key is empty (a column kept for tables created
+-- when poison messages were stored here). file_day and ts are null when unknown.
 CREATE TABLE IF NOT EXISTS {db}.dead_letters
 (
     source_file String,

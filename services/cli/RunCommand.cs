@@ -130,6 +130,8 @@ internal static class RunCommand
 
         output.Write(SummaryReport.Render(summary));
         output.WriteLine();
+        foreach (var (file, sameAs) in pipeline.Copies)
+            output.WriteLine($"skipped {file}: the same content as {sameAs}, read already");
         var also = clickHouse is null ? string.Empty : $" (and ClickHouse database {clickHouse.Database})";
         output.WriteLine($"wrote {dbPath}, {summaryPath} and {reportPath}{also} in {clock.Elapsed.TotalSeconds:0.00} s");
         return FailOn(options.FailOn, summary.Alerts, error);

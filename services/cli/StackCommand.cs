@@ -208,12 +208,12 @@ internal static class StackCommand
         return process.ExitCode;
     }
 
-    /// <summary>The replay's one-line result: files sent (with rows), skipped as already sent, failed to read.</summary>
+    /// <summary>The replay's one-line result: files sent (with rows), skipped as content already sent, failed to read.</summary>
     public static string Describe(ReplayReport report, TimeSpan elapsed) =>
         string.Create(
             CultureInfo.InvariantCulture,
             $"ingestor: replay {report.ReplayId}: {report.FilesSent} {Plural(report.FilesSent, "file")} sent ({report.RowsSent:N0} rows), "
-            + $"{report.FilesSkipped} skipped (already sent by an earlier replay), {report.FilesFailed} failed (unreadable) in {elapsed.TotalSeconds:0.0} s");
+            + $"{report.FilesSkipped} skipped (their content was sent already), {report.FilesFailed} failed (unreadable, tried again next replay) in {elapsed.TotalSeconds:0.0} s");
 
     private static string Plural(int count, string noun) => count == 1 ? noun : noun + "s";
 

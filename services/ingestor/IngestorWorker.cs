@@ -15,8 +15,12 @@ namespace Puffy.Streaming.Ingestor;
 /// <summary>
 /// Replays the CSV files onto the raw topic at the configured speed, then exits. Rows are keyed by client id; every
 /// raw partition gets watermarks, a file-end mark per file and a flush mark at the end, so the validator can merge the
-/// partitions back into this exact order. A file is checkpointed in Redis once all its rows are acknowledged: a
-/// restarted replay skips finished files, and the validator ignores rows of a half-sent file it has seen already.
+/// partitions back into this exact order. A file is known by its content (SHA-256 and size), not its name, and is
+/// checkpointed in Redis once all its rows are acknowledged: a later or restarted replay skips content it has sent
+/// (under any name), and the validator ignores rows of a half-sent file it has seen already. New content under a name
+/// already sent is sent as a file of its own (<see cref="FileContent.ChangedName"/>) after a <c>file.changed</c>
+/// metric. A file that cannot be read is reported (<c>file.unreadable</c>) and never checkpointed, so the next replay
+/// tries it again.
 /// </summary>
 public sealed partial class IngestorWorker(
     ServiceClients clients, IOptions<IngestorOptions> options, IHostApplicationLifetime lifetime, ILogger<IngestorWorker> log)
@@ -24,7 +28,8 @@ public sealed partial class IngestorWorker(
 {
     private readonly IHostApplicationLifetime _lifetime = lifetime;
 
-    private sealed record FileCheckpoint(long Rows, DateTime StreamTime);
+    /// <summary>A content sent completely: the name it was listed under, the name its rows carried, its rows.</summary>
+    private sealed record FileCheckpoint(string Name, string Source, long Rows, DateTime StreamTime);
 
     protected override async Task RunAsync(CancellationToken stoppingToken)
     {
@@ -36,13 +41,17 @@ public sealed partial class IngestorWorker(
         var codec = await clients.CodecAsync(stoppingToken);
         await clients.EnsureTopicsAsync(stoppingToken);
         var redis = await clients.RedisAsync(stoppingToken);
-        RedisKey done = clients.Redis.KeyPrefix + ":ingestor:files";
+        RedisKey done = clients.Redis.KeyPrefix + ":ingestor:contents";
         using var producer = clients.Producer(codec, "ingestor");
 
         var gates = clients.Gates(producer, (ConsumerGroups.Validator, Topics.RawEvents));
         var core = new IngestorCore { OnMetric = m => producer.Send(Topics.Metrics, "ingestor", m), MaxRowBytes = options.Value.MaxRowBytes };
         var checkpoints = (await redis.HashGetAllAsync(done)).ToDictionary(
             e => (string)e.Name!, e => JsonSerializer.Deserialize<FileCheckpoint>((string)e.Value!)!, StringComparer.Ordinal);
+        // The last content sent under each name, to recognise new content under it.
+        var byName = new Dictionary<string, FileCheckpoint>(StringComparer.Ordinal);
+        foreach (var c in checkpoints.Values.OrderBy(c => c.StreamTime))
+            byName[c.Name] = c;
         if (checkpoints.Count > 0)
             core.ResumeAt(checkpoints.Values.Max(c => c.StreamTime));
         var speedText = speed.ToString();
@@ -60,13 +69,6 @@ public sealed partial class IngestorWorker(
         foreach (var path in files)
         {
             var name = Path.GetFileName(path);
-            if (checkpoints.ContainsKey(name))
-            {
-                LogSkipped(replayId, name);
-                filesSkipped++;
-                continue;
-            }
-
             byte[] content;
             try
             {
@@ -74,16 +76,33 @@ public sealed partial class IngestorWorker(
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                LogUnreadable(replayId, name, e.Message);
-                core.ReportUnreadable(name, e.Message);
-                await Checkpoint(name, 0);
+                // Not checkpointed: the next replay tries again, and reads it once it can.
+                var reason = FileContent.UnreadableReason(path, e);
+                LogUnreadable(replayId, name, reason);
+                core.ReportUnreadable(name, reason);
                 filesFailed++;
                 continue;
             }
 
+            var contentId = FileContent.Id(content);
+            if (checkpoints.TryGetValue(contentId, out var before))
+            {
+                LogSkipped(replayId, name, before.Source);
+                filesSkipped++;
+                continue;
+            }
+
+            var source = name;
+            if (byName.TryGetValue(name, out var earlier))
+            {
+                source = FileContent.ChangedName(name, contentId);
+                LogChanged(replayId, name, source);
+                core.ReportChanged(source, earlier.Source, earlier.Rows);
+            }
+
             long rows = 0;
             var sinceRows = 0;
-            foreach (var raw in core.ReadFile(name, content))
+            foreach (var raw in core.ReadFile(source, content))
             {
                 replayStart ??= raw.StreamTime;
                 var wait = speed.DelayFor(replayStart.Value, raw.StreamTime, clock.Elapsed);
@@ -96,7 +115,7 @@ public sealed partial class IngestorWorker(
 
                 if (gates.Count > 0)
                     await clients.HoldBackAsync(gates, () => producer.Mark(Topics.RawEvents, StreamMarkKind.Watermark, last), stoppingToken);
-                producer.Send(Topics.RawEvents, string.IsNullOrEmpty(raw.ClientId) ? $"{name}:{raw.Line}" : raw.ClientId, raw);
+                producer.Send(Topics.RawEvents, string.IsNullOrEmpty(raw.ClientId) ? $"{source}:{raw.Line}" : raw.ClientId, raw);
                 last = new StreamPosition(raw.StreamTime, raw.SourceFile, raw.Line);
                 rows++;
                 if (++sinceRows >= o.WatermarkEvery || sinceMark.ElapsedMilliseconds >= 200)
@@ -113,11 +132,13 @@ public sealed partial class IngestorWorker(
                 }
             }
 
-            producer.Mark(Topics.RawEvents, StreamMarkKind.FileEnd, last, name, EventTime.DayFromFileName(name), rows);
-            await Checkpoint(name, rows);
+            producer.Mark(Topics.RawEvents, StreamMarkKind.FileEnd, last, source, EventTime.DayFromFileName(source), rows);
+            var checkpoint = new FileCheckpoint(name, source, rows, core.StreamTime);
+            await Checkpoint(contentId, checkpoint);
+            checkpoints[contentId] = byName[name] = checkpoint;
             sent += rows;
             filesSent++;
-            LogFileSent(replayId, name, rows);
+            LogFileSent(replayId, source, rows);
         }
 
         producer.Mark(Topics.RawEvents, StreamMarkKind.Flush, last);
@@ -135,20 +156,23 @@ public sealed partial class IngestorWorker(
             gate.Dispose();
         _lifetime.StopApplication();
 
-        async Task Checkpoint(string file, long rows)
+        async Task Checkpoint(string contentId, FileCheckpoint checkpoint)
         {
             // Only acknowledged rows count as sent.
             producer.Flush(stoppingToken);
-            var checkpoint = JsonSerializer.Serialize(new FileCheckpoint(rows, core.StreamTime));
-            await Infrastructure.RetryAsync("Storing the file checkpoint in Redis", () => redis.HashSetAsync(done, file, checkpoint), log, stoppingToken);
+            var json = JsonSerializer.Serialize(checkpoint);
+            await Infrastructure.RetryAsync("Storing the file checkpoint in Redis", () => redis.HashSetAsync(done, contentId, json), log, stoppingToken);
         }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Replay {ReplayId}: replaying {Files} files from {Data} at {Speed} speed ({Done} already sent)")]
     private partial void LogStarting(string replayId, int files, string data, string speed, int done);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Replay {ReplayId}: skipping {File}, sent completely by an earlier run")]
-    private partial void LogSkipped(string replayId, string file);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Replay {ReplayId}: skipping {File}, its content was sent completely before (as {SentAs})")]
+    private partial void LogSkipped(string replayId, string file, string sentAs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Replay {ReplayId}: {File} holds new content under a name already sent; sending it as {Source}")]
+    private partial void LogChanged(string replayId, string file, string source);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Replay {ReplayId}: cannot read {File}: {Error}")]
     private partial void LogUnreadable(string replayId, string file, string error);

@@ -20,8 +20,10 @@ using Core = Puffy.Streaming.Pipeline.Monitoring.MonitorOptions;
 namespace Puffy.Streaming.Monitor;
 
 /// <summary>
-/// Metrics → alerts (topic and ClickHouse) and file_stats; dead letters → the dead_letters table (typed ones as they
-/// are, poison copies from their headers); sessions and orders → marketing_daily. Each producer keys its metrics by
+/// Metrics → alerts (topic and ClickHouse) and file_stats; dead letters → the dead_letters table; sessions and orders →
+/// marketing_daily. Poison → poison_messages and its alert: consumers' copies of messages they could not decode (from
+/// their headers), and every message the monitor will not take — a metric its rules reject (<see cref="MonitorCore.Check"/>),
+/// a dead letter with a reason not in the contract, values no table can hold. Each producer keys its metrics by
 /// its own name, so every producer's metrics arrive in the order it sent them, which is all the rules depend on.
 /// At each checkpoint the rules' memory, the file totals, the sessions and orders newly counted in marketing_daily and
 /// the input positions they reflect are saved to Redis in one transaction, after the outputs are flushed and before
@@ -109,14 +111,46 @@ public sealed partial class MonitorWorker(
                 switch (result.Topic)
                 {
                     case Topics.Metrics when TryDecode<Metric>(codec, value, out var metric):
+                        // The key names the producer; a metric the rules would not take is set aside, never counted.
+                        var sender = result.Message.Key is { } key ? Encoding.UTF8.GetString(key) : string.Empty;
+                        if (monitor.Check(metric, sender) is { } problem)
+                        {
+                            await Reject(result, PoisonReasons.InvalidMetric, $"{Describe(metric)} from '{sender}': {problem}");
+                            break;
+                        }
+
                         FileStats(files, changedFiles, metric);
                         foreach (var alert in monitor.Accept(metric))
                             await Raise(alert);
                         break;
+                    case Topics.DeadLetters when TryDecode<DeadLetter>(codec, value, out var deadLetter):
+                        if (!DeadLetterReasons.All.Contains(deadLetter.Reason, StringComparer.Ordinal))
+                        {
+                            await Reject(result, PoisonReasons.InvalidMessage, $"a dead letter with the reason '{deadLetter.Reason}', which is no reason of the contract");
+                            break;
+                        }
+
+                        try
+                        {
+                            await writer.AddAsync(deadLetter, CancellationToken.None);
+                        }
+                        catch (UnstorableRowException e)
+                        {
+                            await Reject(result, PoisonReasons.InvalidMessage, e.Message);
+                        }
+
+                        break;
                     case Topics.DeadLetters:
-                        await writer.AddAsync(TryDecode<DeadLetter>(codec, value, out var deadLetter) ? deadLetter : FromHeaders(result), CancellationToken.None);
+                        // A consumer's copy of a message it could not decode (or bytes that are no dead letter at all).
+                        await Poison(FromHeaders(result, DateTime.UtcNow));
                         break;
                     case Topics.Sessions when TryDecode<Session>(codec, value, out var session):
+                        if (Unstorable(session) is { } badSession)
+                        {
+                            await Reject(result, PoisonReasons.InvalidMessage, badSession);
+                            break;
+                        }
+
                         // A restarted sessionizer sends the sessions it closed after its last checkpoint again.
                         if (marketing.Add(session))
                             marketingChanged = true;
@@ -124,6 +158,12 @@ public sealed partial class MonitorWorker(
                             counted++;
                         break;
                     case Topics.AttributedOrders when TryDecode<AttributedOrder>(codec, value, out var order):
+                        if (Unstorable(order) is { } badOrder)
+                        {
+                            await Reject(result, PoisonReasons.InvalidMessage, badOrder);
+                            break;
+                        }
+
                         if (marketing.Add(order))
                             marketingChanged = true;
                         else
@@ -156,6 +196,19 @@ public sealed partial class MonitorWorker(
         }
 
         await Checkpoint();
+
+        Task Reject(ConsumeResult<byte[]?, byte[]?> message, string reason, string detail) =>
+            Poison(PoisonMessageRow.Of(message.Topic, message.Partition.Value, message.Offset.Value, reason, detail, "monitor",
+                message.Message.Key, message.Message.Value, DateTime.UtcNow));
+
+        async Task Poison(PoisonMessageRow row)
+        {
+            // Counted and stored on its own (semantics §2), alerted once per day; never part of the row accounting.
+            LogRejected(row.Topic, row.Partition, row.Offset, row.Reason, row.Detail);
+            await writer.AddAsync(row, CancellationToken.None);
+            foreach (var alert in monitor.AcceptPoison(row.Received, $"{row.Topic}[{row.Partition}]@{row.Offset} ({row.Reason}): {row.Detail}"))
+                await Raise(alert);
+        }
 
         async Task Raise(Alert alert)
         {
@@ -233,32 +286,53 @@ public sealed partial class MonitorWorker(
         if (!m.Name.StartsWith("file.", StringComparison.Ordinal) || m.Source.Length == 0)
             return;
         var row = files.GetValueOrDefault(m.Source) ?? new FileStatsRow(m.Source, m.Day, 0, string.Empty, 0, new SortedDictionary<string, long>(StringComparer.Ordinal), null);
+        // The monitor checked the metric: its counts are whole, non-negative and far inside a long.
         row = m.Name switch
         {
-            MetricNames.FileSchema => row with { Columns = m.Dimension },
+            // The ingestor announces every reading of a file: one that failed before is readable now.
+            MetricNames.FileSchema => row with { Columns = m.Dimension, Unreadable = false, Error = null },
             MetricNames.FileRows => row with { Rows = (long)m.Value },
             MetricNames.FileValid => row with { Valid = (long)m.Value },
             MetricNames.FileDeadLettered => row with { DeadLettered = new SortedDictionary<string, long>(row.DeadLettered.ToDictionary(), StringComparer.Ordinal) { [m.Dimension] = (long)m.Value } },
-            MetricNames.FileUnreadable or MetricNames.FileHeaderUnusable => row with { Error = row.Error ?? m.Dimension },
+            MetricNames.FileUnreadable => row with { Unreadable = true, Error = m.Dimension },
+            MetricNames.FileHeaderUnusable => row with { Error = row.Error ?? m.Dimension },
             _ => row,
         };
         files[m.Source] = row;
         changed.Add(m.Source);
     }
 
-    /// <summary>A poison copy on the dead-letter topic: what its headers say about it.</summary>
-    private static DeadLetter FromHeaders(ConsumeResult<byte[]?, byte[]?> result)
+    /// <summary>A poison copy on the dead-letter topic: what its headers say about the message a consumer could not decode.</summary>
+    private static PoisonMessageRow FromHeaders(ConsumeResult<byte[]?, byte[]?> result, DateTime received)
     {
         string? Header(string name) =>
             result.Message.Headers?.TryGetLastBytes(name, out var bytes) == true ? Encoding.UTF8.GetString(bytes) : null;
-        var reason = Header(DeadLetterHeaders.Reason) ?? DeadLetterReasons.PoisonMessage;
-        var topic = Header(DeadLetterHeaders.SourceTopic) ?? result.Topic;
-        int? partition = int.TryParse(Header(DeadLetterHeaders.SourcePartition), CultureInfo.InvariantCulture, out var p) ? p : result.Partition.Value;
-        long? offset = long.TryParse(Header(DeadLetterHeaders.SourceOffset), CultureInfo.InvariantCulture, out var off) ? off : result.Offset.Value;
-        var original = result.Message.Value is { } bytes ? Convert.ToBase64String(bytes) : string.Empty;
-        return new DeadLetter(DeadLetterReasons.PoisonMessage, DeadLetterReasons.SeverityOf(DeadLetterReasons.PoisonMessage),
-            Header(DeadLetterHeaders.Detail) ?? reason, string.Empty, 0, null, original, SourceTopic: topic, SourcePartition: partition, SourceOffset: offset);
+        var topic = Header(DeadLetterHeaders.SourceTopic);
+        var partition = int.TryParse(Header(DeadLetterHeaders.SourcePartition), CultureInfo.InvariantCulture, out var p) ? p : result.Partition.Value;
+        var offset = long.TryParse(Header(DeadLetterHeaders.SourceOffset), CultureInfo.InvariantCulture, out var off) ? off : result.Offset.Value;
+        var detail = Header(DeadLetterHeaders.Detail) ?? "not a dead letter, and without the headers of a consumer's copy";
+        return PoisonMessageRow.Of(topic ?? result.Topic, topic is null ? result.Partition.Value : partition, topic is null ? result.Offset.Value : offset,
+            PoisonReasons.Undecodable, detail, topic is null ? "monitor" : $"a consumer of {topic}", result.Message.Key, result.Message.Value, received);
     }
+
+    private static string Describe(Metric m) =>
+        string.Create(CultureInfo.InvariantCulture, $"{m.Name} = {m.Value} (day {RunDay(m.Day)}, file '{m.Source}', dimension '{m.Dimension}')");
+
+    /// <summary>Why a session cannot be counted in marketing_daily (a start ClickHouse cannot store), or null.</summary>
+    private static string? Unstorable(Session s) =>
+        RowBinaryWriter.IsStorable(s.Start) ? null : $"session {s.SessionId} starts at {s.Start:O}, outside what the tables can hold";
+
+    /// <summary>Why an order cannot be counted in marketing_daily (a time or revenue the tables cannot hold), or null.</summary>
+    private static string? Unstorable(AttributedOrder o)
+    {
+        if (!RowBinaryWriter.IsStorable(o.PurchaseTime) || !RowBinaryWriter.IsStorable(o.FirstClick.SessionStart)
+            || !RowBinaryWriter.IsStorable(o.LastClick.SessionStart) || !RowBinaryWriter.IsStorable(o.LastNonDirect.SessionStart))
+            return $"order {o.TransactionId} carries a time outside what the tables can hold";
+        return Math.Abs(o.Revenue) > MaxRevenue ? $"order {o.TransactionId} has the revenue {o.Revenue}, beyond what the tables can hold" : null;
+    }
+
+    // Decimal(18, 2) holds up to 10^16 - 0.01; a marketing_daily sum must fit too.
+    private const decimal MaxRevenue = 1_000_000_000_000m;
 
     private static string RunDay(DateOnly? day) => day?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "unknown";
 
@@ -276,6 +350,9 @@ public sealed partial class MonitorWorker(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Undecodable message {Topic}[{Partition}]@{Offset} sent to the dead letters")]
     private partial void LogPoison(string topic, int partition, long offset);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Poison message {Topic}[{Partition}]@{Offset} set aside ({Reason}): {Detail}")]
+    private partial void LogRejected(string topic, int partition, long offset, string reason, string detail);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Detail}")]
     private partial void LogKafka(string detail);

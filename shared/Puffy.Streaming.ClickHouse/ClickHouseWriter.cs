@@ -25,6 +25,7 @@ public sealed class ClickHouseWriter
     private readonly Table<MarketingDailyRow> _marketing;
     private readonly Table<Alert> _alerts;
     private readonly Table<FileStatsRow> _fileStats;
+    private readonly Table<PoisonMessageRow> _poison;
     private readonly ITable[] _tables;
 
     public ClickHouseWriter(ClickHouseClient client, int batchSize = 50_000, TimeProvider? clock = null)
@@ -41,7 +42,8 @@ public sealed class ClickHouseWriter
         _marketing = new(Tables.MarketingDaily, MarketingColumns, WriteMarketing);
         _alerts = new(Tables.Alerts, AlertColumns, WriteAlert);
         _fileStats = new(Tables.FileStats, FileStatsColumns, WriteFileStats);
-        _tables = [_events, _deadLetters, _sessions, _orders, _marketing, _alerts, _fileStats];
+        _poison = new(Tables.PoisonMessages, PoisonColumns, WritePoison);
+        _tables = [_events, _deadLetters, _sessions, _orders, _marketing, _alerts, _fileStats, _poison];
     }
 
     /// <summary>Rows buffered and not yet written.</summary>
@@ -68,6 +70,8 @@ public sealed class ClickHouseWriter
 
     public ValueTask AddAsync(FileStatsRow stats, CancellationToken cancellationToken = default) => AddAsync(_fileStats, stats, cancellationToken);
 
+    public ValueTask AddAsync(PoisonMessageRow poison, CancellationToken cancellationToken = default) => AddAsync(_poison, poison, cancellationToken);
+
     /// <summary>Writes every buffered row. When it returns, all records added so far are stored.</summary>
     public async Task FlushAsync(CancellationToken cancellationToken = default)
     {
@@ -75,6 +79,7 @@ public sealed class ClickHouseWriter
             await table.FlushAsync(_client, Version(), cancellationToken);
     }
 
+    /// <summary>Throws <see cref="UnstorableRowException"/>, and keeps nothing, when the row's values do not fit its table.</summary>
     private ValueTask AddAsync<T>(Table<T> table, T row, CancellationToken cancellationToken)
     {
         table.Add(row);
@@ -93,10 +98,26 @@ public sealed class ClickHouseWriter
     private sealed class Table<T>(string name, string[] columns, Action<RowBinaryWriter, T, ulong> write) : ITable
     {
         private readonly List<T> _rows = [];
+        private readonly RowBinaryWriter _trial = new(256);
 
         public int Count => _rows.Count;
 
-        public void Add(T row) => _rows.Add(row);
+        public void Add(T row)
+        {
+            // Encoded once on arrival: a row that cannot be stored (a day before 1970, a negative count) is refused
+            // here, where its sender is known, instead of failing every later flush of the batch.
+            _trial.Reset();
+            try
+            {
+                write(_trial, row, 0);
+            }
+            catch (Exception e) when (e is OverflowException or ArgumentException)
+            {
+                throw new UnstorableRowException($"a {name} row cannot be stored: {e.Message}", e);
+            }
+
+            _rows.Add(row);
+        }
 
         public async Task FlushAsync(ClickHouseClient client, ulong version, CancellationToken cancellationToken)
         {
@@ -202,17 +223,24 @@ public sealed class ClickHouseWriter
             .String(a.Message).UInt64(version);
 
     internal static readonly string[] FileStatsColumns =
-        ["file", "day", "rows", "columns", "valid", "dead_lettered", "error", .. DeadLetterReasons.All.Select(r => "dl_" + r), "version"];
+        ["file", "day", "rows", "columns", "valid", "dead_lettered", "error", "unreadable", .. DeadLetterReasons.All.Select(r => "dl_" + r), "version"];
 
     private static void WriteFileStats(RowBinaryWriter w, FileStatsRow f, ulong version)
     {
         // A reason code newer than the table's dl_ columns still counts in dead_lettered.
         w.String(f.File).NullableDate(f.Day).UInt64(Count(f.Rows)).String(f.Columns).UInt64(Count(f.Valid))
-            .UInt64(Count(f.DeadLetteredTotal)).NullableString(f.Error);
+            .UInt64(Count(f.DeadLetteredTotal)).NullableString(f.Error).Bool(f.Unreadable);
         foreach (var reason in DeadLetterReasons.All)
             w.UInt64(Count(f.DeadLettered.GetValueOrDefault(reason)));
         w.UInt64(version);
     }
+
+    internal static readonly string[] PoisonColumns =
+        ["source_topic", "source_partition", "source_offset", "reason", "detail", "found_by", "message_key", "excerpt_base64", "bytes", "received", "version"];
+
+    private static void WritePoison(RowBinaryWriter w, PoisonMessageRow p, ulong version) =>
+        w.String(p.Topic).Int32(p.Partition).Int64(p.Offset).String(p.Reason).String(p.Detail).String(p.FoundBy).String(p.Key)
+            .String(p.ExcerptBase64).UInt64(Count(p.Bytes)).DateTime(p.Received).UInt64(version);
 
     /// <summary>Lower-case severity name, as in the embedded SQLite output.</summary>
     public static string SeverityText(Severity severity) => severity switch
@@ -243,6 +271,10 @@ public static class Tables
     public const string MarketingDaily = "marketing_daily";
     public const string Alerts = "alerts";
     public const string FileStats = "file_stats";
+    public const string PoisonMessages = "poison_messages";
 
-    public static IReadOnlyList<string> All { get; } = [Events, DeadLetters, Sessions, Orders, MarketingDaily, Alerts, FileStats];
+    public static IReadOnlyList<string> All { get; } = [Events, DeadLetters, Sessions, Orders, MarketingDaily, Alerts, FileStats, PoisonMessages];
 }
+
+/// <summary>A record whose values its ClickHouse table cannot hold; it was not added.</summary>
+public sealed class UnstorableRowException(string message, Exception inner) : Exception(message, inner);

@@ -18,6 +18,9 @@ public sealed class RowBinaryWriter
 
     public int Length => _buffer.WrittenCount;
 
+    /// <summary>Forgets what was written, keeping the buffer.</summary>
+    public void Reset() => _buffer.ResetWrittenCount();
+
     public RowBinaryWriter UInt8(byte value)
     {
         _buffer.GetSpan(1)[0] = value;

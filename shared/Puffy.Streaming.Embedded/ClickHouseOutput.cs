@@ -25,7 +25,7 @@ public sealed class ClickHouseSink(ClickHouseWriter writer) : IPipelineSink
         foreach (var row in summary.MarketingDaily)
             await writer.AddAsync(row, cancellationToken);
         foreach (var f in summary.Files.Values)
-            await writer.AddAsync(new FileStatsRow(f.File, f.Day, f.Rows, f.Columns, f.Valid, f.DeadLettered, f.Error), cancellationToken);
+            await writer.AddAsync(new FileStatsRow(f.File, f.Day, f.Rows, f.Columns, f.Valid, f.DeadLettered, f.Error, f.Unreadable), cancellationToken);
         await writer.FlushAsync(cancellationToken);
     }
 

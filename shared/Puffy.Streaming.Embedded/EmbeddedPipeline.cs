@@ -92,6 +92,11 @@ public sealed class EmbeddedPipeline
                     {
                         OnMetric(metric);
                     }
+                    else if (item.Control is FileEnd { SameAs: { } original } copy)
+                    {
+                        _copies.Add((copy.File, original));
+                        filesDone++;
+                    }
                     else if (item.Control is FileEnd end)
                     {
                         _sink.OnFileRead(end.File, end.Day, end.Rows, end.Error);
@@ -124,7 +129,12 @@ public sealed class EmbeddedPipeline
     // A row with its verdict, or (Raw null) a control item: a Metric or a FileEnd. Unused batch slots are empty.
     private readonly record struct Item(RawEvent? Raw, RowVerdict Verdict, object? Control = null);
 
-    private sealed record FileEnd(string File, DateOnly? Day, long Rows, FieldTally? Fields, string? Error);
+    private sealed record FileEnd(string File, DateOnly? Day, long Rows, FieldTally? Fields, string? Error, string? SameAs = null);
+
+    /// <summary>Files skipped because their content equals a file read before in the run: (file, the file read).</summary>
+    public IReadOnlyList<(string File, string SameAs)> Copies => _copies;
+
+    private readonly List<(string File, string SameAs)> _copies = [];
 
     private const int BatchSize = 256;
 
@@ -146,6 +156,7 @@ public sealed class EmbeddedPipeline
             }
 
             var ingestor = new IngestorCore { OnMetric = m => Emit(new Item(null, default, m)), MaxRowBytes = _maxRowBytes };
+            var contents = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var path in files)
             {
                 var name = Path.GetFileName(path);
@@ -157,10 +168,21 @@ public sealed class EmbeddedPipeline
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
-                    ingestor.ReportUnreadable(name, e.Message);
-                    Emit(new Item(null, default, new FileEnd(name, day, 0, null, e.Message)));
+                    var reason = FileContent.UnreadableReason(path, e);
+                    ingestor.ReportUnreadable(name, reason);
+                    Emit(new Item(null, default, new FileEnd(name, day, 0, null, reason)));
                     continue;
                 }
+
+                // Files are known by content, as the ingestor service knows them: a copy of a file read before is skipped.
+                var id = FileContent.Id(content.Span);
+                if (contents.TryGetValue(id, out var original))
+                {
+                    Emit(new Item(null, default, new FileEnd(name, day, 0, null, null, SameAs: original)));
+                    continue;
+                }
+
+                contents[id] = name;
 
                 var fields = new FieldTally();
                 long rows = 0;
@@ -242,6 +264,9 @@ public sealed class EmbeddedPipeline
 
     private void OnMetric(Metric metric)
     {
+        // The cores' own metrics: one the monitor would reject is a bug, never input to set aside.
+        if (_monitor.Check(metric) is { } problem)
+            throw new InvalidOperationException($"the pipeline produced an invalid metric: {problem}");
         _sink.OnMetric(metric);
         foreach (var alert in _monitor.Accept(metric))
             _sink.OnAlert(alert);

@@ -18,6 +18,9 @@ public sealed class FileStats(string file, DateOnly? day)
     public SortedDictionary<string, long> DeadLettered { get; } = new(StringComparer.Ordinal);
     public string? Error { get; set; }
 
+    /// <summary>The file could not be opened or read (Error says why); its rows are not known, so it counts 0 rows.</summary>
+    public bool Unreadable { get; set; }
+
     public long DeadLetteredTotal => DeadLettered.Values.Sum();
 
     /// <summary>rows_read = valid + dead_lettered.</summary>
@@ -145,6 +148,7 @@ public sealed class SummaryBuilder : IPipelineSink
         var s = Stats(file);
         s.Rows += rows;
         s.Error ??= error;
+        s.Unreadable |= error is not null;
         Summary.RowsRead += rows;
         Summary.RowsPerFile[file] = Summary.RowsPerFile.GetValueOrDefault(file) + rows;
     }

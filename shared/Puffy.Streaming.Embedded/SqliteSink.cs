@@ -126,14 +126,14 @@ public sealed class SqliteSink : IPipelineSink, IDisposable
 
         var reasons = DeadLetterReasons.All;
         var columns = string.Join(", ", reasons.Select(r => $"dl_{r} INTEGER NOT NULL DEFAULT 0"));
-        Execute($"CREATE TABLE file_stats (file TEXT NOT NULL PRIMARY KEY, day TEXT, rows INTEGER NOT NULL, columns TEXT NOT NULL, valid INTEGER NOT NULL, dead_lettered INTEGER NOT NULL, error TEXT, {columns})", tx);
+        Execute($"CREATE TABLE file_stats (file TEXT NOT NULL PRIMARY KEY, day TEXT, rows INTEGER NOT NULL, columns TEXT NOT NULL, valid INTEGER NOT NULL, dead_lettered INTEGER NOT NULL, error TEXT, unreadable INTEGER NOT NULL, {columns})", tx);
         var names = string.Join(", ", reasons.Select(r => $"dl_{r}"));
-        var marks = string.Join(",", Enumerable.Range(8, reasons.Count).Select(i => $"${i}"));
-        using (var cmd = Command(tx, $"INSERT INTO file_stats (file, day, rows, columns, valid, dead_lettered, error, {names}) VALUES ($1,$2,$3,$4,$5,$6,$7,{marks})", 7 + reasons.Count))
+        var marks = string.Join(",", Enumerable.Range(9, reasons.Count).Select(i => $"${i}"));
+        using (var cmd = Command(tx, $"INSERT INTO file_stats (file, day, rows, columns, valid, dead_lettered, error, unreadable, {names}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,{marks})", 8 + reasons.Count))
         {
             foreach (var f in summary.Files.Values)
             {
-                object?[] values = [f.File, f.Day is { } d ? RunSummary.Day(d) : null, f.Rows, f.Columns, f.Valid, f.DeadLetteredTotal, f.Error,
+                object?[] values = [f.File, f.Day is { } d ? RunSummary.Day(d) : null, f.Rows, f.Columns, f.Valid, f.DeadLetteredTotal, f.Error, f.Unreadable ? 1 : 0,
                     .. reasons.Select(r => (object?)f.DeadLettered.GetValueOrDefault(r))];
                 Run(cmd, values);
             }

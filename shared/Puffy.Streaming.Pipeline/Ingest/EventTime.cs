@@ -63,7 +63,16 @@ public static class EventTime
         return utc >= start - FileDaySlack && utc <= start.AddDays(1) + FileDaySlack;
     }
 
-    /// <summary>The <c>YYYYMMDD</c> day in a file name, if any (the first run of 8 digits that is a real date).</summary>
+    /// <summary>The first and last day a file or metric can name: what ClickHouse's <c>Date</c> holds.</summary>
+    public static readonly DateOnly FirstDay = new(1970, 1, 1);
+
+    /// <inheritdoc cref="FirstDay"/>
+    public static readonly DateOnly LastDay = new(2105, 12, 31);
+
+    /// <summary>
+    /// The <c>YYYYMMDD</c> day in a file name, if any (the first run of 8 digits that is a real date from
+    /// <see cref="FirstDay"/> to <see cref="LastDay"/>).
+    /// </summary>
     public static DateOnly? DayFromFileName(string fileName)
     {
         var name = Path.GetFileNameWithoutExtension(fileName);
@@ -73,7 +82,8 @@ public static class EventTime
                 continue;
             var run = name.AsSpan(i, 8);
             if (!run.ContainsAnyExceptInRange('0', '9') && (i + 8 == name.Length || !char.IsAsciiDigit(name[i + 8]))
-                && DateOnly.TryParseExact(run, "yyyyMMdd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d))
+                && DateOnly.TryParseExact(run, "yyyyMMdd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d)
+                && d >= FirstDay && d <= LastDay)
                 return d;
         }
 

@@ -112,6 +112,10 @@ public sealed class IngestorCore
             StreamTime = streamTime;
     }
 
+    /// <summary>Reports new content under the name of a file read before, about to be read as <paramref name="fileName"/>.</summary>
+    public void ReportChanged(string fileName, string earlierFile, long earlierRows) =>
+        OnMetric(new Metric(EventTime.DayFromFileName(fileName), MetricNames.FileChanged, earlierFile, earlierRows, fileName));
+
     /// <summary>Reports a file that could not be read at all (I/O error).</summary>
     public void ReportUnreadable(string fileName, string error) =>
         OnMetric(new Metric(EventTime.DayFromFileName(fileName), MetricNames.FileUnreadable, error, 1, fileName));

@@ -52,6 +52,8 @@ public static class AlertRules
     public const string ConversionRateAnomaly = "conversion_rate_anomaly";
     public const string DirectShareJump = "direct_share_jump";
     public const string NoEvents = "no_events";
+    public const string FileChanged = "file_changed";
+    public const string PoisonMessages = "poison_messages";
 }
 
 /// <summary>
@@ -126,13 +128,99 @@ public sealed class MonitorCore(MonitorOptions options)
         FileSnapshot? Linked(FileState? f) => f is null ? null : _files.GetValueOrDefault(f.File) ?? f.ToSnapshot();
     }
 
+    /// <summary>
+    /// Whether the monitor takes a metric, and if not why (it is then a poison message, never counted): the name is in
+    /// the contract and comes from its producer (the message key; null when the caller knows it, as the embedded run
+    /// does), the value is a finite number in its range (counts are whole and non-negative), a file metric names a
+    /// file, the ingestor reports a file's rows once per reading after announcing it, and no count of the validator
+    /// exceeds the rows the file is known to have. Pure: it changes nothing.
+    /// </summary>
+    public string? Check(Metric m, string? producer = null)
+    {
+        ArgumentNullException.ThrowIfNull(m);
+        var from = MetricNames.ProducerOf(m.Name);
+        if (from is null)
+            return $"unknown metric name '{Excerpt(m.Name)}'";
+        if (producer is not null && producer != from)
+            return $"{m.Name} is the {from}'s metric, not the '{Excerpt(producer)}''s";
+        if (!double.IsFinite(m.Value))
+            return Inv($"{m.Name} has the value {m.Value}, not a finite number");
+        if (m.Day is { } day && (day < EventTime.FirstDay || day > EventTime.LastDay))
+            return Inv($"{m.Name} names the day {day:yyyy-MM-dd}, outside {EventTime.FirstDay:yyyy-MM-dd}..{EventTime.LastDay:yyyy-MM-dd}");
+        (double Min, double Max, bool Whole) range = m.Name switch
+        {
+            MetricNames.FileRevenue => (0, MaxRevenue, false),
+            MetricNames.FileFirstTimestamp or MetricNames.FileLastTimestamp or MetricNames.Heartbeat => (0, MaxUnixSeconds, false),
+            MetricNames.FileUnreadable or MetricNames.FileHeaderUnusable => (1, 1, true),
+            _ => (0d, MaxCount, true),
+        };
+        if (m.Value < range.Min || m.Value > range.Max || (range.Whole && Math.Floor(m.Value) != m.Value))
+            return Inv($"{m.Name} = {m.Value} for '{Excerpt(m.Source)}': must be {(range.Whole ? "a whole number" : "a number")} from {range.Min} to {range.Max}");
+        if (from == MetricProducers.Sessionizer)
+            return m.Day is null ? $"{m.Name} names no day" : null;
+        if (m.Name == MetricNames.Heartbeat)
+            return null;
+        if (m.Source.Length == 0)
+            return $"{m.Name} names no file";
+        if (m.Name == MetricNames.FileDeadLettered && !DeadLetterReasons.All.Contains(m.Dimension, StringComparer.Ordinal))
+            return $"{m.Name} for '{Excerpt(m.Source)}' names '{Excerpt(m.Dimension)}', no reason of the contract";
+        var file = _files.GetValueOrDefault(m.Source);
+        switch (m.Name)
+        {
+            case MetricNames.FileRows or MetricNames.FileHeaderUnusable when file is not { Reading: true }:
+                return $"{m.Name} for '{Excerpt(m.Source)}', which the ingestor is not reading (not announced by {MetricNames.FileSchema}, or its rows were already reported)";
+            case MetricNames.FileRows when file!.Rows > 0 && m.Value != file.Rows:
+                return Inv($"{m.Name} = {m.Value} for '{Excerpt(m.Source)}', but the validator decided {file.Rows} rows of it");
+            case MetricNames.FileComplete:
+                var decided = file is null ? 0 : file.Valid + file.DeadLettered.Values.Sum();
+                if (m.Value != decided)
+                    return Inv($"{m.Name} = {m.Value} for '{Excerpt(m.Source)}', but the validator reported {decided} rows valid or dead-lettered");
+                break;
+        }
+
+        if (from == MetricProducers.Validator && m.Name is not (MetricNames.FileRevenue or MetricNames.FileFirstTimestamp or MetricNames.FileLastTimestamp)
+            && file?.IngestedRows is { } rows && m.Value > rows)
+            return Inv($"{m.Name} = {m.Value} for '{Excerpt(m.Source)}', more than the {rows} rows the ingestor read from it");
+        return null;
+    }
+
+    /// <summary>Raises <c>poison_messages</c> for the day a poison message arrived (once per day; each is stored on its own).</summary>
+    public IReadOnlyList<Alert> AcceptPoison(DateTime nowUtc, string description)
+    {
+        var raised = new List<Alert>();
+        Raise(raised, DateOnly.FromDateTime(nowUtc), AlertRules.PoisonMessages, Severity.Error, 1, 0,
+            $"a message on the bus is not a valid message of the contract and was set aside as poison (see poison_messages): {description}");
+        return raised;
+    }
+
+    // Values ClickHouse and the metrics' consumers can hold; anything else cannot be a real measurement.
+    private const double MaxCount = 1L << 53;
+    private const double MaxRevenue = 1e15;
+    private const double MaxUnixSeconds = 4_102_444_800; // 2100-01-01
+
+    private static string Excerpt(string text) => text.Length <= 80 ? text : text[..80] + "…";
+
+    /// <summary>Applies a metric. One that fails <see cref="Check"/> changes nothing and raises nothing.</summary>
     public IReadOnlyList<Alert> Accept(Metric m)
     {
         var raised = new List<Alert>();
+        if (Check(m) is not null)
+            return raised;
         switch (m.Name)
         {
             case MetricNames.FileSchema:
-                OnSchema(Snapshot(m), m, raised);
+                var announced = Snapshot(m);
+                announced.Reading = true;
+                OnSchema(announced, m, raised);
+                break;
+            case MetricNames.FileRows:
+                var read = Snapshot(m);
+                read.Reading = false;
+                read.IngestedRows = m.Value;
+                break;
+            case MetricNames.FileChanged:
+                Raise(raised, m.Day, AlertRules.FileChanged, Severity.Warning, 1, 0,
+                    Inv($"{m.Source}: new content under the name of a file already read ({m.Dimension}, {m.Value:0} rows); it is read as a file of its own, and its rows already accepted end as duplicate_event"));
                 break;
             case MetricNames.FileUnreadable or MetricNames.FileHeaderUnusable:
                 Raise(raised, m.Day, AlertRules.FileUnreadable, Severity.Critical, 1, 0,
@@ -265,7 +353,8 @@ public sealed class MonitorCore(MonitorOptions options)
     {
         var previous = _lastCompleteFile;
         _lastCompleteFile = f;
-        if (previous is not null && !ReferenceEquals(previous, _lastSchemaFile))
+        // Kept while the ingestor's report of its rows is outstanding (the ingestor's metrics may arrive later).
+        if (previous is not null && !ReferenceEquals(previous, _lastSchemaFile) && previous is { Reading: false, IngestedRows: not null })
             _files.Remove(previous.File);
         FileContent(f, raised);
         var missing = f.DeadLettered.GetValueOrDefault(DeadLetterReasons.MissingClientId);
@@ -451,6 +540,13 @@ public sealed class MonitorCore(MonitorOptions options)
         public double TimestampsInDay { get; set; }
         public double FirstTimestamp { get; set; }
         public double LastTimestamp { get; set; }
+
+        /// <summary>The ingestor announced the file (<c>file.schema</c>) and has not reported its rows yet.</summary>
+        public bool Reading { get; set; }
+
+        /// <summary>The rows the ingestor read from the file, once reported.</summary>
+        public double? IngestedRows { get; set; }
+
         public Dictionary<string, double> DeadLettered { get; } = new(StringComparer.Ordinal);
         public Dictionary<string, double> FieldObserved { get; } = new(StringComparer.Ordinal);
         public Dictionary<string, double> FieldNull { get; } = new(StringComparer.Ordinal);
@@ -497,12 +593,14 @@ public sealed record FileState(
     double Timestamps = 0,
     double TimestampsInDay = 0,
     double FirstTimestamp = 0,
-    double LastTimestamp = 0)
+    double LastTimestamp = 0,
+    bool Reading = false,
+    double? IngestedRows = null)
 {
     internal static FileState Of(MonitorCore.FileSnapshot f) => new(
         f.File, f.Day, [.. f.Columns], f.Rows, f.Valid, f.Orders, f.Revenue, f.ZeroRevenue,
         new(f.DeadLettered, StringComparer.Ordinal), new(f.FieldObserved, StringComparer.Ordinal), new(f.FieldNull, StringComparer.Ordinal),
-        f.Timestamps, f.TimestampsInDay, f.FirstTimestamp, f.LastTimestamp);
+        f.Timestamps, f.TimestampsInDay, f.FirstTimestamp, f.LastTimestamp, f.Reading, f.IngestedRows);
 
     internal MonitorCore.FileSnapshot ToSnapshot()
     {
@@ -510,6 +608,7 @@ public sealed record FileState(
         {
             Columns = [.. Columns], Rows = Rows, Valid = Valid, Orders = Orders, Revenue = Revenue, ZeroRevenue = ZeroRevenue,
             Timestamps = Timestamps, TimestampsInDay = TimestampsInDay, FirstTimestamp = FirstTimestamp, LastTimestamp = LastTimestamp,
+            Reading = Reading, IngestedRows = IngestedRows,
         };
         foreach (var (k, v) in DeadLettered)
             f.DeadLettered[k] = v;

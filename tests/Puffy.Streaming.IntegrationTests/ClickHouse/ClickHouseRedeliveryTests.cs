@@ -25,6 +25,7 @@ public sealed class ClickHouseRedeliveryTests(ClickHouseServerFixture server) : 
         await writer.AddAsync(Samples.Marketing(), Ct);
         await writer.AddAsync(Samples.Alert(), Ct);
         await writer.AddAsync(Samples.FileStats(), Ct);
+        await writer.AddAsync(Samples.PoisonRow(17), Ct);
         await writer.FlushAsync(Ct);
     }
 
@@ -44,7 +45,7 @@ public sealed class ClickHouseRedeliveryTests(ClickHouseServerFixture server) : 
             new Dictionary<string, long>(StringComparer.Ordinal)
             {
                 [Tables.Events] = 50, [Tables.DeadLetters] = 6, [Tables.Sessions] = 4, [Tables.Orders] = 4,
-                [Tables.MarketingDaily] = 1, [Tables.Alerts] = 1, [Tables.FileStats] = 1,
+                [Tables.MarketingDaily] = 1, [Tables.Alerts] = 1, [Tables.FileStats] = 1, [Tables.PoisonMessages] = 1,
             },
             counts);
         Assert.Equal(counts, await SummaryQueries.CountsAsync(Client, Ct));

@@ -218,7 +218,7 @@ public sealed class ClickHouseRoundTripTests(ClickHouseServerFixture server) : C
         await writer.AddAsync(Samples.Alert(), Ct);
         await writer.AddAsync(Samples.Alert(new DateOnly(2025, 3, 5)), Ct);
         await writer.AddAsync(Samples.FileStats(), Ct);
-        await writer.AddAsync(Samples.FileStats("broken.csv") with { Day = null, Error = "no header", Rows = 0, Valid = 0, DeadLettered = new Dictionary<string, long>() }, Ct);
+        await writer.AddAsync(Samples.FileStats("broken.csv") with { Day = null, Error = "no header", Rows = 0, Valid = 0, DeadLettered = new Dictionary<string, long>(), Unreadable = true }, Ct);
         await writer.FlushAsync(Ct);
 
         var m = await SingleRowAsync($"SELECT toString(day) AS day, model, channel, sessions, converted_sessions, orders, revenue, conversion_rate FROM {Client.Qualify(Tables.MarketingDaily)} FINAL");
@@ -240,7 +240,7 @@ public sealed class ClickHouseRoundTripTests(ClickHouseServerFixture server) : C
         Assert.Equal("12.5% of rows dead-lettered", Str(a, "message"));
 
         var files = await Client.QueryJsonEachRowAsync(
-            $"SELECT file, toString(day) AS day, rows, columns, valid, dead_lettered, error, dl_missing_client_id, dl_bot_user_agent, dl_late_event FROM {Client.Qualify(Tables.FileStats)} FINAL ORDER BY file", Ct);
+            $"SELECT file, toString(day) AS day, rows, columns, valid, dead_lettered, error, unreadable, dl_missing_client_id, dl_bot_user_agent, dl_late_event FROM {Client.Qualify(Tables.FileStats)} FINAL ORDER BY file", Ct);
         var (broken, f) = (files[0], files[1]);
         Assert.Equal("events_20250304.csv", Str(f, "file"));
         Assert.Equal("2025-03-04", Str(f, "day"));
@@ -249,6 +249,40 @@ public sealed class ClickHouseRoundTripTests(ClickHouseServerFixture server) : C
         Assert.Null(Str(f, "error"));
         Assert.Null(Str(broken, "day"));
         Assert.Equal("no header", Str(broken, "error"));
+        Assert.Equal([0L, 1], new[] { f, broken }.Select(r => Int(r, "unreadable")));
+    }
+
+    private static readonly string[] PoisonTextColumns = ["source_topic", "reason", "detail", "found_by", "message_key", "excerpt_base64", "received"];
+
+    [Fact]
+    public async Task PoisonMessages_Row_ReadsBackWithItsPositionAndExcerpt()
+    {
+        var writer = new ClickHouseWriter(Client);
+        await writer.AddAsync(Samples.PoisonRow(17), Ct);
+        await writer.FlushAsync(Ct);
+
+        var p = await SingleRowAsync(
+            $"SELECT source_topic, source_partition, source_offset, reason, detail, found_by, message_key, excerpt_base64, bytes, toString(received) AS received FROM {Client.Qualify(Tables.PoisonMessages)} FINAL");
+        Assert.Equal(["puffy.metrics.v1", PoisonReasons.InvalidMetric, "file.rows = -5: must be a whole number", "monitor", "ingestor", "AAAAAAcBAg==", "2026-11-29 21:00:00"],
+            PoisonTextColumns.Select(c => Str(p, c)));
+        Assert.Equal([1L, 17, 7], Ints(p, "source_partition", "source_offset", "bytes"));
+    }
+
+    [Fact]
+    public async Task AddAsync_RowItsTableCannotHold_IsRefusedAndTheBatchStillFlushes()
+    {
+        var writer = new ClickHouseWriter(Client);
+        await writer.AddAsync(Samples.FileStats("good.csv"), Ct);
+
+        var error = await Assert.ThrowsAsync<UnstorableRowException>(async () =>
+            await writer.AddAsync(Samples.FileStats("forged.csv") with { Rows = -5 }, Ct));
+        Assert.StartsWith("a file_stats row cannot be stored", error.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<UnstorableRowException>(async () => await writer.AddAsync(Samples.Marketing() with { Day = new DateOnly(1900, 1, 1) }, Ct));
+        await writer.FlushAsync(Ct);
+
+        var files = await Client.QueryJsonEachRowAsync($"SELECT file FROM {Client.Qualify(Tables.FileStats)} FINAL", Ct);
+        Assert.Equal(["good.csv"], files.Select(f => Str(f, "file")));
+        Assert.Equal(0, writer.Pending);
     }
 
     [Fact]

@@ -37,6 +37,10 @@ internal static class Samples
         DeadLetterReasons.PoisonMessage, Severity.Error, "not Avro", string.Empty, 0, null, "\u0001\u0002garbage",
         SourceTopic: "puffy.raw-events.v1", SourcePartition: 3, SourceOffset: offset);
 
+    public static PoisonMessageRow PoisonRow(long offset) => PoisonMessageRow.Of(
+        "puffy.metrics.v1", 1, offset, PoisonReasons.InvalidMetric, "file.rows = -5: must be a whole number", "monitor",
+        "ingestor"u8.ToArray(), [0, 0, 0, 0, 7, 1, 2], new DateTime(2026, 11, 29, 21, 0, 0, DateTimeKind.Utc));
+
     public static Session Session(int i) => new(
         SessionId: "sess-" + i.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ClientId: "client-1",

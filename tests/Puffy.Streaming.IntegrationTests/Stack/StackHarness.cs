@@ -75,7 +75,7 @@ internal sealed class StackHarness : IAsyncDisposable
 
     /// <summary>
     /// The monitor's running-total tables as text, one line per row: marketing_daily (revenue in cents) and
-    /// file_stats (rows, columns, valid and dead-lettered, in total and by reason).
+    /// file_stats (rows, columns, valid and dead-lettered, in total and by reason, unreadable).
     /// </summary>
     public async Task<(string Marketing, string Files)> MonitorTablesAsync(CancellationToken cancellationToken)
     {
@@ -84,7 +84,7 @@ internal sealed class StackHarness : IAsyncDisposable
             $"SELECT toString(day), model, channel, sessions, converted_sessions, orders, toInt64(revenue * 100) FROM {client.Qualify(Tables.MarketingDaily)} FINAL ORDER BY day, model, channel",
             cancellationToken);
         var files = await client.QueryScalarAsync(
-            $"SELECT file, rows, columns, valid, dead_lettered, {string.Join(", ", DeadLetterReasons.All.Select(r => "dl_" + r))} FROM {client.Qualify(Tables.FileStats)} FINAL ORDER BY file",
+            $"SELECT file, rows, columns, valid, dead_lettered, unreadable, {string.Join(", ", DeadLetterReasons.All.Select(r => "dl_" + r))} FROM {client.Qualify(Tables.FileStats)} FINAL ORDER BY file",
             cancellationToken);
         return (marketing, files);
     }
@@ -94,7 +94,7 @@ internal sealed class StackHarness : IAsyncDisposable
     (
         string.Join("\n", embedded.MarketingDaily.Select(r => string.Join('\t', RunSummary.Day(r.Day), r.Model, r.Channel, r.Sessions, r.ConvertedSessions, r.Orders, (long)(r.Revenue * 100)))),
         string.Join("\n", embedded.Files.Values.Select(f => string.Join('\t',
-            [f.File, f.Rows, f.Columns, f.Valid, f.DeadLetteredTotal, .. DeadLetterReasons.All.Select(r => (object)f.DeadLettered.GetValueOrDefault(r))])))
+            [f.File, f.Rows, f.Columns, f.Valid, f.DeadLetteredTotal, f.Unreadable ? 1 : 0, .. DeadLetterReasons.All.Select(r => (object)f.DeadLettered.GetValueOrDefault(r))])))
     );
 
     /// <summary>Fails with the lines that differ when the stack's monitor tables are not the embedded run's.</summary>

@@ -10,7 +10,7 @@ namespace Puffy.Streaming.IntegrationTests.Stack;
 
 /// <summary>
 /// Bad input through the running services: malformed rows land in dead_letters with their reasons, an undecodable
-/// Kafka message lands there as poison, and the services keep running and processing what comes next. Bad files
+/// Kafka message lands in poison_messages, and the services keep running and processing what comes next. Bad files
 /// raise the monitor's per-file alerts in ClickHouse exactly as the embedded run raises them.
 /// </summary>
 [Collection(StackCollection.Name)]
@@ -69,7 +69,6 @@ public sealed class StackMalformedInputTests : IDisposable
         var deadLetters = rows.Select(r => $"{r.GetProperty("source_file").GetString()}:{Num(r.GetProperty("line"))}:{r.GetProperty("reason").GetString()}").ToList();
         Assert.Equal(
         [
-            ":0:poison_message",
             "events_20250301.csv:3:unparseable_row",
             "events_20250301.csv:4:missing_client_id",
             "events_20250301.csv:5:invalid_timestamp",
@@ -80,9 +79,11 @@ public sealed class StackMalformedInputTests : IDisposable
 
         var events = await client.QueryJsonEachRowAsync($"SELECT client_id FROM {client.Qualify("events")} FINAL ORDER BY client_id", Ct);
         Assert.Equal(["c-1", "c-7", "c-8"], events.Select(e => e.GetProperty("client_id").GetString()).ToList());
+        // The undecodable message is no input row: it is stored on its own, never among the dead letters.
         var poison = await client.QueryJsonEachRowAsync(
-            $"SELECT source_topic, source_partition FROM {client.Qualify("dead_letters")} FINAL WHERE reason = 'poison_message'", Ct);
+            $"SELECT source_topic, source_partition, reason FROM {client.Qualify("poison_messages")} FINAL", Ct);
         Assert.Equal(Topics.ValidEvents, Assert.Single(poison).GetProperty("source_topic").GetString());
+        Assert.Equal(PoisonReasons.Undecodable, poison[0].GetProperty("reason").GetString());
         Assert.True(await LocalStack.StatusAsync(stack.State.Root, TextWriter.Null), "a service stopped:\n" + stack.Logs());
     }
 

@@ -11,7 +11,7 @@ public sealed class StackReportingUnitTests
     {
         var line = StackCommand.Describe(new ReplayReport("r-1", FilesSent: 0, FilesSkipped: 14, FilesFailed: 0, RowsSent: 0), TimeSpan.FromSeconds(1.25));
 
-        Assert.Equal("ingestor: replay r-1: 0 files sent (0 rows), 14 skipped (already sent by an earlier replay), 0 failed (unreadable) in 1.3 s", line);
+        Assert.Equal("ingestor: replay r-1: 0 files sent (0 rows), 14 skipped (their content was sent already), 0 failed (unreadable, tried again next replay) in 1.3 s", line);
     }
 
     [Fact]
@@ -19,7 +19,7 @@ public sealed class StackReportingUnitTests
     {
         var line = StackCommand.Describe(new ReplayReport("r-2", FilesSent: 13, FilesSkipped: 0, FilesFailed: 1, RowsSent: 49_963), TimeSpan.FromSeconds(4));
 
-        Assert.StartsWith("ingestor: replay r-2: 13 files sent (49,963 rows), 0 skipped (already sent by an earlier replay), 1 failed (unreadable)", line, StringComparison.Ordinal);
+        Assert.StartsWith("ingestor: replay r-2: 13 files sent (49,963 rows), 0 skipped (their content was sent already), 1 failed (unreadable, tried again next replay)", line, StringComparison.Ordinal);
     }
 
     [Fact]
