@@ -87,12 +87,22 @@ internal static class BenchCommand
         try
         {
             var state = LocalStack.Load(root)!;
+            var sampler = new StackSampler(state);
+            var sent = TimeSpan.Zero;
             var clock = Stopwatch.StartNew();
-            if (await StackCommand.RunIngestorAsync(state, folder, "max", progress, quiet: false) != 0)
-                throw new InvalidOperationException("the ingestor failed");
-            var sent = clock.Elapsed;
-            await StackCommand.WaitUntilProcessedAsync(state, TimeSpan.FromHours(1), CancellationToken.None);
-            clock.Stop();
+            try
+            {
+                if (await StackCommand.RunIngestorAsync(state, folder, "max", progress, quiet: false) != 0)
+                    throw new InvalidOperationException("the ingestor failed");
+                sent = clock.Elapsed;
+                await StackCommand.WaitUntilProcessedAsync(state, TimeSpan.FromHours(1), CancellationToken.None);
+                clock.Stop();
+            }
+            finally
+            {
+                await sampler.StopAsync();
+            }
+
             using var client = new ClickHouse.ClickHouseClient(new ClickHouse.ClickHouseOptions { BaseUrl = state.ClickHouseUrl, Database = StackState.Database });
             var actual = await ClickHouseSummary.ReadAsync(client);
             var same = actual.ToJson() == expected.ToJson();
@@ -100,6 +110,7 @@ internal static class BenchCommand
                 $"{label}: {expected.RowsRead:N0} events end to end in {clock.Elapsed.TotalSeconds:0.0} s = {expected.RowsRead / clock.Elapsed.TotalSeconds:N0} events/s (ingestor done after {sent.TotalSeconds:0.0} s); summary {(same ? "identical to" : "DIFFERS from")} the embedded run"));
             foreach (var service in LocalStack.LongRunning)
                 output.WriteLine($"  {service,-11} {ProcessStats(state.Services[service])}");
+            await sampler.ReportAsync(output);
             return same;
         }
         finally
