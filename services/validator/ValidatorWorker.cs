@@ -63,7 +63,7 @@ public sealed partial class ValidatorWorker(
         };
 
         // A restarted ingestor may send a file again; a row is identified by (file, line) and handled once.
-        var seen = new HashSet<(string File, long Line)>();
+        var seen = new SeenRows(options.Value.DedupWindow);
         var fileEnds = new Dictionary<string, int>(StringComparer.Ordinal);
         var flushes = 0;
         long skipped = 0;
@@ -86,7 +86,7 @@ public sealed partial class ValidatorWorker(
             {
                 if (m.Record is { } raw)
                 {
-                    if (!seen.Add((raw.SourceFile, raw.Line)))
+                    if (!seen.Add(raw.SourceFile, raw.Line, raw.StreamTime))
                     {
                         skipped++;
                         continue;
