@@ -1,7 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
 
 namespace Puffy.Streaming.LocalServers;
 
@@ -13,34 +10,8 @@ public sealed partial class LocalRedis
     private static readonly byte[] MemoryCommands = "*2\r\n$4\r\nINFO\r\n$6\r\nmemory\r\n*1\r\n$6\r\nDBSIZE\r\n"u8.ToArray();
 
     /// <summary>INFO memory and DBSIZE over a fresh connection; null when the server does not answer within a second.</summary>
-    public static async Task<RedisMemory?> MemoryAsync(int port, CancellationToken cancellationToken = default)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(PingTimeout);
-        try
-        {
-            using var client = new TcpClient(AddressFamily.InterNetwork);
-            await client.ConnectAsync(IPAddress.Loopback, port, timeout.Token);
-            var stream = client.GetStream();
-            await stream.WriteAsync(MemoryCommands, timeout.Token);
-            var reply = new StringBuilder();
-            var buffer = new byte[4096];
-            while (ParseMemory(reply.ToString()) is null)
-            {
-                var read = await stream.ReadAsync(buffer, timeout.Token);
-                if (read == 0)
-                    return null;
-                reply.Append(Encoding.ASCII.GetString(buffer, 0, read));
-            }
-
-            return ParseMemory(reply.ToString());
-        }
-        catch (Exception e) when (e is SocketException or IOException
-                                      || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
-        {
-            return null;
-        }
-    }
+    public static async Task<RedisMemory?> MemoryAsync(int port, CancellationToken cancellationToken = default) =>
+        ParseMemory(await SendAsync(port, MemoryCommands, cancellationToken, reply => ParseMemory(reply) is not null));
 
     // The INFO bulk string ("$N\r\n...\r\n"), then DBSIZE's integer reply (":K\r\n"); null until both are complete.
     internal static RedisMemory? ParseMemory(string reply)
