@@ -97,7 +97,7 @@ internal static class BenchCommand
         var results = new List<StackBench.Result>();
         foreach (var (label, folder, runFiles) in runs)
         {
-            var result = await StackBench.RunAsync(label, folder, runFiles, partitions, work, progress);
+            var result = await StackBench.RunAsync(label, folder, runFiles, partitions, work, output, progress);
             results.Add(result);
             foreach (var line in StackBench.Describe(result))
                 output.WriteLine(line);

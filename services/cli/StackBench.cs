@@ -47,8 +47,9 @@ internal static class StackBench
         IReadOnlyList<ProcessFigures> Processes,
         IReadOnlyList<Sample> Samples);
 
+    /// <param name="output">Also gets the timeline of each process's memory and of Redis's size (<see cref="StackSampler"/>).</param>
     public static async Task<Result> RunAsync(
-        string label, string folder, IReadOnlyList<string> files, int partitions, string work, TextWriter progress)
+        string label, string folder, IReadOnlyList<string> files, int partitions, string work, TextWriter output, TextWriter progress)
     {
         var builder = new SummaryBuilder();
         new EmbeddedPipeline(new PipelineOptions(), builder).Run(files);
@@ -66,6 +67,7 @@ internal static class StackBench
             using var stop = new CancellationTokenSource();
             var clock = Stopwatch.StartNew();
             var sampler = Task.Run(() => SampleAsync(state, client, clock, samples, stop.Token));
+            var memory = new StackSampler(state);
             if (await StackCommand.RunIngestorAsync(state, folder, "max", progress, quiet: true) != 0)
                 throw new InvalidOperationException("the ingestor failed");
             var sent = clock.Elapsed;
@@ -74,6 +76,8 @@ internal static class StackBench
             clock.Stop();
             await stop.CancelAsync();
             await sampler;
+            output.WriteLine($"{label}:");
+            await memory.ReportAsync(output);
             samples.Add(await SampleOnceAsync(state, client, clock.Elapsed.TotalSeconds));
 
             var actual = await ClickHouseSummary.ReadAsync(client);

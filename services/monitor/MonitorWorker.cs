@@ -85,7 +85,7 @@ public sealed partial class MonitorWorker(
 
         var unpublished = new List<Alert>();
         var restoredPositions = new Dictionary<(string Topic, int Partition), long>(positions);
-        long redelivered = 0, counted = 0;
+        long redelivered = 0, counted = 0, tooLate = 0;
         var changed = false;
         var checkpoint = Stopwatch.StartNew();
         var idleCheck = Stopwatch.StartNew();
@@ -234,7 +234,7 @@ public sealed partial class MonitorWorker(
             changedFiles.Clear();
             if (marketingChanged)
             {
-                foreach (var row in marketing.Rows())
+                foreach (var row in marketing.ChangedRows())
                     await writer.AddAsync(row, CancellationToken.None);
                 marketingChanged = false;
             }
@@ -249,7 +249,7 @@ public sealed partial class MonitorWorker(
                 var state = new MonitorCheckpoint(monitor.Save(), files.Values.OrderBy(f => f.File, StringComparer.Ordinal).ToList(),
                     positions.OrderBy(p => p.Key.Topic, StringComparer.Ordinal).ThenBy(p => p.Key.Partition).Select(p => new InputPosition(p.Key.Topic, p.Key.Partition, p.Value)).ToList());
                 var (sessions, orders) = marketing.TakeChanges();
-                await Infrastructure.RetryAsync("Storing the monitor state in Redis", () => store.SaveAsync(state, sessions, orders), log, stoppingToken);
+                await Infrastructure.RetryAsync("Storing the monitor state in Redis", () => store.SaveAsync(state, sessions, orders, marketing.ForgottenBefore), log, stoppingToken);
                 changed = false;
             }
 
@@ -257,6 +257,12 @@ public sealed partial class MonitorWorker(
             {
                 LogSkipped(redelivered, counted);
                 redelivered = counted = 0;
+            }
+
+            if (marketing.TooLate > tooLate)
+            {
+                LogTooLate(marketing.TooLate - tooLate, marketing.ForgottenBefore);
+                tooLate = marketing.TooLate;
             }
 
             consumer.Commit();
@@ -341,6 +347,9 @@ public sealed partial class MonitorWorker(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Skipped {Messages} redelivered messages already in the restored state and {Counted} sessions or orders already counted")]
     private partial void LogSkipped(long messages, long counted);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Contributions} sessions or orders not counted in marketing_daily: they touch a day before {Day}, whose row is final")]
+    private partial void LogTooLate(long contributions, DateOnly day);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Monitoring {Topics}")]
     private partial void LogStarted(string topics);

@@ -76,7 +76,7 @@ public sealed partial class ValidatorWorker(
         };
 
         // A restarted ingestor may send a file again; a row is identified by (file, line) and handled once.
-        var seen = new HashSet<(string File, long Line)>();
+        var seen = new SeenRows(options.Value.DedupWindow);
         // Which partitions delivered a file's end (or the flush): a redelivered mark counts once.
         var fileEnds = new Dictionary<string, HashSet<int>>(StringComparer.Ordinal);
         var flushes = new HashSet<int>();
@@ -90,11 +90,11 @@ public sealed partial class ValidatorWorker(
             flushes.UnionWith(state.FlushesFrom);
         }
 
-        foreach (var (file, line, _) in restored.SeenRows)
-            seen.Add((file, line));
+        foreach (var (file, line, streamTime) in restored.SeenRows)
+            seen.Add(file, line, streamTime);
         foreach (var raw in restored.Buffered)
             inBuffer.Add((raw.SourceFile, raw.Line));
-        LogRestored(core.RememberedIds, core.Buffered, restored.State?.Files.Count ?? 0, seen.Count);
+        LogRestored(core.RememberedIds, core.Buffered, restored.State?.Files.Count ?? 0, seen.Rows);
         consumer.Start(streams.StartupTimeout);
 
         long skipped = 0;
@@ -117,7 +117,7 @@ public sealed partial class ValidatorWorker(
             {
                 if (m.Record is { } raw)
                 {
-                    if (!seen.Add((raw.SourceFile, raw.Line)))
+                    if (!seen.Add(raw.SourceFile, raw.Line, raw.StreamTime))
                     {
                         skipped++;
                         continue;
@@ -198,7 +198,7 @@ public sealed partial class ValidatorWorker(
     private static StreamPosition Later(StreamPosition a, StreamPosition b) => a >= b ? a : b;
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Restored {Ids} remembered event ids, {Buffered} rows of the reorder buffer, {Files} open files and {Rows} handled rows")]
-    private partial void LogRestored(int ids, int buffered, int files, int rows);
+    private partial void LogRestored(int ids, int buffered, int files, long rows);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Validating {Partitions} raw partitions")]
     private partial void LogStarted(int partitions);

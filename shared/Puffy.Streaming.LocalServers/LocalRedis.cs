@@ -190,8 +190,13 @@ public sealed partial class LocalRedis
         }
     }
 
-    private static async Task<string> SendAsync(int port, byte[] command, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends a command over a fresh connection and reads until <paramref name="complete"/> says the reply is whole (by
+    /// default: its first line); empty when the server cannot be reached or stays silent for a second.
+    /// </summary>
+    private static async Task<string> SendAsync(int port, byte[] command, CancellationToken cancellationToken, Func<string, bool>? complete = null)
     {
+        complete ??= static reply => reply.Contains("\r\n", StringComparison.Ordinal);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(PingTimeout);
         try
@@ -200,17 +205,17 @@ public sealed partial class LocalRedis
             await client.ConnectAsync(IPAddress.Loopback, port, timeout.Token);
             var stream = client.GetStream();
             await stream.WriteAsync(command, timeout.Token);
-            var buffer = new byte[256];
-            var length = 0;
-            while (length < buffer.Length && buffer.AsSpan(0, length).IndexOf("\r\n"u8) < 0)
+            var buffer = new byte[4096];
+            var reply = new StringBuilder();
+            while (!complete(reply.ToString()))
             {
-                var read = await stream.ReadAsync(buffer.AsMemory(length), timeout.Token);
+                var read = await stream.ReadAsync(buffer, timeout.Token);
                 if (read == 0)
                     break;
-                length += read;
+                reply.Append(Encoding.ASCII.GetString(buffer, 0, read));
             }
 
-            return Encoding.ASCII.GetString(buffer, 0, length);
+            return reply.ToString();
         }
         catch (SocketException)
         {

@@ -9,10 +9,30 @@ public static class EventTime
     public static readonly TimeSpan FileDaySlack = TimeSpan.FromHours(24);
 
     /// <summary>
-    /// Parses ISO-8601 UTC: <c>YYYY-MM-DDTHH:MM:SS[.f{1,7}]Z</c> (or <c>+00:00</c> instead of <c>Z</c>).
+    /// The first instant an event may have: the span the store's DateTime columns hold (seconds since 1970 in 32 bits),
+    /// which also keeps every date calculation of the pipeline (days back, hours ahead) inside what DateTime can hold.
+    /// </summary>
+    public static readonly DateTime Earliest = new(1970, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+
+    /// <summary>The first instant past the span events may have (see <see cref="Earliest"/>).</summary>
+    public static readonly DateTime End = new(2106, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+
+    /// <summary>
+    /// Parses ISO-8601 UTC: <c>YYYY-MM-DDTHH:MM:SS[.f{1,7}]Z</c> (or <c>+00:00</c> instead of <c>Z</c>), from
+    /// <see cref="Earliest"/> up to <see cref="End"/>; a time outside that span does not parse.
     /// The fast path handles the export's own shape; anything else goes through the framework's exact parser.
     /// </summary>
     public static bool TryParse(string? text, out DateTime utc)
+    {
+        if (!TryParseAny(text, out utc))
+            return false;
+        if (utc >= Earliest && utc < End)
+            return true;
+        utc = default;
+        return false;
+    }
+
+    private static bool TryParseAny(string? text, out DateTime utc)
     {
         utc = default;
         if (string.IsNullOrEmpty(text))
@@ -59,8 +79,9 @@ public static class EventTime
     {
         if (fileDay is not { } day)
             return true;
-        var start = day.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
-        return utc >= start - FileDaySlack && utc <= start.AddDays(1) + FileDaySlack;
+        // In ticks: a file named for the first or last day a DateTime can hold must not overflow it.
+        var start = day.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc).Ticks;
+        return utc.Ticks >= start - FileDaySlack.Ticks && utc.Ticks <= start + TimeSpan.TicksPerDay + FileDaySlack.Ticks;
     }
 
     /// <summary>The first and last day a file or metric can name: what ClickHouse's <c>Date</c> holds.</summary>

@@ -17,22 +17,50 @@ public sealed record MarketingDailyRow(
 /// session started on that date in that channel. Each session and order counts once, however often it is
 /// delivered (by id), so the table stays exact under at-least-once input.
 /// </summary>
+/// <remarks>
+/// The ids are remembered per day — a session's by its start day, an order's by the start day of its own (latest)
+/// session — and a day's ids are forgotten once the newest day counted is more than <see cref="IdHorizon"/> past it,
+/// so memory stays flat over a long stream. A host that writes the table as it goes (<see cref="TrackChanges"/>) also
+/// drops a forgotten day's cells once <see cref="ChangedRows"/> has handed them out, and refuses a contribution that
+/// touches a forgotten day (<see cref="TooLate"/>): that day's row is final, and counting it again from an empty cell
+/// would overwrite it.
+/// </remarks>
 public sealed class MarketingDaily
 {
+    /// <summary>
+    /// Redelivery reaches back a checkpoint or two; an order credits sessions up to 7 days before it (semantics §5).
+    /// Thirty days covers both with room, and equals the validator's duplicate memory.
+    /// </summary>
+    public static readonly TimeSpan DefaultIdHorizon = TimeSpan.FromDays(30);
+
     private readonly Dictionary<(DateOnly Day, string Channel), (long Sessions, long Converted)> _sessions = [];
     private readonly Dictionary<(DateOnly Day, string Model, string Channel), (long Orders, decimal Revenue)> _orders = [];
-    private readonly HashSet<string> _sessionIds = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _orderIds = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<DateOnly, HashSet<string>> _sessionIds = [];
+    private readonly SortedDictionary<DateOnly, HashSet<string>> _orderIds = [];
     private readonly List<SessionContribution> _newSessions = [];
     private readonly List<OrderContribution> _newOrders = [];
+    private readonly HashSet<DateOnly> _changedDays = [];
+    private DateOnly _newest = DateOnly.MinValue;
 
     /// <summary>Keep the contributions counted since the last <see cref="TakeChanges"/> (for a checkpoint).</summary>
     public bool TrackChanges { get; init; }
 
-    /// <summary>Counts a session; false when it was already counted.</summary>
+    /// <summary>How long (days of event time behind the newest day counted) the ids of counted sessions and orders are remembered.</summary>
+    public TimeSpan IdHorizon { get; init; } = DefaultIdHorizon;
+
+    /// <summary>Days before this one are forgotten: their ids are no longer remembered.</summary>
+    public DateOnly ForgottenBefore { get; private set; } = DateOnly.MinValue;
+
+    /// <summary>Session and order ids remembered.</summary>
+    public int RememberedIds => _sessionIds.Values.Sum(ids => ids.Count) + _orderIds.Values.Sum(ids => ids.Count);
+
+    /// <summary>With <see cref="TrackChanges"/>: contributions refused because they touch a forgotten day.</summary>
+    public long TooLate { get; private set; }
+
+    /// <summary>Counts a session; false when it was already counted (or, tracking changes, touches a forgotten day).</summary>
     public bool Add(Session s) => Add(new SessionContribution(s.SessionId, DateOnly.FromDateTime(s.Start), s.Channel, s.IsConverted));
 
-    /// <summary>Credits an order to each model's touchpoint session; false when it was already credited.</summary>
+    /// <summary>Credits an order to each model's touchpoint session; false when it was already credited (or is too late, as above).</summary>
     public bool Add(AttributedOrder order)
     {
         ArgumentNullException.ThrowIfNull(order);
@@ -53,38 +81,72 @@ public sealed class MarketingDaily
         return taken;
     }
 
-    /// <summary>Counts stored contributions again (after a restart); ones already counted are ignored.</summary>
+    /// <summary>
+    /// Counts stored contributions again (after a restart); ones already counted are ignored, and so are those touching
+    /// a day forgotten by then (the stored ones of such a day are incomplete: its row was written before).
+    /// </summary>
     public void Restore(IEnumerable<SessionContribution> sessions, IEnumerable<OrderContribution> orders)
     {
         ArgumentNullException.ThrowIfNull(sessions);
         ArgumentNullException.ThrowIfNull(orders);
-        foreach (var s in sessions)
+        var sessionList = sessions.ToList();
+        var orderList = orders.ToList();
+        foreach (var day in sessionList.Select(s => s.Day).Concat(orderList.Select(o => o.Day())))
+            Advance(day);
+        foreach (var s in sessionList.Where(s => !Forgotten(s)))
             Count(s);
-        foreach (var o in orders)
+        foreach (var o in orderList.Where(o => !Forgotten(o)))
             Count(o);
     }
 
     private bool Add(SessionContribution s)
     {
+        if (TrackChanges && Forgotten(s))
+        {
+            TooLate++;
+            return false;
+        }
+
         if (!Count(s))
             return false;
         if (TrackChanges)
+        {
             _newSessions.Add(s);
+            _changedDays.Add(s.Day);
+        }
+
+        Advance(s.Day);
         return true;
     }
 
     private bool Add(OrderContribution o)
     {
+        if (TrackChanges && Forgotten(o))
+        {
+            TooLate++;
+            return false;
+        }
+
         if (!Count(o))
             return false;
         if (TrackChanges)
+        {
             _newOrders.Add(o);
+            foreach (var credit in o.Credits)
+                _changedDays.Add(credit.Day);
+        }
+
+        Advance(o.Day());
         return true;
     }
 
+    private bool Forgotten(SessionContribution s) => s.Day < ForgottenBefore;
+
+    private bool Forgotten(OrderContribution o) => o.Credits.Any(c => c.Day < ForgottenBefore);
+
     private bool Count(SessionContribution s)
     {
-        if (!_sessionIds.Add(s.SessionId))
+        if (!IdsOf(_sessionIds, s.Day).Add(s.SessionId))
             return false;
         var key = (s.Day, s.Channel);
         var v = _sessions.GetValueOrDefault(key);
@@ -94,7 +156,7 @@ public sealed class MarketingDaily
 
     private bool Count(OrderContribution o)
     {
-        if (!_orderIds.Add(o.TransactionId))
+        if (!IdsOf(_orderIds, o.Day()).Add(o.TransactionId))
             return false;
         foreach (var credit in o.Credits)
         {
@@ -106,12 +168,65 @@ public sealed class MarketingDaily
         return true;
     }
 
-    public IReadOnlyList<MarketingDailyRow> Rows()
+    private static HashSet<string> IdsOf(SortedDictionary<DateOnly, HashSet<string>> byDay, DateOnly day)
+    {
+        if (!byDay.TryGetValue(day, out var ids))
+            byDay[day] = ids = new HashSet<string>(StringComparer.Ordinal);
+        return ids;
+    }
+
+    /// <summary>Moves the newest day on; days past the horizon lose their ids (and, tracking changes, their written cells).</summary>
+    private void Advance(DateOnly day)
+    {
+        if (day <= _newest)
+            return;
+        _newest = day;
+        var cutoff = day.AddDays(-(int)Math.Ceiling(IdHorizon.TotalDays));
+        if (cutoff <= ForgottenBefore)
+            return;
+        ForgottenBefore = cutoff;
+        ForgetIds(_sessionIds);
+        ForgetIds(_orderIds);
+        if (TrackChanges)
+            ForgetCells(d => !_changedDays.Contains(d));
+
+        void ForgetIds(SortedDictionary<DateOnly, HashSet<string>> byDay)
+        {
+            while (byDay.Count > 0 && byDay.First() is var (oldest, _) && oldest < cutoff)
+                byDay.Remove(oldest);
+        }
+    }
+
+    private void ForgetCells(Func<DateOnly, bool> unwritten)
+    {
+        foreach (var key in _sessions.Keys.Where(k => k.Day < ForgottenBefore && unwritten(k.Day)).ToList())
+            _sessions.Remove(key);
+        foreach (var key in _orders.Keys.Where(k => k.Day < ForgottenBefore && unwritten(k.Day)).ToList())
+            _orders.Remove(key);
+    }
+
+    /// <summary>The whole table.</summary>
+    public IReadOnlyList<MarketingDailyRow> Rows() => RowsOf(_ => true);
+
+    /// <summary>
+    /// The rows of the days changed since the last call (every row of such a day), for a host that writes the table as
+    /// it goes; then drops the cells of forgotten days.
+    /// </summary>
+    public IReadOnlyList<MarketingDailyRow> ChangedRows()
+    {
+        var changed = _changedDays.ToHashSet();
+        _changedDays.Clear();
+        var rows = RowsOf(changed.Contains);
+        ForgetCells(_ => true);
+        return rows;
+    }
+
+    private List<MarketingDailyRow> RowsOf(Func<DateOnly, bool> include)
     {
         var rows = new List<MarketingDailyRow>();
         foreach (var model in AttributionModels.All)
         {
-            var cells = _sessions.Keys.Concat(_orders.Keys.Where(k => k.Model == model).Select(k => (k.Day, k.Channel))).Distinct();
+            var cells = _sessions.Keys.Concat(_orders.Keys.Where(k => k.Model == model).Select(k => (k.Day, k.Channel))).Where(k => include(k.Day)).Distinct();
             foreach (var (day, channel) in cells)
             {
                 var s = _sessions.GetValueOrDefault((day, channel));
@@ -128,6 +243,10 @@ public sealed class MarketingDaily
 public sealed record SessionContribution(string SessionId, DateOnly Day, string Channel, bool Converted);
 
 /// <summary>What one order adds: its revenue, credited per model to the start day and channel of a session.</summary>
-public sealed record OrderContribution(string TransactionId, decimal Revenue, IReadOnlyList<ModelCredit> Credits);
+public sealed record OrderContribution(string TransactionId, decimal Revenue, IReadOnlyList<ModelCredit> Credits)
+{
+    /// <summary>The day its ids are remembered by: the latest credited day (the start day of the order's own session).</summary>
+    public DateOnly Day() => Credits.Count == 0 ? DateOnly.MinValue : Credits.Max(c => c.Day);
+}
 
 public sealed record ModelCredit(string Model, DateOnly Day, string Channel);

@@ -319,8 +319,8 @@ public sealed class MonitorCore(MonitorOptions options)
         _lastSchemaFile = f;
         if (previous is null || previous.Columns.Length == 0 || f.Columns.Length == 0)
             return;
-        var before = previous.Columns.ToDictionary(CsvHeader.Canonical, c => c, StringComparer.Ordinal);
-        var after = f.Columns.ToDictionary(CsvHeader.Canonical, c => c, StringComparer.Ordinal);
+        var before = ByCanonicalName(previous.Columns);
+        var after = ByCanonicalName(f.Columns);
         var changes = new List<string>();
         var critical = false;
         foreach (var (canonical, name) in before)
@@ -347,6 +347,15 @@ public sealed class MonitorCore(MonitorOptions options)
         var impact = critical ? " (referrer missing: sessions can no longer be told Direct from Unattributed)" : string.Empty;
         Raise(raised, f.Day, AlertRules.SchemaChange, critical ? Severity.Critical : Severity.Warning, changes.Count, 0,
             $"{f.File} vs {previous.File}: {string.Join("; ", changes)}{impact}");
+    }
+
+    // A header may name a column twice (the file is then unreadable): its first occurrence stands for it.
+    private static Dictionary<string, string> ByCanonicalName(string[] columns)
+    {
+        var byName = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var column in columns)
+            byName.TryAdd(CsvHeader.Canonical(column), column);
+        return byName;
     }
 
     private void OnFileComplete(FileSnapshot f, List<Alert> raised)

@@ -138,7 +138,11 @@ public sealed class SessionizerCore(SessionizerOptions options)
         {
             _lastAppliedExpiry.Dequeue();
             if (_lastApplied.TryGetValue(old.ClientId, out var current) && current.Time == old.Time && !_open.ContainsKey(old.ClientId))
+            {
+                // Its stored state goes at the next checkpoint too, or the store would keep every client ever seen.
                 _lastApplied.Remove(old.ClientId);
+                _changed.Add(old.ClientId);
+            }
         }
     }
 

@@ -40,6 +40,37 @@ public sealed class LocalRedisTests
     }
 
     [Fact]
+    public async Task MemoryAsync_ServerWithKeys_ReportsItsKeysAndMoreMemoryForALargeValue()
+    {
+        using var dir = new TempDirectory("puffy-local-redis-");
+        var server = await LocalRedis.StartAsync(dir.Path, appendOnly: false, ct: Ct);
+        try
+        {
+            var empty = await server.MemoryAsync(Ct);
+            using (var connection = await ConnectionMultiplexer.ConnectAsync(server.ServiceConfiguration()))
+            {
+                await connection.GetDatabase().StringSetAsync("small", "x");
+                await connection.GetDatabase().StringSetAsync("large", new string('x', 1_000_000));
+            }
+
+            var filled = await server.MemoryAsync(Ct);
+
+            Assert.NotNull(empty);
+            Assert.NotNull(filled);
+            Assert.Equal(0, empty.Keys);
+            Assert.Equal(2, filled.Keys);
+            Assert.True(filled.UsedMemory - empty.UsedMemory >= 1_000_000, $"{empty.UsedMemory} -> {filled.UsedMemory}");
+            Assert.True(await LocalRedis.PingAsync(server.Port, Ct));
+        }
+        finally
+        {
+            await server.StopAsync();
+        }
+
+        Assert.Null(await server.MemoryAsync(Ct));
+    }
+
+    [Fact]
     public async Task StopAsync_AttachedHandle_StopsTheServer()
     {
         using var dir = new TempDirectory("puffy-local-redis-");
