@@ -20,7 +20,7 @@ internal sealed class JsonHash<T>(IDatabase db, RedisKey key)
         if (writes.Count == 0)
             return;
         if (!await batch.ExecuteAsync())
-            throw new InvalidOperationException($"{key}: the checkpoint transaction was not applied");
+            throw new CheckpointNotAppliedException($"{key}: the checkpoint transaction was not applied");
         await Task.WhenAll(writes);
     }
 

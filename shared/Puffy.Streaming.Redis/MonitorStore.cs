@@ -50,7 +50,7 @@ public sealed class MonitorStore<TState>(IDatabase db, string keyPrefix)
 
         writes.Add(batch.StringSetAsync(_state, StateJson.Serialize(state)));
         if (!await batch.ExecuteAsync())
-            throw new InvalidOperationException($"{_state}: the checkpoint transaction was not applied");
+            throw new CheckpointNotAppliedException($"{_state}: the checkpoint transaction was not applied");
         await Task.WhenAll(writes);
         stored.UnionWith(added);
         stored.ExceptWith(forgotten);

@@ -94,7 +94,7 @@ public sealed class ValidatorStore(IDatabase db, string keyPrefix)
         }
 
         if (!await batch.ExecuteAsync())
-            throw new InvalidOperationException($"{keyPrefix}: the checkpoint transaction was not applied");
+            throw new CheckpointNotAppliedException($"{keyPrefix}: the checkpoint transaction was not applied");
         await Task.WhenAll(writes);
     }
 
