@@ -178,7 +178,9 @@ public sealed class MonitorCore(MonitorOptions options)
                 break;
         }
 
+        // Item fields count once per item of a purchase: a file may have more of them than rows.
         if (from == MetricProducers.Validator && m.Name is not (MetricNames.FileRevenue or MetricNames.FileFirstTimestamp or MetricNames.FileLastTimestamp)
+            && !(m.Name is MetricNames.FieldObserved or MetricNames.FieldNull && Validation.FieldTally.IsItemField(m.Dimension))
             && file?.IngestedRows is { } rows && m.Value > rows)
             return Inv($"{m.Name} = {m.Value} for '{Excerpt(m.Source)}', more than the {rows} rows the ingestor read from it");
         return null;

@@ -22,6 +22,9 @@ public sealed class FieldTally
     private static readonly string[] PurchaseFields = ["transaction_id", "revenue", "user_email"];
     private static readonly string[] ItemFields = ["item_id", "item_name", "item_variant", "quantity", "item_price"];
 
+    /// <summary>True for the fields counted once per item of a purchase (so possibly more often than rows).</summary>
+    public static bool IsItemField(string field) => Array.IndexOf(ItemFields, field) >= 0;
+
     private readonly long[] _observed = new long[Fields.Count];
     private readonly long[] _null = new long[Fields.Count];
     private DateTime _first = DateTime.MaxValue;

@@ -119,6 +119,17 @@ public sealed class MetricValidationUnitTests
     }
 
     [Fact]
+    public void Check_ItemFieldCountedMoreOftenThanRows_IsAcceptedButARowFieldIsNot()
+    {
+        // Two purchases with three items each in a file of 2 rows: item fields are observed 6 times.
+        var monitor = Fed(ReadFile(rows: 2).Take(2));
+
+        Assert.Null(monitor.Check(M(MetricNames.FieldObserved, 6, "item_id"), MetricProducers.Validator));
+        Assert.Null(monitor.Check(M(MetricNames.FieldNull, 6, "quantity"), MetricProducers.Validator));
+        Assert.NotNull(monitor.Check(M(MetricNames.FieldObserved, 6, "page_url"), MetricProducers.Validator));
+    }
+
+    [Fact]
     public void Check_CompletionThatDisagreesWithTheValidatorsOwnCounts_IsRejected()
     {
         var monitor = Fed(ReadFile().Take(6));
