@@ -53,13 +53,17 @@ public sealed partial class ValidatorWorker(
         }
 
         var output = StreamPosition.Min;
+        StreamPosition? writtenUpTo = null;
         long valid = 0, dead = 0;
         var core = new ValidatorCore(new Core { AllowedLateness = options.Value.AllowedLateness, DedupWindow = options.Value.DedupWindow })
         {
             OnValid = ev =>
             {
-                producer.Send(Topics.ValidEvents, ev.ClientId, ev);
                 output = new StreamPosition(ev.Timestamp, ev.EventId, 0);
+                // After a restart, the events decided again up to where the topic already holds them are not sent twice:
+                // a late duplicate could reach the sessionizer after it forgot the client.
+                if (writtenUpTo is not { } upTo || output > upTo)
+                    producer.Send(Topics.ValidEvents, ev.ClientId, ev);
                 valid++;
                 newIds.Add((UInt128.Parse(ev.EventId, NumberStyles.HexNumber, CultureInfo.InvariantCulture), ev.Timestamp));
                 if (ev.TransactionId is { } tx)
@@ -95,6 +99,14 @@ public sealed partial class ValidatorWorker(
         foreach (var raw in restored.Buffered)
             inBuffer.Add((raw.SourceFile, raw.Line));
         LogRestored(core.RememberedIds, core.Buffered, restored.State?.Files.Count ?? 0, seen.Rows);
+        if (restored.State is not null)
+        {
+            writtenUpTo = TopicTail.WrittenUpTo<ValidEvent>(clients.Consumer(options.Value.GroupId + "-tail"), Topics.ValidEvents,
+                producer.PartitionsOf(Topics.ValidEvents), codec, ev => new StreamPosition(ev.Timestamp, ev.EventId, 0), streams.StartupTimeout);
+            if (writtenUpTo is { } upTo)
+                LogWrittenUpTo(upTo.Time, upTo.Tie);
+        }
+
         consumer.Start(streams.StartupTimeout);
 
         long skipped = 0;
@@ -199,6 +211,9 @@ public sealed partial class ValidatorWorker(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Restored {Ids} remembered event ids, {Buffered} rows of the reorder buffer, {Files} open files and {Rows} handled rows")]
     private partial void LogRestored(int ids, int buffered, int files, long rows);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Valid events up to {Time:O} ({EventId}) are in the topic already: deciding them again sends them no second time")]
+    private partial void LogWrittenUpTo(DateTime time, string eventId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Validating {Partitions} raw partitions")]
     private partial void LogStarted(int partitions);

@@ -169,6 +169,7 @@ public sealed class StackEndToEndTests
         var ids = System.Text.RegularExpressions.Regex.Matches(LocalStack.Tail(stack.State.LogFile("validator"), 1000), @"Restored (\d+) remembered event ids")
             .Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToList();
         Assert.True(ids.Count == 2 && ids[1] > 0, "the restarted validator loaded no remembered event ids");
+        Assert.Contains("are in the topic already", LocalStack.Tail(stack.State.LogFile("validator"), 1000), StringComparison.Ordinal);
         Assert.All(victims, v => Assert.Equal(1, stack.State.Restarts?.GetValueOrDefault(v)));
         var supervisorLog = LocalStack.Tail(stack.State.LogFile("supervisor"), 200);
         Assert.All(victims, v => Assert.Contains($"{v} restarted: pid {stack.State.Services[v]}", supervisorLog, StringComparison.Ordinal));
