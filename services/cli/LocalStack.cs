@@ -415,7 +415,8 @@ internal static class LocalStack
         return allUp;
     }
 
-    private static readonly (string Service, string Group, string Topic)[] Inputs =
+    /// <summary>The ordered stages: service, consumer group and the topic it reads.</summary>
+    public static IReadOnlyList<(string Service, string Group, string Topic)> OrderedStages { get; } =
     [
         ("validator", ConsumerGroups.Validator, Topics.RawEvents),
         ("sessionizer", ConsumerGroups.Sessionizer, Topics.ValidEvents),
@@ -432,7 +433,7 @@ internal static class LocalStack
         try
         {
             var timeout = TimeSpan.FromSeconds(5);
-            foreach (var (service, group, topic) in Inputs)
+            foreach (var (service, group, topic) in OrderedStages)
             {
                 // The lag of a group is read through a consumer of that group (it never joins or consumes).
                 using var probe = new Confluent.Kafka.ConsumerBuilder<byte[]?, byte[]?>(state.Kafka.ProbeConfig(group)).Build();

@@ -22,12 +22,7 @@ internal static class StackBench
 {
     private static readonly TimeSpan SampleEvery = TimeSpan.FromMilliseconds(500);
 
-    private static readonly (string Group, string Topic, string Stage)[] Stages =
-    [
-        (ConsumerGroups.Validator, Topics.RawEvents, "validator"),
-        (ConsumerGroups.Sessionizer, Topics.ValidEvents, "sessionizer"),
-        (ConsumerGroups.Attribution, Topics.SessionizedEvents, "attribution"),
-    ];
+    private static IReadOnlyList<(string Stage, string Group, string Topic)> Stages => LocalStack.OrderedStages;
 
     internal sealed record Sample(double Seconds, long Sent, long Stored, Dictionary<string, long> Lag);
 
@@ -83,7 +78,7 @@ internal static class StackBench
             var actual = await ClickHouseSummary.ReadAsync(client);
             var events = expected.RowsRead;
             var figures = new List<ProcessFigures> { Figures("ingestor", ingestorTicks, events, peakKiB: 0) };
-            figures.AddRange(processes.Select(p => Figures(p.Key, CpuTicks(p.Value) - cpuBefore[p.Key], events, PeakRssKib(p.Value))));
+            figures.AddRange(processes.Select(p => Figures(p.Key, CpuTicks(p.Value) - cpuBefore[p.Key], events, StackSampler.PeakResidentKiB(p.Value) ?? 0)));
             var (p50, p95, p99) = Latency(samples);
             return new Result(label, events, expected.Valid, clock.Elapsed.TotalSeconds, events / clock.Elapsed.TotalSeconds, sent.TotalSeconds,
                 p50, p95, p99, actual.ToJson() == expected.ToJson(), figures, samples);
@@ -164,7 +159,7 @@ internal static class StackBench
     {
         var timeout = TimeSpan.FromSeconds(5);
         var lag = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (var (group, topic, stage) in Stages)
+        foreach (var (stage, group, topic) in Stages)
             lag[stage] = ConsumerLag.Of(state.Kafka, group, [topic], timeout);
         var sent = TopicEnd(state.Kafka, Topics.RawEvents, timeout);
         var stored = long.Parse((await client.QueryScalarAsync($"SELECT count() FROM {client.Qualify(ClickHouse.Tables.Events)}")).Trim(), CultureInfo.InvariantCulture);
@@ -217,19 +212,6 @@ internal static class StackBench
     }
 
     private static string[] StatFields(string stat) => stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-
-    private static long PeakRssKib(int pid)
-    {
-        try
-        {
-            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-            return line is null ? 0 : long.Parse(line[6..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
-        }
-        catch (IOException)
-        {
-            return 0;
-        }
-    }
 
     /// <summary>The lines the command prints for one run.</summary>
     public static IEnumerable<string> Describe(Result r)

@@ -74,12 +74,18 @@ internal sealed class StackSampler
     }
 
     /// <summary>VmRSS of a process in KiB, from /proc; null when it is gone.</summary>
-    internal static long? ResidentKiB(int pid)
+    internal static long? ResidentKiB(int pid) => StatusKiB(pid, "VmRSS:");
+
+    /// <summary>VmHWM (peak resident memory) of a process in KiB, from /proc; null when it is gone.</summary>
+    internal static long? PeakResidentKiB(int pid) => StatusKiB(pid, "VmHWM:");
+
+    // A "Name:   N kB" line of /proc/PID/status.
+    private static long? StatusKiB(int pid, string field)
     {
         try
         {
-            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
-            return line is not null && long.TryParse(line[6..].Trim().Split(' ')[0], CultureInfo.InvariantCulture, out var kib) ? kib : null;
+            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith(field, StringComparison.Ordinal));
+            return line is not null && long.TryParse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture, out var kib) ? kib : null;
         }
         catch (IOException)
         {
