@@ -116,6 +116,16 @@ internal static class LocalStack
         return File.Exists(file) ? JsonSerializer.Deserialize<StackState>(File.ReadAllText(file)) : null;
     }
 
+    /// <summary>The default stack's ClickHouse as its read-only analyst, on <paramref name="database"/>; null when no stack is up.</summary>
+    public static ClickHouse.ClickHouseClient? ClickHouseAnalyst(string database)
+    {
+        if (Load(DefaultRoot) is not { } stack)
+            return null;
+        var analyst = stack.ClickHouseAnalyst();
+        analyst.Database = database;
+        return new ClickHouse.ClickHouseClient(analyst);
+    }
+
     private static void Save(StackState state) => Update(state.Root, _ => state);
 
     /// <summary>

@@ -45,7 +45,7 @@ internal static class ReportCommand
         string source;
         if (options.From == "clickhouse")
         {
-            using var client = ClickHouseTarget.Create(options.ClickHouse, options.Database, required: true)!;
+            using var client = ClickHouseTarget.Create(options.ClickHouse, options.Database, required: true, LocalStack.ClickHouseAnalyst)!;
             model = await ClickHouseReport.ReadAsync(client);
             source = $"ClickHouse database {client.Database}";
         }

@@ -35,7 +35,7 @@ internal static class SummaryCommand
     {
         var outFile = options.Out;
         CliOptions.EnsureWritableFile(outFile, "--out");
-        using var client = ClickHouseTarget.Create(options.ClickHouse, options.Database, required: true)!;
+        using var client = ClickHouseTarget.Create(options.ClickHouse, options.Database, required: true, LocalStack.ClickHouseAnalyst)!;
         var summary = await ClickHouseSummary.ReadAsync(client);
         await File.WriteAllTextAsync(outFile, summary.ToJson());
         output.WriteLine($"wrote {outFile} from ClickHouse database {client.Database}: {summary.RowsRead:N0} rows, {summary.Sessions:N0} sessions, {summary.Orders:N0} orders");

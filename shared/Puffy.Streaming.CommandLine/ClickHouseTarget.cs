@@ -6,19 +6,15 @@ namespace Puffy.Streaming.Cli;
 /// The ClickHouse server named by <c>--clickhouse URL</c> (or <c>CLICKHOUSE_URL</c>) and <c>--database</c>, with the
 /// credentials of <c>CLICKHOUSE_USER</c> and <c>CLICKHOUSE_PASSWORD</c> or <c>CLICKHOUSE_PASSWORD_FILE</c> (or a user
 /// and password in the URL). Without a URL, where a server is required (summary, report: reads), the running local
-/// stack's, as its read-only analyst.
+/// stack's, as its read-only analyst (<paramref name="localStack"/>, given by the full command line).
 /// </summary>
 internal static class ClickHouseTarget
 {
-    public static ClickHouseClient? Create(string? url, string database, bool required = false)
+    public static ClickHouseClient? Create(string? url, string database, bool required = false, Func<string, ClickHouseClient?>? localStack = null)
     {
         url ??= Environment.GetEnvironmentVariable("CLICKHOUSE_URL");
-        if (string.IsNullOrWhiteSpace(url) && required && LocalStack.Load(LocalStack.DefaultRoot) is { } stack)
-        {
-            var local = stack.ClickHouseAnalyst();
-            local.Database = database;
-            return new ClickHouseClient(local);
-        }
+        if (string.IsNullOrWhiteSpace(url) && required && localStack?.Invoke(database) is { } local)
+            return local;
 
         if (string.IsNullOrWhiteSpace(url))
             return required ? throw new UsageException("--clickhouse URL (or CLICKHOUSE_URL) is required") : null;

@@ -29,7 +29,7 @@ internal static class RunCommand
         var database = CliOptions.Database();
         var failOn = new Option<Severity?>("--fail-on")
         {
-            Description = $"Exit with code {CommandLine.AlertsFired} (after writing every output) when an alert of at least this severity fired, so a scheduler can stop downstream jobs",
+            Description = $"Exit with code {ExitCode.AlertsFired} (after writing every output) when an alert of at least this severity fired, so a scheduler can stop downstream jobs",
             HelpName = "warning|critical",
             CustomParser = r =>
             {
@@ -141,15 +141,15 @@ internal static class RunCommand
     internal static int FailOn(Severity? failOn, IReadOnlyList<Alert> alerts, TextWriter error)
     {
         if (failOn is not { } floor)
-            return CommandLine.Ok;
+            return ExitCode.Ok;
         var fired = alerts.Where(a => a.Severity >= floor).ToList();
         if (fired.Count == 0)
-            return CommandLine.Ok;
+            return ExitCode.Ok;
         var severity = RunSummary.SeverityText(floor);
         var rules = string.Join(", ", fired.GroupBy(a => a.Rule, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
             .Select(g => g.Count() == 1 ? g.Key : $"{g.Key} x{g.Count()}"));
-        error.WriteLine($"puffy: {fired.Count} alert(s) at or above {severity} fired ({rules}); exit code {CommandLine.AlertsFired} (--fail-on {severity})");
-        return CommandLine.AlertsFired;
+        error.WriteLine($"puffy: {fired.Count} alert(s) at or above {severity} fired ({rules}); exit code {ExitCode.AlertsFired} (--fail-on {severity})");
+        return ExitCode.AlertsFired;
     }
 
     internal static string ProgressLine(PipelineProgress p)
