@@ -3,10 +3,11 @@
 # Redis, ClickHouse, RabbitMQ (the monitor's alert delivery), headless Chromium (the executive report's rendering
 # test), and docker-compose (1.29), which cannot run the compose stack without a Docker engine but validates and
 # resolves docker-compose.yml for its test. (The Kafka-protocol test broker is librdkafka's mock cluster from the
-# librdkafka.redist NuGet package: no Debian librdkafka is needed, and none is loaded even if installed.)
+# librdkafka.redist NuGet package: no Debian librdkafka is needed, and none is loaded even if installed.) Also gcc
+# with the C library's headers: NativeAOT links the native `puffy run` (services/run) with it, and a test publishes it.
 # Idempotent: does nothing when everything is present.
 set -euo pipefail
-packages=(redis-server clickhouse-server clickhouse-client rabbitmq-server chromium docker-compose)
+packages=(redis-server clickhouse-server clickhouse-client rabbitmq-server chromium docker-compose gcc libc6-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
