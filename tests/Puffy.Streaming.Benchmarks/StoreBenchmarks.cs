@@ -39,7 +39,7 @@ public class StoreBenchmarks : StoreBenchmarkBase
 
 /// <summary>
 /// The same DuckDB tables written through prepared single-row INSERTs (in transactions of 500,000 rows, as SQLite's):
-/// about a thousand times slower than the appender, so only the real data, once.
+/// over a hundred times the appender's CPU, so only the real data, once.
 /// </summary>
 [Config(typeof(Config))]
 public class StoreInsertBenchmarks : StoreBenchmarkBase
