@@ -95,39 +95,46 @@ public sealed class ClickHouseWriter
         Task FlushAsync(ClickHouseClient client, ulong version, CancellationToken cancellationToken);
     }
 
+    /// <summary>
+    /// A table's pending rows, encoded once, on arrival. Every row ends with its version column (<c>UInt64</c>), written
+    /// as <c>version | bits</c> where the bits do not depend on the version: the row is encoded with version 0, which
+    /// leaves just the bits there, and each flush writes its own version over them.
+    /// </summary>
     private sealed class Table<T>(string name, string[] columns, Action<RowBinaryWriter, T, ulong> write) : ITable
     {
-        private readonly List<T> _rows = [];
-        private readonly RowBinaryWriter _trial = new(256);
+        private readonly RowBinaryWriter _body = new(4096);
+        private readonly List<(int At, ulong Bits)> _versions = [];
 
-        public int Count => _rows.Count;
+        public int Count => _versions.Count;
 
         public void Add(T row)
         {
-            // Encoded once on arrival: a row that cannot be stored (a day before 1970, a negative count) is refused
-            // here, where its sender is known, instead of failing every later flush of the batch.
-            _trial.Reset();
+            // A row that cannot be stored (a day before 1970, a negative count) is refused here, where its sender is
+            // known, instead of failing every later flush of the batch.
+            var start = _body.Length;
             try
             {
-                write(_trial, row, 0);
+                write(_body, row, 0);
             }
             catch (Exception e) when (e is OverflowException or ArgumentException)
             {
+                _body.Truncate(start);
                 throw new UnstorableRowException($"a {name} row cannot be stored: {e.Message}", e);
             }
 
-            _rows.Add(row);
+            var at = _body.Length - sizeof(ulong);
+            _versions.Add((at, _body.UInt64At(at)));
         }
 
         public async Task FlushAsync(ClickHouseClient client, ulong version, CancellationToken cancellationToken)
         {
-            if (_rows.Count == 0)
+            if (_versions.Count == 0)
                 return;
-            var body = new RowBinaryWriter(_rows.Count * 128);
-            foreach (var row in _rows)
-                write(body, row, version);
-            await client.InsertRowBinaryAsync(name, columns, body.WrittenMemory, cancellationToken);
-            _rows.Clear();
+            foreach (var (at, bits) in _versions)
+                _body.SetUInt64At(at, bits | version);
+            await client.InsertRowBinaryAsync(name, columns, _body.WrittenMemory, cancellationToken);
+            _body.Reset();
+            _versions.Clear();
         }
     }
 

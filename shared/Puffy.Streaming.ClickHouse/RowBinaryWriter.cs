@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
 
@@ -10,21 +9,36 @@ namespace Puffy.Streaming.ClickHouse;
 /// </summary>
 public sealed class RowBinaryWriter
 {
-    private readonly ArrayBufferWriter<byte> _buffer;
+    private byte[] _bytes;
+    private int _count;
 
-    public RowBinaryWriter(int initialCapacity = 64 * 1024) => _buffer = new ArrayBufferWriter<byte>(initialCapacity);
+    public RowBinaryWriter(int initialCapacity = 64 * 1024) => _bytes = new byte[Math.Max(initialCapacity, 16)];
 
-    public ReadOnlyMemory<byte> WrittenMemory => _buffer.WrittenMemory;
+    public ReadOnlyMemory<byte> WrittenMemory => _bytes.AsMemory(0, _count);
 
-    public int Length => _buffer.WrittenCount;
+    public int Length => _count;
 
     /// <summary>Forgets what was written, keeping the buffer.</summary>
-    public void Reset() => _buffer.ResetWrittenCount();
+    public void Reset() => _count = 0;
+
+    /// <summary>Forgets what was written after the first <paramref name="length"/> bytes (e.g. a row that failed half-way).</summary>
+    public void Truncate(int length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, _count);
+        _count = length;
+    }
+
+    /// <summary>The UInt64 written at <paramref name="offset"/>.</summary>
+    public ulong UInt64At(int offset) => BinaryPrimitives.ReadUInt64LittleEndian(_bytes.AsSpan(0, _count).Slice(offset, 8));
+
+    /// <summary>Overwrites the UInt64 written at <paramref name="offset"/> (a column whose value is known only later).</summary>
+    public void SetUInt64At(int offset, ulong value) => BinaryPrimitives.WriteUInt64LittleEndian(_bytes.AsSpan(0, _count).Slice(offset, 8), value);
 
     public RowBinaryWriter UInt8(byte value)
     {
-        _buffer.GetSpan(1)[0] = value;
-        _buffer.Advance(1);
+        GetSpan(1)[0] = value;
+        Advance(1);
         return this;
     }
 
@@ -32,56 +46,56 @@ public sealed class RowBinaryWriter
 
     public RowBinaryWriter UInt16(ushort value)
     {
-        BinaryPrimitives.WriteUInt16LittleEndian(_buffer.GetSpan(2), value);
-        _buffer.Advance(2);
+        BinaryPrimitives.WriteUInt16LittleEndian(GetSpan(2), value);
+        Advance(2);
         return this;
     }
 
     public RowBinaryWriter UInt32(uint value)
     {
-        BinaryPrimitives.WriteUInt32LittleEndian(_buffer.GetSpan(4), value);
-        _buffer.Advance(4);
+        BinaryPrimitives.WriteUInt32LittleEndian(GetSpan(4), value);
+        Advance(4);
         return this;
     }
 
     public RowBinaryWriter Int32(int value)
     {
-        BinaryPrimitives.WriteInt32LittleEndian(_buffer.GetSpan(4), value);
-        _buffer.Advance(4);
+        BinaryPrimitives.WriteInt32LittleEndian(GetSpan(4), value);
+        Advance(4);
         return this;
     }
 
     public RowBinaryWriter Int64(long value)
     {
-        BinaryPrimitives.WriteInt64LittleEndian(_buffer.GetSpan(8), value);
-        _buffer.Advance(8);
+        BinaryPrimitives.WriteInt64LittleEndian(GetSpan(8), value);
+        Advance(8);
         return this;
     }
 
     public RowBinaryWriter UInt64(ulong value)
     {
-        BinaryPrimitives.WriteUInt64LittleEndian(_buffer.GetSpan(8), value);
-        _buffer.Advance(8);
+        BinaryPrimitives.WriteUInt64LittleEndian(GetSpan(8), value);
+        Advance(8);
         return this;
     }
 
     public RowBinaryWriter Float64(double value)
     {
-        BinaryPrimitives.WriteDoubleLittleEndian(_buffer.GetSpan(8), value);
-        _buffer.Advance(8);
+        BinaryPrimitives.WriteDoubleLittleEndian(GetSpan(8), value);
+        Advance(8);
         return this;
     }
 
     public RowBinaryWriter String(string value)
     {
         var max = Encoding.UTF8.GetMaxByteCount(value.Length);
-        var span = _buffer.GetSpan(max + 5);
+        var span = GetSpan(max + 5);
         // Encode after a worst-case 5-byte length, then move the bytes back if the length needs fewer.
         var count = Encoding.UTF8.GetBytes(value, span[5..]);
         var lengthBytes = VarUInt(span, (ulong)count);
         if (lengthBytes != 5)
             span.Slice(5, count).CopyTo(span[lengthBytes..]);
-        _buffer.Advance(lengthBytes + count);
+        Advance(lengthBytes + count);
         return this;
     }
 
@@ -123,9 +137,22 @@ public sealed class RowBinaryWriter
         return this;
     }
 
-    public void Clear() => _buffer.Clear();
+    public void Clear()
+    {
+        Array.Clear(_bytes, 0, _count);
+        _count = 0;
+    }
 
-    private void VarUInt(ulong value) => _buffer.Advance(VarUInt(_buffer.GetSpan(10), value));
+    private Span<byte> GetSpan(int size)
+    {
+        if (_bytes.Length - _count < size)
+            Array.Resize(ref _bytes, Math.Max(_bytes.Length * 2, _count + size));
+        return _bytes.AsSpan(_count);
+    }
+
+    private void Advance(int count) => _count += count;
+
+    private void VarUInt(ulong value) => Advance(VarUInt(GetSpan(10), value));
 
     private static int VarUInt(Span<byte> span, ulong value)
     {

@@ -24,11 +24,18 @@ public sealed class SessionStore(IDatabase db, string keyPrefix)
         days ??= [];
         return _states.WriteAsync(
             changes.Select(c => (c.ClientId, c.IsForgotten ? null : (ClientState?)c)),
-            batch => changes.Select(c => c.IsForgotten
-                    ? (Task)batch.SortedSetRemoveAsync(_byTime, c.ClientId)
-                    : batch.SortedSetAddAsync(_byTime, c.ClientId, ToScore(c.LastAppliedTime)))
-                .Concat(_days.Queue(batch, days.Select(d => (DayField(d.Day), d.Completed ? null : d))))
-                .ToList());
+            batch => ByTime(batch, changes).Concat(_days.Queue(batch, days.Select(d => (DayField(d.Day), d.Completed ? null : d)))).ToList());
+    }
+
+    // One ZADD and one ZREM for the whole checkpoint; a client changes at most once per checkpoint.
+    private IEnumerable<Task> ByTime(IBatch batch, IReadOnlyCollection<ClientState> changes)
+    {
+        var added = changes.Where(c => !c.IsForgotten).Select(c => new SortedSetEntry(c.ClientId, ToScore(c.LastAppliedTime))).ToArray();
+        var removed = changes.Where(c => c.IsForgotten).Select(c => (RedisValue)c.ClientId).ToArray();
+        if (added.Length > 0)
+            yield return batch.SortedSetAddAsync(_byTime, added);
+        if (removed.Length > 0)
+            yield return batch.SortedSetRemoveAsync(_byTime, removed);
     }
 
     /// <summary>The day tallies of the last checkpoint.</summary>

@@ -79,7 +79,7 @@ public sealed class ValidatorStore(IDatabase db, string keyPrefix)
         if (days.Count > 0)
             writes.Add(batch.SetAddAsync(_days, days.Select(d => (RedisValue)d).ToArray()));
         if (checkpoint.Buffered.Count > 0)
-            writes.Add(batch.HashSetAsync(_buffer, checkpoint.Buffered.Select(r => new HashEntry(RowField(r.SourceFile, r.Line), JsonSerializer.Serialize(r))).ToArray()));
+            writes.Add(batch.HashSetAsync(_buffer, checkpoint.Buffered.Select(r => new HashEntry(RowField(r.SourceFile, r.Line), JsonSerializer.SerializeToUtf8Bytes(r))).ToArray()));
         if (checkpoint.Released.Count > 0)
             writes.Add(batch.HashDeleteAsync(_buffer, checkpoint.Released.Select(r => (RedisValue)RowField(r.File, r.Line)).ToArray()));
         writes.Add(batch.StringSetAsync(_state, StateJson.Serialize(checkpoint.State)));

@@ -26,7 +26,12 @@ public sealed class StreamProducer : IDisposable
         Name = name;
         _metadataTimeout = metadataTimeout ?? TimeSpan.FromSeconds(30);
         var logLine = log ?? (static _ => { });
-        _producer = new ProducerBuilder<byte[]?, byte[]?>(config)
+        // The delivery handler reads only the outcome: without this, every report copies the message's headers and
+        // timestamp back out of librdkafka (a setting given explicitly wins).
+        var settings = new ProducerConfig(config.ToDictionary(p => p.Key, p => p.Value));
+        if (config.DeliveryReportFields is null)
+            settings.DeliveryReportFields = "status";
+        _producer = new ProducerBuilder<byte[]?, byte[]?>(settings)
             .SetErrorHandler((_, e) => logLine($"Kafka producer error: {e.Code} {e.Reason}{(e.IsFatal ? " (fatal)" : "")}"))
             .Build();
         _onDelivery = report =>
