@@ -19,6 +19,8 @@ public sealed class CsvRecordReader
     private readonly List<string> _fields = new(16);
     private int _pos;
     private long _line = 1;
+    private StringPool? _pool;
+    private ulong _pooled;
 
     public CsvRecordReader(ReadOnlyMemory<byte> data)
     {
@@ -26,6 +28,21 @@ public sealed class CsvRecordReader
         var span = data.Span;
         if (span.Length >= 3 && span[0] == 0xEF && span[1] == 0xBB && span[2] == 0xBF)
             _pos = 3;
+    }
+
+    /// <summary>
+    /// Takes the values of the given columns (0 to 63) from <paramref name="pool"/> from the next record on: for columns
+    /// whose values repeat in most rows, one string per distinct value instead of one per row.
+    /// </summary>
+    public void PoolColumns(StringPool pool, params ReadOnlySpan<int> columns)
+    {
+        _pool = pool;
+        _pooled = 0;
+        foreach (var c in columns)
+        {
+            if (c is >= 0 and < 64)
+                _pooled |= 1UL << c;
+        }
     }
 
     public bool TryRead(out CsvRecord record)
@@ -55,7 +72,7 @@ public sealed class CsvRecordReader
             var text = Encoding.UTF8.GetString(span[start..end]);
             fields = _fields;
             fields.Clear();
-            error = Split(text, fields);
+            error = Split(text, fields, _pool, _pooled);
             if (error is null)
             {
                 _pos = next;
@@ -115,8 +132,16 @@ public sealed class CsvRecordReader
         end > start && span[end - 1] == (byte)'\r' ? end - 1 : end;
 
     /// <summary>Splits one record's text into fields; returns an error text when the quoting is broken.</summary>
-    internal static string? Split(string text, List<string> fields)
+    internal static string? Split(string text, List<string> fields) => Split(text, fields, null, 0);
+
+    private static string? Split(string text, List<string> fields, StringPool? pool, ulong pooled)
     {
+        // The field about to be added is number fields.Count.
+        string Field(int start, int length) =>
+            pool is not null && fields.Count < 64 && (pooled & (1UL << fields.Count)) != 0
+                ? pool.Get(text.AsSpan(start, length))
+                : text.Substring(start, length);
+
         if (!text.Contains('"', StringComparison.Ordinal))
         {
             var from = 0;
@@ -125,11 +150,11 @@ public sealed class CsvRecordReader
                 var comma = text.IndexOf(',', from);
                 if (comma < 0)
                 {
-                    fields.Add(from == 0 ? text : text[from..]);
+                    fields.Add(Field(from, text.Length - from));
                     return null;
                 }
 
-                fields.Add(text[from..comma]);
+                fields.Add(Field(from, comma - from));
                 from = comma + 1;
             }
         }
@@ -168,7 +193,7 @@ public sealed class CsvRecordReader
                 }
                 else
                 {
-                    fields.Add(text[i..q]);
+                    fields.Add(Field(i, q - i));
                     i = q + 1;
                 }
 
@@ -191,7 +216,7 @@ public sealed class CsvRecordReader
             var quote = text.IndexOf('"', i, stop - i);
             if (quote >= 0)
                 return $"quote inside an unquoted field at position {quote + 1}";
-            fields.Add(text[i..stop]);
+            fields.Add(Field(i, stop - i));
             if (comma < 0)
                 return null;
             i = comma + 1;
