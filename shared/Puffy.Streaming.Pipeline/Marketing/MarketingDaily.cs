@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Puffy.Streaming.Contracts;
 
 namespace Puffy.Streaming.Pipeline.Marketing;
@@ -35,7 +36,7 @@ public sealed class MarketingDaily
 
     private readonly Dictionary<(DateOnly Day, string Channel), (long Sessions, long Converted)> _sessions = [];
     private readonly Dictionary<(DateOnly Day, string Model, string Channel), (long Orders, decimal Revenue)> _orders = [];
-    private readonly SortedDictionary<DateOnly, HashSet<string>> _sessionIds = [];
+    private readonly SortedDictionary<DateOnly, SessionIds> _sessionIds = [];
     private readonly SortedDictionary<DateOnly, HashSet<string>> _orderIds = [];
     private readonly List<SessionContribution> _newSessions = [];
     private readonly List<OrderContribution> _newOrders = [];
@@ -58,7 +59,11 @@ public sealed class MarketingDaily
     public long TooLate { get; private set; }
 
     /// <summary>Counts a session; false when it was already counted (or, tracking changes, touches a forgotten day).</summary>
-    public bool Add(Session s) => Add(new SessionContribution(s.SessionId, DateOnly.FromDateTime(s.Start), s.Channel, s.IsConverted));
+    public bool Add(Session s)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        return AddSession(s.SessionId, DateOnly.FromDateTime(s.Start), s.Channel, s.IsConverted);
+    }
 
     /// <summary>Credits an order to each model's touchpoint session; false when it was already credited (or is too late, as above).</summary>
     public bool Add(AttributedOrder order)
@@ -94,28 +99,29 @@ public sealed class MarketingDaily
         foreach (var day in sessionList.Select(s => s.Day).Concat(orderList.Select(o => o.Day())))
             Advance(day);
         foreach (var s in sessionList.Where(s => !Forgotten(s)))
-            Count(s);
+            CountSession(s.SessionId, s.Day, s.Channel, s.Converted);
         foreach (var o in orderList.Where(o => !Forgotten(o)))
             Count(o);
     }
 
-    private bool Add(SessionContribution s)
+    // Takes the parts rather than a SessionContribution: the record is only made when it is kept for a checkpoint.
+    private bool AddSession(string sessionId, DateOnly day, string channel, bool converted)
     {
-        if (TrackChanges && Forgotten(s))
+        if (TrackChanges && day < ForgottenBefore)
         {
             TooLate++;
             return false;
         }
 
-        if (!Count(s))
+        if (!CountSession(sessionId, day, channel, converted))
             return false;
         if (TrackChanges)
         {
-            _newSessions.Add(s);
-            _changedDays.Add(s.Day);
+            _newSessions.Add(new SessionContribution(sessionId, day, channel, converted));
+            _changedDays.Add(day);
         }
 
-        Advance(s.Day);
+        Advance(day);
         return true;
     }
 
@@ -144,13 +150,14 @@ public sealed class MarketingDaily
 
     private bool Forgotten(OrderContribution o) => o.Credits.Any(c => c.Day < ForgottenBefore);
 
-    private bool Count(SessionContribution s)
+    private bool CountSession(string sessionId, DateOnly day, string channel, bool converted)
     {
-        if (!IdsOf(_sessionIds, s.Day).Add(s.SessionId))
+        if (!_sessionIds.TryGetValue(day, out var ids))
+            _sessionIds[day] = ids = new SessionIds();
+        if (!ids.Add(sessionId))
             return false;
-        var key = (s.Day, s.Channel);
-        var v = _sessions.GetValueOrDefault(key);
-        _sessions[key] = (v.Sessions + 1, v.Converted + (s.Converted ? 1 : 0));
+        ref var v = ref CollectionsMarshal.GetValueRefOrAddDefault(_sessions, (day, channel), out _);
+        v = (v.Sessions + 1, v.Converted + (converted ? 1 : 0));
         return true;
     }
 
@@ -182,15 +189,20 @@ public sealed class MarketingDaily
             return;
         _newest = day;
         var cutoff = day.AddDays(-(int)Math.Ceiling(IdHorizon.TotalDays));
-        if (cutoff <= ForgottenBefore)
-            return;
+        if (cutoff > ForgottenBefore)
+            Forget(cutoff);
+    }
+
+    // Apart from Advance, which runs for every session: its closures would be allocated on every call.
+    private void Forget(DateOnly cutoff)
+    {
         ForgottenBefore = cutoff;
         ForgetIds(_sessionIds);
         ForgetIds(_orderIds);
         if (TrackChanges)
             ForgetCells(d => !_changedDays.Contains(d));
 
-        void ForgetIds(SortedDictionary<DateOnly, HashSet<string>> byDay)
+        void ForgetIds<T>(SortedDictionary<DateOnly, T> byDay)
         {
             while (byDay.Count > 0 && byDay.First() is var (oldest, _) && oldest < cutoff)
                 byDay.Remove(oldest);
@@ -236,6 +248,30 @@ public sealed class MarketingDaily
         }
 
         return rows.OrderBy(r => r.Day).ThenBy(r => r.Model, StringComparer.Ordinal).ThenBy(r => r.Channel, StringComparer.Ordinal).ToList();
+    }
+}
+
+/// <summary>
+/// The session ids counted on one day. Ids as the sessionizer writes them ("s-" and 32 lower-case hex digits) are kept
+/// as their 128 bits: a month of them then holds no strings for the garbage collector to trace. Any other id is kept
+/// as it is, apart, so two different ids never count as one.
+/// </summary>
+internal sealed class SessionIds
+{
+    private static readonly System.Buffers.SearchValues<char> LowerHex = System.Buffers.SearchValues.Create("0123456789abcdef");
+    private readonly HashSet<UInt128> _bits = [];
+    private HashSet<string>? _other;
+
+    public int Count => _bits.Count + (_other?.Count ?? 0);
+
+    /// <summary>False when the id was counted before.</summary>
+    public bool Add(string sessionId)
+    {
+        var hex = sessionId.AsSpan(Math.Min(2, sessionId.Length));
+        if (sessionId.StartsWith("s-", StringComparison.Ordinal) && !hex.ContainsAnyExcept(LowerHex)
+            && Validation.EventId.TryParse(hex, out var bits))
+            return _bits.Add(bits);
+        return (_other ??= new HashSet<string>(StringComparer.Ordinal)).Add(sessionId);
     }
 }
 
