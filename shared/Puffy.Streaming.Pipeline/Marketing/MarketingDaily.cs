@@ -36,7 +36,7 @@ public sealed class MarketingDaily
 
     private readonly Dictionary<(DateOnly Day, string Channel), (long Sessions, long Converted)> _sessions = [];
     private readonly Dictionary<(DateOnly Day, string Model, string Channel), (long Orders, decimal Revenue)> _orders = [];
-    private readonly SortedDictionary<DateOnly, SessionIds> _sessionIds = [];
+    private readonly SortedDictionary<DateOnly, HashSet<string>> _sessionIds = [];
     private readonly SortedDictionary<DateOnly, HashSet<string>> _orderIds = [];
     private readonly List<SessionContribution> _newSessions = [];
     private readonly List<OrderContribution> _newOrders = [];
@@ -152,9 +152,7 @@ public sealed class MarketingDaily
 
     private bool CountSession(string sessionId, DateOnly day, string channel, bool converted)
     {
-        if (!_sessionIds.TryGetValue(day, out var ids))
-            _sessionIds[day] = ids = new SessionIds();
-        if (!ids.Add(sessionId))
+        if (!IdsOf(_sessionIds, day).Add(sessionId))
             return false;
         ref var v = ref CollectionsMarshal.GetValueRefOrAddDefault(_sessions, (day, channel), out _);
         v = (v.Sessions + 1, v.Converted + (converted ? 1 : 0));
@@ -202,7 +200,7 @@ public sealed class MarketingDaily
         if (TrackChanges)
             ForgetCells(d => !_changedDays.Contains(d));
 
-        void ForgetIds<T>(SortedDictionary<DateOnly, T> byDay)
+        void ForgetIds(SortedDictionary<DateOnly, HashSet<string>> byDay)
         {
             while (byDay.Count > 0 && byDay.First() is var (oldest, _) && oldest < cutoff)
                 byDay.Remove(oldest);
@@ -248,30 +246,6 @@ public sealed class MarketingDaily
         }
 
         return rows.OrderBy(r => r.Day).ThenBy(r => r.Model, StringComparer.Ordinal).ThenBy(r => r.Channel, StringComparer.Ordinal).ToList();
-    }
-}
-
-/// <summary>
-/// The session ids counted on one day. Ids as the sessionizer writes them ("s-" and 32 lower-case hex digits) are kept
-/// as their 128 bits: a month of them then holds no strings for the garbage collector to trace. Any other id is kept
-/// as it is, apart, so two different ids never count as one.
-/// </summary>
-internal sealed class SessionIds
-{
-    private static readonly System.Buffers.SearchValues<char> LowerHex = System.Buffers.SearchValues.Create("0123456789abcdef");
-    private readonly HashSet<UInt128> _bits = [];
-    private HashSet<string>? _other;
-
-    public int Count => _bits.Count + (_other?.Count ?? 0);
-
-    /// <summary>False when the id was counted before.</summary>
-    public bool Add(string sessionId)
-    {
-        var hex = sessionId.AsSpan(Math.Min(2, sessionId.Length));
-        if (sessionId.StartsWith("s-", StringComparison.Ordinal) && !hex.ContainsAnyExcept(LowerHex)
-            && Validation.EventId.TryParse(hex, out var bits))
-            return _bits.Add(bits);
-        return (_other ??= new HashSet<string>(StringComparer.Ordinal)).Add(sessionId);
     }
 }
 

@@ -8,7 +8,7 @@ namespace Puffy.Streaming.UnitTests.Rules;
 
 /// <summary>
 /// The cheaper per-row paths give exactly what the plain ones give: ids as hex, pooled CSV values, remembered
-/// user-agent answers, session ids kept as bits.
+/// user-agent answers, and the daily table's session counting without a record per session.
 /// </summary>
 public sealed class RowCostUnitTests
 {
