@@ -107,6 +107,8 @@ public sealed class EmbeddedPipeline
                     }
                 }
 
+                Array.Clear(batch);
+                _spareBatches.Enqueue(batch);
                 progress?.Report(new PipelineProgress(filesDone, ordered.Count, current, RowsRead, clock.Elapsed));
             }
         }
@@ -138,11 +140,16 @@ public sealed class EmbeddedPipeline
 
     private const int BatchSize = 256;
 
+    // Batches go back to the reading thread once handled (emptied), so a run allocates a handful instead of one per 256 rows.
+    private readonly ConcurrentQueue<Item[]> _spareBatches = new();
+
+    private Item[] NewBatch() => _spareBatches.TryDequeue(out var batch) ? batch : new Item[BatchSize];
+
     private void Produce(List<string> files, BlockingCollection<Item[]> queue, CancellationToken token)
     {
         try
         {
-            var batch = new Item[BatchSize];
+            var batch = NewBatch();
             var n = 0;
             void Emit(Item item)
             {
@@ -150,7 +157,7 @@ public sealed class EmbeddedPipeline
                 if (n == BatchSize)
                 {
                     queue.Add(batch, token);
-                    batch = new Item[BatchSize];
+                    batch = NewBatch();
                     n = 0;
                 }
             }

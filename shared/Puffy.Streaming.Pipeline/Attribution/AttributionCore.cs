@@ -1,4 +1,3 @@
-using System.Globalization;
 using Puffy.Streaming.Contracts;
 
 namespace Puffy.Streaming.Pipeline.Attribution;
@@ -146,13 +145,13 @@ public sealed class AttributionCore(AttributionOptions options)
     }
 
     private static UInt128 SessionBits(string sessionId) =>
-        sessionId.Length == SessionPrefix.Length + 32 && sessionId.StartsWith(SessionPrefix, StringComparison.Ordinal)
-            ? UInt128.Parse(sessionId.AsSpan(SessionPrefix.Length), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture)
+        sessionId.StartsWith(SessionPrefix, StringComparison.Ordinal) && Validation.EventId.TryParse(sessionId.AsSpan(SessionPrefix.Length), out var bits)
+            ? bits
             : throw new ArgumentException($"'{sessionId}' is not a session id", nameof(sessionId));
 
     private readonly record struct TouchValue(long StartTicks, byte Channel, UInt128 Session)
     {
-        public Touch ToTouch() => new(Channels.All[Channel], SessionPrefix + Validation.EventId.ToText(Session),
+        public Touch ToTouch() => new(Channels.All[Channel], Validation.EventId.ToText(SessionPrefix, Session),
             new DateTime(StartTicks, DateTimeKind.Utc));
     }
 

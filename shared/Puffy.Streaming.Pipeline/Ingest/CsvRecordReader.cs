@@ -19,6 +19,8 @@ public sealed class CsvRecordReader
     private readonly List<string> _fields = new(16);
     private int _pos;
     private long _line = 1;
+    private StringPool? _pool;
+    private ulong _pooled;
 
     public CsvRecordReader(ReadOnlyMemory<byte> data)
     {
@@ -26,6 +28,21 @@ public sealed class CsvRecordReader
         var span = data.Span;
         if (span.Length >= 3 && span[0] == 0xEF && span[1] == 0xBB && span[2] == 0xBF)
             _pos = 3;
+    }
+
+    /// <summary>
+    /// Takes the values of the given columns (0 to 63) from <paramref name="pool"/> from the next record on: for columns
+    /// whose values repeat in most rows, one string per distinct value instead of one per row.
+    /// </summary>
+    public void PoolColumns(StringPool pool, params ReadOnlySpan<int> columns)
+    {
+        _pool = pool;
+        _pooled = 0;
+        foreach (var c in columns)
+        {
+            if (c is >= 0 and < 64)
+                _pooled |= 1UL << c;
+        }
     }
 
     public bool TryRead(out CsvRecord record)
@@ -46,16 +63,15 @@ public sealed class CsvRecordReader
         {
             error = "unterminated quoted field";
         }
-        else if (!Utf8.IsValid(span[start..end]))
+        else if (Decode(span[start..end]) is not { } text)
         {
             error = "not valid UTF-8";
         }
         else
         {
-            var text = Encoding.UTF8.GetString(span[start..end]);
             fields = _fields;
             fields.Clear();
-            error = Split(text, fields);
+            error = Split(text, fields, _pool, _pooled);
             if (error is null)
             {
                 _pos = next;
@@ -79,6 +95,15 @@ public sealed class CsvRecordReader
         var raw = Encoding.UTF8.GetString(span[start..end]);
         record = new CsvRecord(line, raw, null, error);
         return true;
+    }
+
+    /// <summary>The text of valid UTF-8, or null.</summary>
+    private static string? Decode(ReadOnlySpan<byte> bytes)
+    {
+        // Most rows are ASCII: one check and one widening copy, instead of validating, counting and decoding.
+        if (Ascii.IsValid(bytes))
+            return string.Create(bytes.Length, bytes, static (chars, ascii) => Ascii.ToUtf16(ascii, chars, out _));
+        return Utf8.IsValid(bytes) ? Encoding.UTF8.GetString(bytes) : null;
     }
 
     /// <summary>Finds where the record starting at <paramref name="start"/> ends (exclusive, without CR/LF).</summary>
@@ -115,24 +140,15 @@ public sealed class CsvRecordReader
         end > start && span[end - 1] == (byte)'\r' ? end - 1 : end;
 
     /// <summary>Splits one record's text into fields; returns an error text when the quoting is broken.</summary>
-    internal static string? Split(string text, List<string> fields)
-    {
-        if (!text.Contains('"', StringComparison.Ordinal))
-        {
-            var from = 0;
-            while (true)
-            {
-                var comma = text.IndexOf(',', from);
-                if (comma < 0)
-                {
-                    fields.Add(from == 0 ? text : text[from..]);
-                    return null;
-                }
+    internal static string? Split(string text, List<string> fields) => Split(text, fields, null, 0);
 
-                fields.Add(text[from..comma]);
-                from = comma + 1;
-            }
-        }
+    private static string? Split(string text, List<string> fields, StringPool? pool, ulong pooled)
+    {
+        // The field about to be added is number fields.Count.
+        string Field(int start, int length) =>
+            pool is not null && fields.Count < 64 && (pooled & (1UL << fields.Count)) != 0
+                ? pool.Get(text.AsSpan(start, length))
+                : text.Substring(start, length);
 
         var i = 0;
         while (true)
@@ -168,7 +184,7 @@ public sealed class CsvRecordReader
                 }
                 else
                 {
-                    fields.Add(text[i..q]);
+                    fields.Add(Field(i, q - i));
                     i = q + 1;
                 }
 
@@ -186,15 +202,15 @@ public sealed class CsvRecordReader
                 continue;
             }
 
-            var comma = text.IndexOf(',', i);
-            var stop = comma < 0 ? text.Length : comma;
-            var quote = text.IndexOf('"', i, stop - i);
-            if (quote >= 0)
-                return $"quote inside an unquoted field at position {quote + 1}";
-            fields.Add(text[i..stop]);
-            if (comma < 0)
+            // One scan finds the field's end and any quote before it.
+            var next = text.AsSpan(i).IndexOfAny(',', '"');
+            if (next >= 0 && text[i + next] == '"')
+                return $"quote inside an unquoted field at position {i + next + 1}";
+            var stop = next < 0 ? text.Length : i + next;
+            fields.Add(Field(i, stop - i));
+            if (next < 0)
                 return null;
-            i = comma + 1;
+            i = stop + 1;
             if (i == text.Length)
             {
                 fields.Add(string.Empty);

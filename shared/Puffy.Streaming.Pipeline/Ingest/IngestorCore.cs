@@ -17,6 +17,9 @@ public sealed class IngestorCore
 
     public DateTime StreamTime { get; private set; } = DateTime.MinValue;
 
+    // User agents, referrers and event names repeat in most rows: one string per distinct value, across files.
+    private readonly StringPool _pool = new();
+
     /// <summary>
     /// Rows whose text is longer than this many UTF-8 bytes are not split into fields: they travel as an excerpt with
     /// their size and are dead-lettered as <c>oversized_row</c>, so no message ever approaches the broker's limit.
@@ -56,6 +59,7 @@ public sealed class IngestorCore
         var iName = header.IndexOf(CsvHeader.EventName);
         var iData = header.IndexOf(CsvHeader.EventData);
         var iUa = header.IndexOf(CsvHeader.UserAgent);
+        reader.PoolColumns(_pool, iUa, iRef, iName);
         long rows = 0;
         while (reader.TryRead(out var rec))
         {

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Puffy.Streaming.Contracts;
 
 namespace Puffy.Streaming.Pipeline.Marketing;
@@ -58,7 +59,11 @@ public sealed class MarketingDaily
     public long TooLate { get; private set; }
 
     /// <summary>Counts a session; false when it was already counted (or, tracking changes, touches a forgotten day).</summary>
-    public bool Add(Session s) => Add(new SessionContribution(s.SessionId, DateOnly.FromDateTime(s.Start), s.Channel, s.IsConverted));
+    public bool Add(Session s)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        return AddSession(s.SessionId, DateOnly.FromDateTime(s.Start), s.Channel, s.IsConverted);
+    }
 
     /// <summary>Credits an order to each model's touchpoint session; false when it was already credited (or is too late, as above).</summary>
     public bool Add(AttributedOrder order)
@@ -94,28 +99,29 @@ public sealed class MarketingDaily
         foreach (var day in sessionList.Select(s => s.Day).Concat(orderList.Select(o => o.Day())))
             Advance(day);
         foreach (var s in sessionList.Where(s => !Forgotten(s)))
-            Count(s);
+            CountSession(s.SessionId, s.Day, s.Channel, s.Converted);
         foreach (var o in orderList.Where(o => !Forgotten(o)))
             Count(o);
     }
 
-    private bool Add(SessionContribution s)
+    // Takes the parts rather than a SessionContribution: the record is only made when it is kept for a checkpoint.
+    private bool AddSession(string sessionId, DateOnly day, string channel, bool converted)
     {
-        if (TrackChanges && Forgotten(s))
+        if (TrackChanges && day < ForgottenBefore)
         {
             TooLate++;
             return false;
         }
 
-        if (!Count(s))
+        if (!CountSession(sessionId, day, channel, converted))
             return false;
         if (TrackChanges)
         {
-            _newSessions.Add(s);
-            _changedDays.Add(s.Day);
+            _newSessions.Add(new SessionContribution(sessionId, day, channel, converted));
+            _changedDays.Add(day);
         }
 
-        Advance(s.Day);
+        Advance(day);
         return true;
     }
 
@@ -144,13 +150,12 @@ public sealed class MarketingDaily
 
     private bool Forgotten(OrderContribution o) => o.Credits.Any(c => c.Day < ForgottenBefore);
 
-    private bool Count(SessionContribution s)
+    private bool CountSession(string sessionId, DateOnly day, string channel, bool converted)
     {
-        if (!IdsOf(_sessionIds, s.Day).Add(s.SessionId))
+        if (!IdsOf(_sessionIds, day).Add(sessionId))
             return false;
-        var key = (s.Day, s.Channel);
-        var v = _sessions.GetValueOrDefault(key);
-        _sessions[key] = (v.Sessions + 1, v.Converted + (s.Converted ? 1 : 0));
+        ref var v = ref CollectionsMarshal.GetValueRefOrAddDefault(_sessions, (day, channel), out _);
+        v = (v.Sessions + 1, v.Converted + (converted ? 1 : 0));
         return true;
     }
 
@@ -182,8 +187,13 @@ public sealed class MarketingDaily
             return;
         _newest = day;
         var cutoff = day.AddDays(-(int)Math.Ceiling(IdHorizon.TotalDays));
-        if (cutoff <= ForgottenBefore)
-            return;
+        if (cutoff > ForgottenBefore)
+            Forget(cutoff);
+    }
+
+    // Apart from Advance, which runs for every session: its closures would be allocated on every call.
+    private void Forget(DateOnly cutoff)
+    {
         ForgottenBefore = cutoff;
         ForgetIds(_sessionIds);
         ForgetIds(_orderIds);

@@ -297,21 +297,28 @@ public sealed class SessionizerCore(SessionizerOptions options)
         public Dictionary<string, long> ByChannel { get; } = new(StringComparer.Ordinal);
     }
 
+    // Events per event name, inside the session object: one array less per session.
+    [System.Runtime.CompilerServices.InlineArray(5)]
+    private struct EventCounts
+    {
+        private int _first;
+    }
+
     private sealed class OpenSession
     {
-        private readonly int[] _counts;
+        private EventCounts _counts;
         private List<string>? _transactions;
         private int _events;
         private decimal _revenue;
 
         public OpenSession(string sessionId, ValidEvent first, string channel)
             : this(sessionId, first.ClientId, first.Timestamp, first.Timestamp, first.EventId, channel, first.Device, first.PageUrl, first.Referrer,
-                new int[5], 0, 0m, null)
+                [], 0, 0m, null)
         {
         }
 
         private OpenSession(string sessionId, string clientId, DateTime start, DateTime last, string firstEventId, string channel, string device,
-            string? landingPage, string? landingReferrer, int[] counts, int events, decimal revenue, List<string>? transactions)
+            string? landingPage, string? landingReferrer, ReadOnlySpan<int> counts, int events, decimal revenue, List<string>? transactions)
         {
             SessionId = sessionId;
             ClientId = clientId;
@@ -322,7 +329,7 @@ public sealed class SessionizerCore(SessionizerOptions options)
             Device = device;
             LandingPage = landingPage;
             LandingReferrer = landingReferrer;
-            _counts = counts;
+            counts[..Math.Min(counts.Length, 5)].CopyTo(_counts);
             _events = events;
             _revenue = revenue;
             _transactions = transactions;
@@ -341,10 +348,10 @@ public sealed class SessionizerCore(SessionizerOptions options)
 
         public static OpenSession FromState(OpenSessionState s) =>
             new(s.SessionId, s.ClientId, s.Start, s.Last, s.FirstEventId, s.Channel, s.Device, s.LandingPage, s.LandingReferrer,
-                [.. s.Counts], s.EventCount, s.Revenue, s.TransactionIds.Count == 0 ? null : [.. s.TransactionIds]);
+                s.Counts, s.EventCount, s.Revenue, s.TransactionIds.Count == 0 ? null : [.. s.TransactionIds]);
 
         public OpenSessionState ToState() =>
-            new(SessionId, ClientId, Start, Last, FirstEventId, Channel, Device, LandingPage, LandingReferrer, [.. _counts], _events, _revenue,
+            new(SessionId, ClientId, Start, Last, FirstEventId, Channel, Device, LandingPage, LandingReferrer, ((ReadOnlySpan<int>)_counts).ToArray(), _events, _revenue,
                 (IReadOnlyList<string>?)_transactions?.ToList() ?? []);
 
         public void Add(ValidEvent ev)

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Globalization;
 using System.Text;
 
 namespace Puffy.Streaming.Pipeline.Validation;
@@ -45,11 +44,26 @@ public static class EventId
 
     public static string ToText(UInt128 id) => string.Create(32, id, static (span, value) => Format(value, span));
 
-    /// <summary>32 lower-case hex digits (UInt128's own formatting takes a slow path).</summary>
+    /// <summary>32 lower-case hex digits, written from the id's 16 big-endian bytes (no integer formatting per digit).</summary>
     public static void Format(UInt128 id, Span<char> destination)
     {
-        ((ulong)(id >> 64)).TryFormat(destination, out _, "x16", CultureInfo.InvariantCulture);
-        ((ulong)id).TryFormat(destination[16..], out _, "x16", CultureInfo.InvariantCulture);
+        Span<byte> bytes = stackalloc byte[16];
+        BinaryPrimitives.WriteUInt128BigEndian(bytes, id);
+        Convert.TryToHexStringLower(bytes, destination, out _);
+    }
+
+    /// <summary>The id written by <see cref="Format"/> (hex digits of either case), or false when the text is not 32 hex digits.</summary>
+    public static bool TryParse(ReadOnlySpan<char> text, out UInt128 id)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        if (text.Length != 32 || Convert.FromHexString(text, bytes, out _, out _) != System.Buffers.OperationStatus.Done)
+        {
+            id = default;
+            return false;
+        }
+
+        id = BinaryPrimitives.ReadUInt128BigEndian(bytes);
+        return true;
     }
 
     /// <summary>A further deterministic id derived from parts (session ids): prefix + 32 hex digits.</summary>
@@ -59,13 +73,16 @@ public static class EventId
         var buf = Buffer(max).AsSpan();
         var n = Append(buf, 0, first);
         n = Append(buf, n, second);
-        var id = Hash128(buf[..n]);
-        return string.Create(prefix.Length + 32, (prefix, id), static (span, state) =>
+        return ToText(prefix, Hash128(buf[..n]));
+    }
+
+    /// <summary>prefix + the id's 32 hex digits, as <see cref="Derive"/> writes them.</summary>
+    public static string ToText(string prefix, UInt128 id) =>
+        string.Create(prefix.Length + 32, (prefix, id), static (span, state) =>
         {
             state.prefix.CopyTo(span);
             Format(state.id, span[state.prefix.Length..]);
         });
-    }
 
     private static int Utf8Max(string? s) => s is null ? 0 : Encoding.UTF8.GetMaxByteCount(s.Length);
 

@@ -92,13 +92,13 @@ public static class RowChecks
             return Reject(DeadLetterReasons.InvalidPurchase, "purchase without event_data (no transaction_id, no revenue)");
         }
 
-        var bot = UserAgents.BotMarker(raw.UserAgent);
+        var (bot, device) = UserAgents.Traits(raw.UserAgent);
         if (bot is not null)
             return Reject(DeadLetterReasons.BotUserAgent, BotDetails[bot]);
 
         var id = EventId.Compute(raw.ClientId, raw.Timestamp, raw.EventName, raw.PageUrl, raw.Referrer, raw.EventData, raw.UserAgent);
         var ev = new ValidEvent(EventId.ToText(id), raw.ClientId, time, name, raw.PageUrl, raw.Referrer, raw.UserAgent,
-            UserAgents.Device(raw.UserAgent), raw.EventData, transactionId, revenue, raw.SourceFile, raw.Line, raw.StreamTime,
+            device, raw.EventData, transactionId, revenue, raw.SourceFile, raw.Line, raw.StreamTime,
             ChannelClassifier.Classify(raw.PageUrl, raw.Referrer));
         return new RowVerdict(null, null, ev, id);
     }

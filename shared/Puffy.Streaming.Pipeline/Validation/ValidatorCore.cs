@@ -62,7 +62,7 @@ public sealed partial class ValidatorCore(ValidatorOptions options)
 
         if (verdict.IsRejected)
         {
-            DeadLetter(tally, raw, verdict.Reason!, verdict.Detail!, null, null);
+            DeadLetter(tally, raw, verdict.Reason!, verdict.Detail!, null, fromBuffer: false);
             return;
         }
 
@@ -71,12 +71,12 @@ public sealed partial class ValidatorCore(ValidatorOptions options)
         if (lateBy > TimeSpan.Zero)
         {
             if (_acceptedIds.Contains(verdict.Id))
-                DeadLetter(tally, raw, DeadLetterReasons.DuplicateEvent, "an identical event was already accepted", ev, null);
+                DeadLetter(tally, raw, DeadLetterReasons.DuplicateEvent, "an identical event was already accepted", ev, fromBuffer: false);
             else if (ev.TransactionId is { } tx && _acceptedTransactions.TryGetValue(tx, out var first))
-                DeadLetter(tally, raw, DeadLetterReasons.DuplicateTransactionId, DuplicateTxDetail(tx, first), ev, null);
+                DeadLetter(tally, raw, DeadLetterReasons.DuplicateTransactionId, DuplicateTxDetail(tx, first), ev, fromBuffer: false);
             else
                 DeadLetter(tally, raw, DeadLetterReasons.LateEvent, string.Create(CultureInfo.InvariantCulture,
-                    $"event time {EventTime.Iso(ev.Timestamp)} is {(raw.StreamTime - ev.Timestamp).TotalMinutes:0.###} min behind stream time {EventTime.Iso(raw.StreamTime)} (allowed lateness {options.AllowedLateness.TotalMinutes:0.###} min)"), ev, null);
+                    $"event time {EventTime.Iso(ev.Timestamp)} is {(raw.StreamTime - ev.Timestamp).TotalMinutes:0.###} min behind stream time {EventTime.Iso(raw.StreamTime)} (allowed lateness {options.AllowedLateness.TotalMinutes:0.###} min)"), ev, fromBuffer: false);
             return;
         }
 
@@ -122,13 +122,13 @@ public sealed partial class ValidatorCore(ValidatorOptions options)
         p.Tally.Pending--;
         if (_acceptedIds.Contains(p.Id))
         {
-            DeadLetter(p.Tally, p.Raw, DeadLetterReasons.DuplicateEvent, "an identical event was already accepted", ev, p);
+            DeadLetter(p.Tally, p.Raw, DeadLetterReasons.DuplicateEvent, "an identical event was already accepted", ev, fromBuffer: true);
             return;
         }
 
         if (ev.TransactionId is { } tx && _acceptedTransactions.TryGetValue(tx, out var first))
         {
-            DeadLetter(p.Tally, p.Raw, DeadLetterReasons.DuplicateTransactionId, DuplicateTxDetail(tx, first), ev, p);
+            DeadLetter(p.Tally, p.Raw, DeadLetterReasons.DuplicateTransactionId, DuplicateTxDetail(tx, first), ev, fromBuffer: true);
             return;
         }
 
@@ -167,12 +167,12 @@ public sealed partial class ValidatorCore(ValidatorOptions options)
         }
     }
 
-    private void DeadLetter(FileTally tally, RawEvent raw, string reason, string detail, ValidEvent? ev, Pending? pending)
+    private void DeadLetter(FileTally tally, RawEvent raw, string reason, string detail, ValidEvent? ev, bool fromBuffer)
     {
         tally.DeadLettered[reason] = tally.DeadLettered.GetValueOrDefault(reason) + 1;
         OnDeadLetter(new DeadLetter(reason, DeadLetterReasons.SeverityOf(reason), detail, raw.SourceFile, raw.Line,
             raw.FileDay, raw.OriginalRow, ev?.EventId, string.IsNullOrWhiteSpace(raw.ClientId) ? null : raw.ClientId, ev?.Timestamp));
-        if (pending is not null)
+        if (fromBuffer)
             CompleteIfDone(tally);
     }
 
@@ -212,7 +212,8 @@ public sealed partial class ValidatorCore(ValidatorOptions options)
         OnMetric(new Metric(t.Day, MetricNames.FileComplete, string.Empty, t.Rows, t.File));
     }
 
-    private sealed record Pending(ValidEvent Event, UInt128 Id, RawEvent Raw, FileTally Tally);
+    // A value, not an object: the buffer holds a few dozen rows, and every row passes through it.
+    private readonly record struct Pending(ValidEvent Event, UInt128 Id, RawEvent Raw, FileTally Tally);
 
     private sealed class FileTally(string file, DateOnly? day)
     {
