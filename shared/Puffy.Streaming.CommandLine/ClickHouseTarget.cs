@@ -30,14 +30,24 @@ internal static class ClickHouseTarget
         });
     }
 
-    /// <summary>infra/clickhouse of the repository the command runs from.</summary>
-    public static string SchemaFolder()
+    /// <summary>
+    /// infra/clickhouse of the repository the program was built in (above its own folder) or, for a program copied
+    /// elsewhere, of the one the command runs in (above the current folder).
+    /// </summary>
+    public static string SchemaFolder() =>
+        SchemaFolderAbove(AppContext.BaseDirectory) ?? SchemaFolderAbove(Environment.CurrentDirectory)
+        ?? throw new InvalidOperationException(
+            $"cannot find infra/clickhouse above {AppContext.BaseDirectory} or above the current folder {Environment.CurrentDirectory}");
+
+    private static string? SchemaFolderAbove(string start)
     {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !Directory.Exists(Path.Combine(dir.FullName, "infra", "clickhouse")))
-            dir = dir.Parent;
-        return dir is null
-            ? throw new InvalidOperationException("cannot find infra/clickhouse above " + AppContext.BaseDirectory)
-            : Path.Combine(dir.FullName, "infra", "clickhouse");
+        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+        {
+            var schema = Path.Combine(dir.FullName, "infra", "clickhouse");
+            if (Directory.Exists(schema))
+                return schema;
+        }
+
+        return null;
     }
 }

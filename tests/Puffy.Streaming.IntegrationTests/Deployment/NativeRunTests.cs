@@ -1,14 +1,17 @@
 using System.Diagnostics;
 using Puffy.Streaming.Cli;
+using Puffy.Streaming.IntegrationTests.ClickHouse;
 
 namespace Puffy.Streaming.IntegrationTests.Deployment;
 
 /// <summary>
 /// The native <c>puffy run</c> (services/run, NativeAOT) as <c>./puffy</c> builds it: it publishes without a trimming
 /// or AOT warning (warnings are errors) and gives exactly what the managed command line gives on the real data.
-/// Publishing compiles the whole program to native code once for the class (about a minute of CPU).
+/// Publishing compiles the whole program to native code once for the class (about a minute of CPU). In the ClickHouse
+/// collection for <c>run --clickhouse</c>, whose HTTP client and writer run natively too.
 /// </summary>
-public sealed class NativeRunTests(NativeRunTests.Published native) : IClassFixture<NativeRunTests.Published>
+[Collection(ClickHouseCollection.Name)]
+public sealed class NativeRunTests(NativeRunTests.Published native, ClickHouseServerFixture clickHouse) : IClassFixture<NativeRunTests.Published>
 {
     private static string Root => LocalStack.RepoRoot();
     private static string RealData => Path.Combine(Root, "data", "puffy-events");
@@ -56,6 +59,29 @@ public sealed class NativeRunTests(NativeRunTests.Published native) : IClassFixt
         Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(managedOut, "summary.json"), TestContext.Current.CancellationToken),
             await File.ReadAllBytesAsync(Path.Combine(nativeOut, "summary.json"), TestContext.Current.CancellationToken));
         Assert.Equal(await TableDumpAsync(Path.Combine(managedOut, "puffy.db")), await TableDumpAsync(Path.Combine(nativeOut, "puffy.db")));
+    }
+
+    [Fact]
+    public async Task Run_WithClickHouse_WritesTablesThatGiveTheRunsSummary()
+    {
+        var database = ClickHouseServerFixture.UniqueDatabase("native");
+        var outDir = Path.Combine(native.Work, "out-clickhouse");
+        try
+        {
+            var (exit, _, stderr) = await RunAsync(native.Binary,
+                ["run", "--data", RealData, "--out", outDir, "--no-progress", "--clickhouse", clickHouse.Url, "--database", database], TimeSpan.FromMinutes(5));
+            Assert.True(exit == ExitCode.Ok, $"native run --clickhouse exited {exit}: {stderr}");
+            var fromClickHouse = Path.Combine(native.Work, "from-clickhouse.json");
+            Assert.Equal(ExitCode.Ok, await CommandLine.RunAsync(["summary", "--from", "clickhouse", "--out", fromClickHouse, "--clickhouse", clickHouse.Url, "--database", database]));
+
+            Assert.Equal(await File.ReadAllTextAsync(Path.Combine(outDir, "summary.json"), TestContext.Current.CancellationToken),
+                await File.ReadAllTextAsync(fromClickHouse, TestContext.Current.CancellationToken));
+        }
+        finally
+        {
+            using var client = clickHouse.CreateClient("cleanup", o => o.Database = "default");
+            await client.ExecuteAsync("DROP DATABASE IF EXISTS " + database, CancellationToken.None);
+        }
     }
 
     [Fact]
