@@ -81,6 +81,20 @@ public sealed class ClickHouseServerFixture : IAsyncLifetime
         return new ClickHouseClient(options);
     }
 
+    /// <summary>A uniquely named database for one test (created by whatever writes to it first), dropped when disposed.</summary>
+    public TemporaryDatabase Temporary(string prefix) => new(this, UniqueDatabase(prefix));
+
+    public sealed class TemporaryDatabase(ClickHouseServerFixture server, string name) : IAsyncDisposable
+    {
+        public string Name => name;
+
+        public async ValueTask DisposeAsync()
+        {
+            using var client = server.CreateClient("cleanup", o => o.Database = "default");
+            await client.ExecuteAsync("DROP DATABASE IF EXISTS " + name, CancellationToken.None);
+        }
+    }
+
     public static string UniqueDatabase(string prefix) =>
         "t_" + new string(prefix.Where(char.IsAsciiLetterOrDigit).ToArray()).ToLowerInvariant() + "_" + Guid.NewGuid().ToString("N")[..10];
 

@@ -64,24 +64,17 @@ public sealed class NativeRunTests(NativeRunTests.Published native, ClickHouseSe
     [Fact]
     public async Task Run_WithClickHouse_WritesTablesThatGiveTheRunsSummary()
     {
-        var database = ClickHouseServerFixture.UniqueDatabase("native");
+        await using var temporary = clickHouse.Temporary("native");
+        var database = temporary.Name;
         var outDir = Path.Combine(native.Work, "out-clickhouse");
-        try
-        {
-            var (exit, _, stderr) = await RunAsync(native.Binary,
-                ["run", "--data", RealData, "--out", outDir, "--no-progress", "--clickhouse", clickHouse.Url, "--database", database], TimeSpan.FromMinutes(5));
-            Assert.True(exit == ExitCode.Ok, $"native run --clickhouse exited {exit}: {stderr}");
-            var fromClickHouse = Path.Combine(native.Work, "from-clickhouse.json");
-            Assert.Equal(ExitCode.Ok, await CommandLine.RunAsync(["summary", "--from", "clickhouse", "--out", fromClickHouse, "--clickhouse", clickHouse.Url, "--database", database]));
+        var (exit, _, stderr) = await RunAsync(native.Binary,
+            ["run", "--data", RealData, "--out", outDir, "--no-progress", "--clickhouse", clickHouse.Url, "--database", database], TimeSpan.FromMinutes(5));
+        Assert.True(exit == ExitCode.Ok, $"native run --clickhouse exited {exit}: {stderr}");
+        var fromClickHouse = Path.Combine(native.Work, "from-clickhouse.json");
+        Assert.Equal(ExitCode.Ok, await CommandLine.RunAsync(["summary", "--from", "clickhouse", "--out", fromClickHouse, "--clickhouse", clickHouse.Url, "--database", database]));
 
-            Assert.Equal(await File.ReadAllTextAsync(Path.Combine(outDir, "summary.json"), TestContext.Current.CancellationToken),
-                await File.ReadAllTextAsync(fromClickHouse, TestContext.Current.CancellationToken));
-        }
-        finally
-        {
-            using var client = clickHouse.CreateClient("cleanup", o => o.Database = "default");
-            await client.ExecuteAsync("DROP DATABASE IF EXISTS " + database, CancellationToken.None);
-        }
+        Assert.Equal(await File.ReadAllTextAsync(Path.Combine(outDir, "summary.json"), TestContext.Current.CancellationToken),
+            await File.ReadAllTextAsync(fromClickHouse, TestContext.Current.CancellationToken));
     }
 
     [Fact]

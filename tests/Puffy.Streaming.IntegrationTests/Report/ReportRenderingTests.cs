@@ -68,31 +68,24 @@ public sealed class ReportClickHouseTests(ClickHouseServerFixture server) : IDis
     public async Task ReadAsync_AfterRunWithClickHouse_EqualsTheModelFromSqlite()
     {
         var ct = TestContext.Current.CancellationToken;
-        var database = ClickHouseServerFixture.UniqueDatabase("report");
+        await using var temporary = server.Temporary("report");
+        var database = temporary.Name;
         var outDir = Path.Combine(_dir, "out");
         var url = server.Url;
-        try
-        {
-            Assert.Equal(CommandLine.Ok, await CommandLine.RunAsync(
-                ["run", "--data", ReportRenderingTests.RealData, "--out", outDir, "--no-progress", "--clickhouse", url, "--database", database], TextWriter.Null, TextWriter.Null));
-            using var client = server.CreateClient("report", o => o.Database = database);
+        Assert.Equal(CommandLine.Ok, await CommandLine.RunAsync(
+            ["run", "--data", ReportRenderingTests.RealData, "--out", outDir, "--no-progress", "--clickhouse", url, "--database", database], TextWriter.Null, TextWriter.Null));
+        using var client = server.CreateClient("report", o => o.Database = database);
 
-            var fromSqlite = SqliteReport.Load(Path.Combine(outDir, "puffy.db"));
-            var fromClickHouse = await ClickHouseReport.ReadAsync(client, ct);
+        var fromSqlite = SqliteReport.Load(Path.Combine(outDir, "puffy.db"));
+        var fromClickHouse = await ClickHouseReport.ReadAsync(client, ct);
 
-            Assert.Equal(287_744.40m, fromClickHouse.Kpis.Revenue);
-            Assert.Equal(JsonSerializer.Serialize(fromSqlite), JsonSerializer.Serialize(fromClickHouse));
+        Assert.Equal(287_744.40m, fromClickHouse.Kpis.Revenue);
+        Assert.Equal(JsonSerializer.Serialize(fromSqlite), JsonSerializer.Serialize(fromClickHouse));
 
-            var html = Path.Combine(_dir, "ch.html");
-            Assert.Equal(CommandLine.Ok, await CommandLine.RunAsync(
-                ["report", "--from", "clickhouse", "--clickhouse", url, "--database", database, "--out", html], TextWriter.Null, TextWriter.Null));
-            static string Body(string text) => Regex.Replace(text, "<p class=\"sub\">.*?</p>", string.Empty);
-            Assert.Equal(Body(await File.ReadAllTextAsync(Path.Combine(outDir, "report.html"), ct)), Body(await File.ReadAllTextAsync(html, ct)));
-        }
-        finally
-        {
-            using var cleanup = server.CreateClient("cleanup", o => o.Database = "default");
-            await cleanup.ExecuteAsync("DROP DATABASE IF EXISTS " + database, CancellationToken.None);
-        }
+        var html = Path.Combine(_dir, "ch.html");
+        Assert.Equal(CommandLine.Ok, await CommandLine.RunAsync(
+            ["report", "--from", "clickhouse", "--clickhouse", url, "--database", database, "--out", html], TextWriter.Null, TextWriter.Null));
+        static string Body(string text) => Regex.Replace(text, "<p class=\"sub\">.*?</p>", string.Empty);
+        Assert.Equal(Body(await File.ReadAllTextAsync(Path.Combine(outDir, "report.html"), ct)), Body(await File.ReadAllTextAsync(html, ct)));
     }
 }
