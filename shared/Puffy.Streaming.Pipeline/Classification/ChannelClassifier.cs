@@ -74,21 +74,12 @@ public static partial class ChannelClassifier
             return null;
         if (referrer.Length == 0)
             return string.Empty;
-        var cache = t_hosts ??= new Dictionary<string, string>(StringComparer.Ordinal);
-        if (cache.TryGetValue(referrer, out var cached))
-            return cached;
-        var host = ParseHost(referrer.AsSpan());
-        if (cache.Count >= HostCacheLimit)
-            cache.Clear();
-        cache[referrer] = host;
-        return host;
+        return (t_hosts ??= new RecentAnswers<string>()).Get(referrer, static r => ParseHost(r.AsSpan()));
     }
 
     // Referrers repeat heavily (search engines, the shop itself): remember recent hosts per thread.
-    private const int HostCacheLimit = 4096;
-
     [ThreadStatic]
-    private static Dictionary<string, string>? t_hosts;
+    private static RecentAnswers<string>? t_hosts;
 
     private static string ParseHost(ReadOnlySpan<char> text)
     {

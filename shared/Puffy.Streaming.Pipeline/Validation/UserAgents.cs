@@ -39,24 +39,12 @@ public static class UserAgents
     {
         if (string.IsNullOrEmpty(userAgent))
             return (null, Devices.Desktop);
-        if (userAgent.Length > CachedLengthLimit)
-            return (BotMarker(userAgent), Device(userAgent));
-        var cache = t_traits ??= new Dictionary<string, (string?, string)>(StringComparer.Ordinal);
-        if (cache.TryGetValue(userAgent, out var known))
-            return known;
-        var traits = (BotMarker(userAgent), Device(userAgent));
-        if (cache.Count >= CacheLimit)
-            cache.Clear();
-        cache[userAgent] = traits;
-        return traits;
+        return (t_traits ??= new RecentAnswers<(string?, string)>(maxKeyLength: 1024)).Get(userAgent, static ua => (BotMarker(ua), Device(ua)));
     }
 
-    // Bounds what the cache holds: a few thousand entries of ordinary length (an oversized field is not kept).
-    private const int CacheLimit = 4096;
-    private const int CachedLengthLimit = 1024;
-
+    // A few thousand entries of ordinary length (an oversized field is answered, not kept).
     [ThreadStatic]
-    private static Dictionary<string, (string? Bot, string Device)>? t_traits;
+    private static RecentAnswers<(string? Bot, string Device)>? t_traits;
 
     /// <summary>tablet for iPad/Tablet, else mobile for Mobi/iPhone/Android, else desktop (tokens as spelled).</summary>
     public static string Device(string? userAgent)
