@@ -31,6 +31,10 @@ public static class MetricNames
     public const string DayOrders = "day.orders";
     public const string DayComplete = "day.complete";
 
+    // Partition-parallel sessionizer: every day up to and including Day is complete in the sending partition (Value 0).
+    // Each partition's day metrics are keyed "sessionizer#p/P"; the monitor sums them once every partition is past the day.
+    public const string DaysCompleteThrough = "day.complete_through";
+
     // Live mode: wall-clock heartbeat of the ingestor (Value: unix seconds of the last event sent).
     public const string Heartbeat = "live.heartbeat";
 
@@ -40,7 +44,7 @@ public static class MetricNames
         FileSchema or FileUnreadable or FileHeaderUnusable or FileRows or FileChanged or Heartbeat => MetricProducers.Ingestor,
         FileValid or FileDeadLettered or FileOrders or FileRevenue or FileZeroRevenueOrders or FieldObserved or FieldNull
             or FileTimestamps or FileTimestampsInDay or FileFirstTimestamp or FileLastTimestamp or FileComplete => MetricProducers.Validator,
-        DaySessions or DayChannelSessions or DayConvertedSessions or DayOrders or DayComplete => MetricProducers.Sessionizer,
+        DaySessions or DayChannelSessions or DayConvertedSessions or DayOrders or DayComplete or DaysCompleteThrough => MetricProducers.Sessionizer,
         _ => null,
     };
 }
@@ -51,4 +55,32 @@ public static class MetricProducers
     public const string Ingestor = "ingestor";
     public const string Validator = "validator";
     public const string Sessionizer = "sessionizer";
+
+    /// <summary>
+    /// The key of the metrics a stage computes for one input partition (<c>sessionizer#3/8</c>): the monitor sums a
+    /// partition-parallel stage's partitions before its rules see the metric.
+    /// </summary>
+    public static string OfPartition(string producer, int partition, int partitions) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{producer}#{partition}/{partitions}");
+
+    /// <summary>Reads a key written by <see cref="OfPartition"/>; false for any other key.</summary>
+    public static bool TryParsePartition(string key, out string producer, out int partition, out int partitions)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        producer = string.Empty;
+        partition = partitions = 0;
+        var hash = key.IndexOf('#', StringComparison.Ordinal);
+        var slash = key.IndexOf('/', StringComparison.Ordinal);
+        if (hash <= 0 || slash < hash
+            || !int.TryParse(key.AsSpan(hash + 1, slash - hash - 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out partition)
+            || !int.TryParse(key.AsSpan(slash + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out partitions)
+            || partitions is < 1 or > 1024 || partition >= partitions)
+        {
+            partition = partitions = 0;
+            return false;
+        }
+
+        producer = key[..hash];
+        return true;
+    }
 }

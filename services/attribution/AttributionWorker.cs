@@ -1,23 +1,24 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Puffy.Streaming.ClickHouse;
 using Puffy.Streaming.Contracts;
 using Puffy.Streaming.Hosting;
-using Puffy.Streaming.Logging;
 using Puffy.Streaming.Kafka.Streams;
 using Puffy.Streaming.Pipeline.Attribution;
 using Puffy.Streaming.Redis;
 using Core = Puffy.Streaming.Pipeline.Attribution.AttributionOptions;
+using IDatabase = StackExchange.Redis.IDatabase;
 
 namespace Puffy.Streaming.Attribution;
 
 /// <summary>
-/// Sessionized events → attributed orders (topic and ClickHouse). The input is merged back into time order so the
-/// 7-day lookback expires touchpoints as in an embedded run. A checkpoint flushes Kafka and ClickHouse, stores the
-/// changed touchpoints in Redis (one transaction), then commits; after a crash, redelivered session starts are
-/// recorded once and redelivered purchases give the same order row again.
+/// Sessionized events → attributed orders (topic and ClickHouse). Partition-parallel: a client's sessions and purchases
+/// all arrive on one partition, in order, so each partition is attributed on its own (<see cref="AttributionPartition"/>)
+/// by whichever instance owns it, and the 7-day lookback expires touchpoints as in an embedded run. A checkpoint flushes
+/// Kafka and ClickHouse, stores each partition's changed touchpoints in Redis (one transaction, under the partition's
+/// lease), then commits; after a crash, redelivered session starts are recorded once and redelivered purchases give the
+/// same order row again.
 /// </summary>
 public sealed partial class AttributionWorker(
     ServiceClients clients, IOptions<AttributionOptions> options, IHostApplicationLifetime lifetime, ILogger<AttributionWorker> log)
@@ -25,96 +26,115 @@ public sealed partial class AttributionWorker(
 {
     protected override async Task RunAsync(CancellationToken stoppingToken)
     {
-        var streams = clients.Streams;
         var codec = await clients.CodecAsync(stoppingToken);
         await clients.EnsureTopicsAsync(stoppingToken);
-        var store = new TouchpointStore(await clients.RedisAsync(stoppingToken), clients.Redis.KeyPrefix + ":attribution");
+        var redis = await clients.RedisAsync(stoppingToken);
+        var prefix = clients.Redis.KeyPrefix + ":attribution";
         using var clickHouse = await clients.ClickHouseAsync(stoppingToken);
         var writer = new ClickHouseWriter(clickHouse, batchSize: 5_000);
         using var producer = clients.Producer(codec, "attribution");
-        var partitions = producer.PartitionsOf(Topics.SessionizedEvents);
-        using var consumer = new OrderedTopicConsumer<SessionizedEvent>(clients.Consumer(options.Value.GroupId), Topics.SessionizedEvents,
-            partitions, se => new StreamPosition(se.Event.Timestamp, se.Event.EventId, 0), producer, line => LogKafka(line), line => LogProgress(line))
+        var output = new Output(producer, writer, log, stoppingToken);
+        using var stream = new PartitionedStream<SessionizedEvent, AttributionPartition>(
+            clients.Consumer(options.Value.GroupId), Topics.SessionizedEvents, se => new StreamPosition(se.Event.Timestamp, se.Event.EventId, 0),
+            producer, p => OpenAsync(redis, prefix, p, output), output.FlushAsync, line => LogKafka(line), line => LogProgress(line))
             { StallWarningAfter = clients.Streams.StallWarning };
+        await clients.RunStageAsync(stream, producer, [], static () => { }, output.WriteAsync, stoppingToken);
+    }
 
+    private async Task<AttributionPartition> OpenAsync(IDatabase redis, string prefix, int partition, Output output)
+    {
+        var lease = await PartitionLease.AcquireAsync(redis, $"{prefix}:p{partition}:lease");
+        var store = new TouchpointStore(redis, $"{prefix}:p{partition}", lease);
         var core = new AttributionCore(new Core { Lookback = options.Value.Lookback }) { TrackChanges = true };
         var stored = await store.LoadAllAsync();
         core.Restore(stored);
-        LogRestored(stored.Count);
-        consumer.Start(streams.StartupTimeout);
-
-        var orders = new List<AttributedOrder>();
-
-        // An order is in the writer once added, even when the batch flush it triggered failed: a retry goes on after it.
-        var written = 0;
-        long total = 0;
-        var flushes = 0;
-        var checkpoint = Stopwatch.StartNew();
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            // The replay the input comes from names every line logged for it and travels on with the outputs.
-            using var replay = PuffyLogging.Replay(consumer.ReplayId);
-            producer.ReplayId = consumer.ReplayId;
-            foreach (var m in consumer.Poll(TimeSpan.FromMilliseconds(100), streams.PollBatch, stoppingToken))
-            {
-                if (m.Record is { } se && core.Accept(se) is { } order)
-                {
-                    producer.Send(Topics.AttributedOrders, order.ClientId, order);
-                    orders.Add(order);
-                    total++;
-                    LogAttributed(order.TransactionId, order.ClientId, order.Touchpoints);
-                }
-                else if (m.Mark is { Kind: StreamMarkKind.Flush } flush && ++flushes >= flush.Partitions)
-                {
-                    flushes = 0;
-                    LogFlushed(total);
-                }
-            }
-
-            await Infrastructure.RetryAsync("Writing ClickHouse", WriteOrders, log, stoppingToken);
-            if (checkpoint.Elapsed >= streams.CheckpointInterval)
-            {
-                await Checkpoint();
-                checkpoint.Restart();
-            }
-        }
-
-        await Checkpoint();
-
-        async Task WriteOrders()
-        {
-            while (written < orders.Count)
-            {
-                var adding = writer.AddAsync(orders[written++], CancellationToken.None);
-                await adding;
-            }
-
-            orders.Clear();
-            written = 0;
-        }
-
-        async Task Checkpoint()
-        {
-            producer.Flush(CancellationToken.None);
-            await Infrastructure.RetryAsync("Flushing ClickHouse", () => writer.FlushAsync(CancellationToken.None), log, stoppingToken);
-            var changes = core.TakeChanges();
-            await Infrastructure.RetryAsync("Storing the checkpoint in Redis", () => store.SaveAsync(changes), log, stoppingToken);
-            consumer.Commit();
-        }
+        LogRestored(partition, lease.Epoch, stored.Count);
+        return new AttributionPartition(partition, core, store, output, log);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Restored the touchpoints of {Clients} clients")]
-    private partial void LogRestored(int clients);
+    /// <summary>Where every partition's orders go: the topic, and ClickHouse after each batch.</summary>
+    internal sealed class Output(StreamProducer producer, ClickHouseWriter writer, ILogger log, CancellationToken stoppingToken)
+    {
+        private readonly List<AttributedOrder> _orders = [];
+        private int _written;
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Attributed {TransactionId} of {ClientId} over {Touchpoints} touchpoints")]
-    private partial void LogAttributed(string transactionId, string clientId, int touchpoints);
+        public void Add(AttributedOrder order)
+        {
+            producer.Send(Topics.AttributedOrders, order.ClientId, order);
+            _orders.Add(order);
+        }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Replay flushed: {Orders} orders attributed since start")]
-    private partial void LogFlushed(long orders);
+        // An order is in the writer once added, even when the batch flush it triggered failed: a retry goes on after it.
+        public Task WriteAsync() => Infrastructure.RetryAsync("Writing ClickHouse", async () =>
+        {
+            while (_written < _orders.Count)
+                await writer.AddAsync(_orders[_written++], CancellationToken.None);
+            _orders.Clear();
+            _written = 0;
+        }, log, stoppingToken);
+
+        public async Task FlushAsync()
+        {
+            await WriteAsync();
+            producer.Flush(CancellationToken.None);
+            await Infrastructure.RetryAsync("Flushing ClickHouse", () => writer.FlushAsync(CancellationToken.None), log, stoppingToken);
+        }
+
+        public Task RetryAsync(string what, Func<Task> step) => Infrastructure.RetryAsync(what, step, log, stoppingToken);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Partition {Partition}: lease epoch {Epoch}; restored the touchpoints of {Clients} clients")]
+    private partial void LogRestored(int partition, long epoch, int clients);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Detail}")]
     private partial void LogKafka(string detail);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Detail}")]
     private partial void LogProgress(string detail);
+}
+
+/// <summary>The attribution of one partition of the sessionized events: its clients' 7-day touchpoints.</summary>
+internal sealed partial class AttributionPartition(int partition, AttributionCore core, TouchpointStore store, AttributionWorker.Output output, ILogger log)
+    : IPartitionWork<SessionizedEvent>
+{
+    private long _orders;
+
+    public void Accept(Merged<SessionizedEvent> m)
+    {
+        if (m.Record is { } se && core.Accept(se) is { } order)
+        {
+            output.Add(order);
+            _orders++;
+            LogAttributed(order.TransactionId, order.ClientId, order.Touchpoints);
+        }
+        else if (m.Mark is { Kind: StreamMarkKind.Flush })
+        {
+            LogFlushed(partition, _orders);
+        }
+    }
+
+    // The changes are taken once and kept until stored: a retried checkpoint writes the same touchpoints again.
+    private IReadOnlyList<ClientTouchpoints>? _changes;
+
+    public async Task<bool> SaveAsync()
+    {
+        _changes ??= core.TakeChanges();
+        try
+        {
+            await output.RetryAsync("Storing the checkpoint in Redis", () => store.SaveAsync(_changes));
+        }
+        catch (PartitionLeaseLostException)
+        {
+            return false;
+        }
+
+        _changes = null;
+        return true;
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Attributed {TransactionId} of {ClientId} over {Touchpoints} touchpoints")]
+    private partial void LogAttributed(string transactionId, string clientId, int touchpoints);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Partition {Partition}: replay flushed, {Orders} orders attributed since it was assigned")]
+    private partial void LogFlushed(int partition, long orders);
 }

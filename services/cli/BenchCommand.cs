@@ -14,7 +14,11 @@ namespace Puffy.Streaming.Cli;
 internal static class BenchCommand
 {
     internal sealed record Options(string Data, int? Scale, int Repeat, string Work, string Sink, bool Stack, int Partitions, bool NoProgress,
-        int? Dense = null, int? Rate = null, TimeSpan? Duration = null);
+        int? Dense = null, int? Rate = null, TimeSpan? Duration = null)
+    {
+        /// <summary>With --stack: instances of each partition-parallel service.</summary>
+        public int Instances { get; init; } = 1;
+    }
 
     public static Command Create()
     {
@@ -42,16 +46,20 @@ internal static class BenchCommand
                                                           + "(own client and transaction ids), so events per second of event time grow N-fold");
         var rate = CliOptions.OptionalCount("--rate", "With --stack: also replay generated traffic of this many events per second of event time (see --duration)");
         var duration = CliOptions.Duration("--duration", "How much event time --rate generates", TimeSpan.FromMinutes(30));
+        var instances = CliOptions.Count("--instances", "With --stack: instances of each partition-parallel service (sessionizer, attribution)", 1);
         var command = new Command("bench", "Replays --data once and a synthetic scale-up (each copy shifted by the data set's span, with its "
                                            + "own client and transaction ids) and reports events/s and memory. With --stack, through the five "
                                            + "services, with a JSON and HTML load report (events/s, lag over time, latency, CPU and memory per process).")
         {
-            scale, repeat, data, work, sink, stack, partitions, noProgress, dense, rate, duration,
+            scale, repeat, data, work, sink, stack, partitions, noProgress, dense, rate, duration, instances,
         };
         command.SetAction((r, _) =>
         {
             var options = new Options(r.GetRequiredValue(data), r.GetValue(scale), r.GetValue(repeat), r.GetRequiredValue(work), r.GetRequiredValue(sink),
-                r.GetValue(stack), r.GetValue(partitions), r.GetValue(noProgress), r.GetValue(dense), r.GetValue(rate), r.GetValue(duration));
+                r.GetValue(stack), r.GetValue(partitions), r.GetValue(noProgress), r.GetValue(dense), r.GetValue(rate), r.GetValue(duration))
+            {
+                Instances = r.GetValue(instances),
+            };
             var output = r.InvocationConfiguration.Output;
             var progress = options.NoProgress ? TextWriter.Null : r.InvocationConfiguration.Error;
             return options.Stack ? StackAsync(options, output, progress) : Task.FromResult(Execute(options, output, progress));
@@ -71,7 +79,7 @@ internal static class BenchCommand
         var work = Path.GetFullPath(options.Work);
         var partitions = options.Partitions;
         var files = CliOptions.DataFiles(data);
-        output.WriteLine($"bench --stack: {Environment.ProcessorCount} cores, {partitions} partitions per topic, .NET {Environment.Version}");
+        output.WriteLine($"bench --stack: {Environment.ProcessorCount} cores, {partitions} partitions per topic, {options.Instances} instance(s) of the sessionizer and attribution, .NET {Environment.Version}");
         var runs = new List<(string Label, string Folder, IReadOnlyList<string> Files)> { ("real data", Path.GetFullPath(data), files) };
         if (options.Dense is { } dense and > 1)
         {
@@ -97,7 +105,7 @@ internal static class BenchCommand
         var results = new List<StackBench.Result>();
         foreach (var (label, folder, runFiles) in runs)
         {
-            var result = await StackBench.RunAsync(label, folder, runFiles, partitions, work, output, progress);
+            var result = await StackBench.RunAsync(label, folder, runFiles, partitions, options.Instances, work, output, progress);
             results.Add(result);
             foreach (var line in StackBench.Describe(result))
                 output.WriteLine(line);

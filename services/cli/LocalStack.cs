@@ -26,7 +26,8 @@ internal sealed record StackState(
     int? RabbitMqPid = null,
     int? SupervisorPid = null,
     Dictionary<string, Dictionary<string, string>>? ServiceEnvironment = null,
-    Dictionary<string, int>? Restarts = null)
+    Dictionary<string, int>? Restarts = null,
+    int Instances = 1)
 {
     public const string Database = "puffy";
 
@@ -103,6 +104,25 @@ internal static class LocalStack
 {
     public static IReadOnlyList<string> LongRunning { get; } = ["validator", "sessionizer", "attribution", "monitor"];
 
+    /// <summary>
+    /// The services that run as any number of instances sharing their input's partitions (<c>stack up --instances N</c>);
+    /// the validator and the monitor run as one (see the README's "Scale-out").
+    /// </summary>
+    public static IReadOnlyList<string> PartitionParallel { get; } = ["sessionizer", "attribution"];
+
+    /// <summary>The instances of the long-running services: <c>sessionizer</c>, <c>sessionizer-2</c>, … for each service.</summary>
+    public static IEnumerable<string> InstanceNames(int instances) =>
+        LongRunning.SelectMany(s => Enumerable.Range(1, PartitionParallel.Contains(s) ? instances : 1)
+            .Select(i => i == 1 ? s : string.Create(CultureInfo.InvariantCulture, $"{s}-{i}")));
+
+    /// <summary>The service an instance name belongs to (<c>sessionizer-2</c> → <c>sessionizer</c>).</summary>
+    public static string ServiceOf(string instance)
+    {
+        ArgumentNullException.ThrowIfNull(instance);
+        var dash = instance.LastIndexOf('-');
+        return dash > 0 && int.TryParse(instance.AsSpan(dash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out _) ? instance[..dash] : instance;
+    }
+
     public static string DefaultRoot =>
         System.Environment.GetEnvironmentVariable("PUFFY_STACK") is { Length: > 0 } root
             ? Path.GetFullPath(root)
@@ -167,13 +187,20 @@ internal static class LocalStack
     /// <summary>The stack without RabbitMQ: the monitor delivers no alerts.</summary>
     public static Task<StackState> UpAsync(
         string root, int partitions, string? kafkaBootstrap, TextWriter output, CancellationToken cancellationToken = default) =>
-        UpAsync(root, partitions, kafkaBootstrap, rabbitMq: false, output, cancellationToken);
+        UpAsync(root, partitions, kafkaBootstrap, rabbitMq: false, instances: 1, output, cancellationToken);
+
+    /// <summary>The stack without RabbitMQ, with <paramref name="instances"/> of each partition-parallel service.</summary>
+    public static Task<StackState> UpAsync(
+        string root, int partitions, int instances, TextWriter output, CancellationToken cancellationToken = default) =>
+        UpAsync(root, partitions, kafkaBootstrap: null, rabbitMq: false, instances, output, cancellationToken);
 
     /// <param name="kafkaBootstrap">A Kafka to use; null starts the local test broker.</param>
     /// <param name="rabbitMq">Start RabbitMQ (with its management UI) for the monitor's alert delivery.</param>
+    /// <param name="instances">Instances of each partition-parallel service (<see cref="PartitionParallel"/>).</param>
     public static async Task<StackState> UpAsync(
-        string root, int partitions, string? kafkaBootstrap, bool rabbitMq, TextWriter output, CancellationToken cancellationToken = default)
+        string root, int partitions, string? kafkaBootstrap, bool rabbitMq, int instances, TextWriter output, CancellationToken cancellationToken = default)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(instances, 1);
         if (Load(root) is { } existing && Running(existing) is { Count: > 0 } running)
             throw new UsageException($"a stack is still (partly) running in {root}: {string.Join(", ", running)}; its data is kept (run 'puffy stack down' first)");
         if (Directory.Exists(root))
@@ -209,11 +236,11 @@ internal static class LocalStack
         }
 
         var state = new StackState(root, redis.Port, redis.Pid, clickHouse.HttpPort, clickHouse.TcpPort, clickHouse.Pid, bootstrap, brokerPid,
-            partitions, new Dictionary<string, int>(StringComparer.Ordinal), rabbit?.Port, rabbit?.ManagementPort, rabbit?.Pid);
+            partitions, new Dictionary<string, int>(StringComparer.Ordinal), rabbit?.Port, rabbit?.ManagementPort, rabbit?.Pid, Instances: instances);
         Save(state);
         using (var client = new ClickHouseClient(state.ClickHouseWriter()))
             await client.ApplySchemaAsync(ClickHouseTarget.SchemaFolder(), cancellationToken);
-        foreach (var service in LongRunning)
+        foreach (var service in InstanceNames(instances))
         {
             StartService(state, service);
             output.WriteLine($"{service,-11} up  pid {state.Services[service]} (log {state.LogFile(service)})");
@@ -267,9 +294,14 @@ internal static class LocalStack
     public static int StartService(StackState state, string service)
     {
         var env = state.Environment();
+        // The instance's name in its consumer group; a dead instance's partitions move to the others within the session timeout.
+        env["Kafka__Consumer__client.id"] = service;
+        env["Kafka__Consumer__session.timeout.ms"] = "10000";
+        foreach (var (k, v) in state.ServiceEnvironment?.GetValueOrDefault(ServiceOf(service)) ?? [])
+            env[k] = v;
         foreach (var (k, v) in state.ServiceEnvironment?.GetValueOrDefault(service) ?? [])
             env[k] = v;
-        var dll = ServiceBinary(service);
+        var dll = ServiceBinary(ServiceOf(service));
         var pid = BackgroundProcess.Start(DotnetHost(), [dll], state.LogFile(service), Path.GetDirectoryName(dll), env);
         state.Services[service] = pid;
         Update(state.Root, current =>
@@ -288,8 +320,8 @@ internal static class LocalStack
     public static async Task<int> RestartServiceAsync(
         string root, string service, IReadOnlyDictionary<string, string>? environment = null, CancellationToken cancellationToken = default)
     {
-        if (!LongRunning.Contains(service))
-            throw new UsageException($"no service '{service}' in the stack (one of {string.Join(", ", LongRunning)})");
+        if (Load(root) is { } current && !current.Services.ContainsKey(service))
+            throw new UsageException($"no service '{service}' in the stack (one of {string.Join(", ", current.Services.Keys)})");
         var state = Update(root, s =>
         {
             if (s is not null && environment is not null)
@@ -434,7 +466,8 @@ internal static class LocalStack
     ];
 
     /// <summary>
-    /// Per ordered stage: the one instance, the partitions it reads, and its consumer lag per partition.
+    /// Per ordered stage: its consumer lag per partition and, for the partition-parallel ones, each instance (its client id
+    /// in the group) with the partitions the group assigned it.
     /// </summary>
     public static IEnumerable<string> LagLines(StackState state)
     {
@@ -449,8 +482,11 @@ internal static class LocalStack
                 using var probe = new Confluent.Kafka.ConsumerBuilder<byte[]?, byte[]?>(state.Kafka.ProbeConfig(group)).Build();
                 var partitions = Enumerable.Range(0, state.Partitions).Select(p => new Confluent.Kafka.TopicPartition(topic, p)).ToList();
                 var lag = ConsumerLag.PerPartition(probe, partitions, timeout).ToList();
+                var instances = PartitionParallel.Contains(service) ? state.Instances : 1;
                 lines.Add(string.Create(CultureInfo.InvariantCulture,
-                    $"{service,-11} 1 instance, partitions 0-{state.Partitions - 1} of {topic}: lag {PerPartition(lag)}"));
+                    $"{service,-11} {instances} instance{(instances == 1 ? "" : "s")}, {state.Partitions} partitions of {topic}: lag {PerPartition(lag)}"));
+                if (PartitionParallel.Contains(service))
+                    lines.AddRange(Members(state, service, group, topic));
             }
         }
         catch (Confluent.Kafka.KafkaException e)
@@ -459,6 +495,55 @@ internal static class LocalStack
         }
 
         return lines;
+    }
+
+    /// <summary>The members of a consumer group and the partitions of <paramref name="topic"/> each owns, as the group's coordinator says.</summary>
+    private static List<string> Members(StackState state, string service, string group, string topic)
+    {
+        try
+        {
+            using var admin = new Confluent.Kafka.AdminClientBuilder(state.Kafka.AdminConfig()).Build();
+            var description = admin.DescribeConsumerGroupsAsync([group], new Confluent.Kafka.Admin.DescribeConsumerGroupsOptions { RequestTimeout = TimeSpan.FromSeconds(5) })
+                .GetAwaiter().GetResult().ConsumerGroupDescriptions.Single();
+            if (description.Members.Count == 0)
+                return [$"            no instance in group {group} ({description.State})"];
+            return description.Members.OrderBy(m => m.ClientId, StringComparer.Ordinal).Select(m =>
+            {
+                var owned = m.Assignment?.TopicPartitions.Where(tp => tp.Topic == topic).Select(tp => tp.Partition.Value).Order().ToList() ?? [];
+                return string.Create(CultureInfo.InvariantCulture,
+                    $"            {m.ClientId,-14} partitions {(owned.Count == 0 ? "none" : string.Join(", ", owned))} (host {m.Host})");
+            }).ToList();
+        }
+        catch (Exception e) when (e is Confluent.Kafka.KafkaException or Confluent.Kafka.Admin.DescribeConsumerGroupsException or InvalidOperationException)
+        {
+            // The local test broker cannot describe groups: each instance logs what it was assigned, revoked and lost.
+            return [.. state.Services.Keys.Where(i => ServiceOf(i) == service).Order(StringComparer.Ordinal)
+                .Select(i => string.Create(CultureInfo.InvariantCulture,
+                    $"            {i,-14} partitions {OwnedFromLog(state.LogFile(i), topic) ?? "unknown"} (from its log: the broker cannot describe groups)"))];
+        }
+    }
+
+    /// <summary>The partitions an instance owns now, by its log's Assigned / Revoked / Lost lines; null without any.</summary>
+    internal static string? OwnedFromLog(string logFile, string topic)
+    {
+        if (!File.Exists(logFile))
+            return null;
+        SortedSet<int>? owned = null;
+        var pattern = new System.Text.RegularExpressions.Regex(@"(Assigned|Revoked|Lost) partition\(s\) ([\d, ]*) of " + System.Text.RegularExpressions.Regex.Escape(topic));
+        foreach (var line in File.ReadLines(logFile))
+        {
+            if (pattern.Match(line) is not { Success: true } m)
+                continue;
+            owned ??= [];
+            var partitions = m.Groups[2].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(p => int.Parse(p, CultureInfo.InvariantCulture));
+            if (m.Groups[1].Value == "Assigned")
+                owned.UnionWith(partitions);
+            else
+                owned.ExceptWith(partitions);
+        }
+
+        return owned is null ? null : owned.Count == 0 ? "none" : string.Join(", ", owned);
     }
 
     private static string PerPartition(IEnumerable<long> values) =>

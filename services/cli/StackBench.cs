@@ -44,13 +44,13 @@ internal static class StackBench
 
     /// <param name="output">Also gets the timeline of each process's memory and of Redis's size (<see cref="StackSampler"/>).</param>
     public static async Task<Result> RunAsync(
-        string label, string folder, IReadOnlyList<string> files, int partitions, string work, TextWriter output, TextWriter progress)
+        string label, string folder, IReadOnlyList<string> files, int partitions, int instances, string work, TextWriter output, TextWriter progress)
     {
         var builder = new SummaryBuilder();
         new EmbeddedPipeline(new PipelineOptions(), builder).Run(files);
         var expected = builder.Complete();
         var root = Path.Combine(work, "stack");
-        await LocalStack.UpAsync(root, partitions, Environment.GetEnvironmentVariable("KAFKA_BOOTSTRAP"), TextWriter.Null);
+        await LocalStack.UpAsync(root, partitions, Environment.GetEnvironmentVariable("KAFKA_BOOTSTRAP"), rabbitMq: false, instances, TextWriter.Null);
         try
         {
             var state = LocalStack.Load(root)!;

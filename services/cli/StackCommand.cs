@@ -19,13 +19,14 @@ internal static class StackCommand
         var upState = CliOptions.State();
         var partitions = CliOptions.Partitions();
         var noRabbitMq = new Option<bool>("--no-rabbitmq") { Description = "Start no RabbitMQ: the monitor delivers no alerts" };
+        var instances = CliOptions.Count("--instances", "Instances of each partition-parallel service (sessionizer, attribution); they share the partitions", 1);
         var up = new Command("up", "Starts, as background processes under the state folder: Redis, ClickHouse, a Kafka-protocol broker "
                                    + "(unless KAFKA_BOOTSTRAP names a Kafka), RabbitMQ (alert delivery; Alerting__Webhooks__0=URL "
                                    + "names a webhook) and the validator, sessionizer, attribution and monitor services.")
         {
-            upState, partitions, noRabbitMq,
+            upState, partitions, noRabbitMq, instances,
         };
-        up.SetAction((r, ct) => UpAsync(Root(r.GetValue(upState)), r.GetValue(partitions), !r.GetValue(noRabbitMq), r.InvocationConfiguration.Output, ct));
+        up.SetAction((r, ct) => UpAsync(Root(r.GetValue(upState)), r.GetValue(partitions), r.GetValue(instances), !r.GetValue(noRabbitMq), r.InvocationConfiguration.Output, ct));
 
         var downState = CliOptions.State();
         var down = new Command("down", "Stops every part of the stack.") { downState };
@@ -41,7 +42,7 @@ internal static class StackCommand
             await LocalStack.StatusAsync(Root(r.GetValue(statusState)), r.InvocationConfiguration.Output) ? CommandLine.Ok : CommandLine.Failed);
 
         var restartState = CliOptions.State();
-        var service = new Argument<string>("SERVICE") { Description = string.Join(", ", LocalStack.LongRunning) };
+        var service = new Argument<string>("SERVICE") { Description = string.Join(", ", LocalStack.LongRunning) + ", or an instance such as sessionizer-2" };
         var restart = new Command("restart", "Restarts one service gracefully (it checkpoints, then the stack's supervisor starts it again).") { service, restartState };
         restart.SetAction(async (r, ct) =>
         {
@@ -87,9 +88,9 @@ internal static class StackCommand
 
     private static string Root(string? state) => state is null ? LocalStack.DefaultRoot : Path.GetFullPath(state);
 
-    private static async Task<int> UpAsync(string root, int partitions, bool rabbitMq, TextWriter output, CancellationToken cancellationToken)
+    private static async Task<int> UpAsync(string root, int partitions, int instances, bool rabbitMq, TextWriter output, CancellationToken cancellationToken)
     {
-        await LocalStack.UpAsync(root, partitions, Environment.GetEnvironmentVariable("KAFKA_BOOTSTRAP"), rabbitMq, output, cancellationToken);
+        await LocalStack.UpAsync(root, partitions, Environment.GetEnvironmentVariable("KAFKA_BOOTSTRAP"), rabbitMq, instances, output, cancellationToken);
         output.WriteLine($"stack up (state in {root}); replay with: ./puffy replay --data data/puffy-events --wait");
         if (LocalStack.Load(root) is { } state)
         {

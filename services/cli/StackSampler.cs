@@ -37,7 +37,7 @@ internal sealed class StackSampler
     {
         await StopAsync();
         await TakeAsync(CancellationToken.None);
-        var services = LocalStack.LongRunning;
+        var services = _state.Services.Keys.ToList();
         output.WriteLine($"  memory over time (RSS MiB per process; Redis used_memory MiB and keys), {_samples.Count} samples:");
         output.WriteLine("  " + string.Join(" ", services.Select(s => $"{s,11}").Prepend("     t").Concat(["  redis RSS", "redis used", "      keys"])));
         var step = Math.Max(1, (_samples.Count - 1) / Math.Max(1, rows - 1));
@@ -68,7 +68,7 @@ internal sealed class StackSampler
 
     private async Task TakeAsync(CancellationToken cancellationToken)
     {
-        var rss = LocalStack.LongRunning.ToDictionary(s => s, s => ResidentKiB(_state.Services[s]), StringComparer.Ordinal);
+        var rss = _state.Services.ToDictionary(s => s.Key, s => ResidentKiB(s.Value), StringComparer.Ordinal);
         var redis = await LocalRedis.Attach(Path.Combine(_state.Root, "redis"), _state.RedisPort, _state.RedisPid).MemoryAsync(cancellationToken);
         _samples.Add(new Sample(_clock.Elapsed, rss, ResidentKiB(_state.RedisPid), redis));
     }

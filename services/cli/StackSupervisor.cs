@@ -64,7 +64,7 @@ internal static class StackSupervisor
                         return CommandLine.Failed;
                     }
 
-                    foreach (var service in LocalStack.LongRunning)
+                    foreach (var service in state.Services.Keys.ToList())
                     {
                         var pid = state.Services.GetValueOrDefault(service);
                         if (!watched.TryGetValue(service, out var w) || w.Pid != pid)

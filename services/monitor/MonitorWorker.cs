@@ -24,7 +24,9 @@ namespace Puffy.Streaming.Monitor;
 /// marketing_daily. Poison → poison_messages and its alert: consumers' copies of messages they could not decode (from
 /// their headers), and every message the monitor will not take — a metric its rules reject (<see cref="MonitorCore.Check"/>),
 /// a dead letter with a reason not in the contract, values no table can hold. Each producer keys its metrics by
-/// its own name, so every producer's metrics arrive in the order it sent them, which is all the rules depend on.
+/// its own name, so every producer's metrics arrive in the order it sent them, which is all the rules depend on; the
+/// partition-parallel sessionizer keys them by name and input partition (<c>sessionizer#p/P</c>), and the monitor sums
+/// a day's partitions (<see cref="PartitionDayMetrics"/>) once every partition is past it, before the rules see the day.
 /// At each checkpoint the rules' memory, the file totals, the sessions and orders newly counted in marketing_daily and
 /// the input positions they reflect are saved to Redis in one transaction, after the outputs are flushed and before
 /// the offsets are committed. A restarted monitor loads them and skips the redelivered messages the saved state
@@ -68,10 +70,13 @@ public sealed partial class MonitorWorker(
         var changedFiles = new HashSet<string>(StringComparer.Ordinal);
         var marketing = new MarketingDaily { TrackChanges = true };
         var marketingChanged = false;
+        var sessionDays = new PartitionDayMetrics();
         var positions = new Dictionary<(string Topic, int Partition), long>();
         if (await Infrastructure.RetryAsync("Loading the monitor state from Redis", store.LoadStateAsync, log, stoppingToken) is { } saved)
         {
             monitor.Restore(saved.Rules);
+            if (saved.SessionDays is { } partials)
+                sessionDays.Restore(partials);
             marketing.Restore(
                 await Infrastructure.RetryAsync("Loading the marketing sessions from Redis", store.LoadSessionsAsync, log, stoppingToken),
                 await Infrastructure.RetryAsync("Loading the marketing orders from Redis", store.LoadOrdersAsync, log, stoppingToken));
@@ -113,15 +118,27 @@ public sealed partial class MonitorWorker(
                     case Topics.Metrics when TryDecode<Metric>(codec, value, out var metric):
                         // The key names the producer; a metric the rules would not take is set aside, never counted.
                         var sender = result.Message.Key is { } key ? Encoding.UTF8.GetString(key) : string.Empty;
-                        if (monitor.Check(metric, sender) is { } problem)
+                        var partial = MetricProducers.TryParsePartition(sender, out var producerName, out var part, out var parts);
+                        if (monitor.Check(metric, partial ? producerName : sender) is { } problem)
                         {
                             await Reject(result, PoisonReasons.InvalidMetric, $"{Describe(metric)} from '{sender}': {problem}");
                             break;
                         }
 
-                        FileStats(files, changedFiles, metric);
-                        foreach (var alert in monitor.Accept(metric))
-                            await Raise(alert);
+                        if (partial && producerName != MetricProducers.Sessionizer)
+                        {
+                            await Reject(result, PoisonReasons.InvalidMetric, $"{Describe(metric)} from '{sender}': only the sessionizer sends metrics per partition");
+                            break;
+                        }
+
+                        // A partition-parallel sessionizer's partitions are summed first; the rules see whole days.
+                        foreach (var whole in partial ? sessionDays.Accept(metric, part, parts) : [metric])
+                        {
+                            FileStats(files, changedFiles, whole);
+                            foreach (var alert in monitor.Accept(whole))
+                                await Raise(alert);
+                        }
+
                         break;
                     case Topics.DeadLetters when TryDecode<DeadLetter>(codec, value, out var deadLetter):
                         if (!DeadLetterReasons.All.Contains(deadLetter.Reason, StringComparer.Ordinal))
@@ -247,7 +264,8 @@ public sealed partial class MonitorWorker(
             if (changed)
             {
                 var state = new MonitorCheckpoint(monitor.Save(), files.Values.OrderBy(f => f.File, StringComparer.Ordinal).ToList(),
-                    positions.OrderBy(p => p.Key.Topic, StringComparer.Ordinal).ThenBy(p => p.Key.Partition).Select(p => new InputPosition(p.Key.Topic, p.Key.Partition, p.Value)).ToList());
+                    positions.OrderBy(p => p.Key.Topic, StringComparer.Ordinal).ThenBy(p => p.Key.Partition).Select(p => new InputPosition(p.Key.Topic, p.Key.Partition, p.Value)).ToList(),
+                    sessionDays.State());
                 var (sessions, orders) = marketing.TakeChanges();
                 await Infrastructure.RetryAsync("Storing the monitor state in Redis", () => store.SaveAsync(state, sessions, orders, marketing.ForgottenBefore), log, stoppingToken);
                 changed = false;
@@ -367,8 +385,12 @@ public sealed partial class MonitorWorker(
     private partial void LogKafka(string detail);
 }
 
-/// <summary>What the monitor saves at a checkpoint besides the marketing contributions: its rules' memory, the file totals and the input they reflect.</summary>
-internal sealed record MonitorCheckpoint(MonitorState Rules, IReadOnlyList<FileStatsRow> Files, IReadOnlyList<InputPosition> Positions);
+/// <summary>
+/// What the monitor saves at a checkpoint besides the marketing contributions: its rules' memory, the file totals, the
+/// sessionizer's partition metrics not yet summed, and the input they reflect.
+/// </summary>
+internal sealed record MonitorCheckpoint(
+    MonitorState Rules, IReadOnlyList<FileStatsRow> Files, IReadOnlyList<InputPosition> Positions, PartitionDayMetricsState? SessionDays = null);
 
 /// <summary>The next offset to apply of one input partition.</summary>
 internal sealed record InputPosition(string Topic, int Partition, long Next);

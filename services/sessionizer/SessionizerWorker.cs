@@ -1,24 +1,24 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Puffy.Streaming.ClickHouse;
 using Puffy.Streaming.Contracts;
 using Puffy.Streaming.Hosting;
-using Puffy.Streaming.Logging;
 using Puffy.Streaming.Kafka.Streams;
 using Puffy.Streaming.Pipeline.Sessions;
 using Puffy.Streaming.Redis;
+using IDatabase = StackExchange.Redis.IDatabase;
 using Core = Puffy.Streaming.Pipeline.Sessions.SessionizerOptions;
 
 namespace Puffy.Streaming.Sessionizer;
 
 /// <summary>
 /// Valid events → sessionized events, closed sessions and day metrics; events and sessions are also written to
-/// ClickHouse. Per-client state lives in the core between checkpoints; a checkpoint flushes Kafka and ClickHouse,
-/// stores the changed client states and day tallies in Redis (one transaction), then commits the input. After a crash
-/// the state of the last checkpoint is loaded and the input after it is delivered again; events the stored state
-/// already contains are recognised and not applied twice.
+/// ClickHouse. Partition-parallel: a client's events all arrive on one partition of the valid-events topic, so each
+/// partition is sessionized on its own (<see cref="SessionizerPartition"/>), by whichever instance of the consumer group
+/// owns it, and what it derives goes to the same partition of the sessionized-events topic. The runtime
+/// (<see cref="PartitionedStream{T, TWork}"/>) checkpoints: outputs flushed, each partition's changed client states and
+/// day tallies stored in Redis (one transaction, under the partition's lease), then the input committed.
 /// </summary>
 public sealed partial class SessionizerWorker(
     ServiceClients clients, IOptions<SessionizerOptions> options, IHostApplicationLifetime lifetime, ILogger<SessionizerWorker> log)
@@ -29,149 +29,200 @@ public sealed partial class SessionizerWorker(
         var streams = clients.Streams;
         var codec = await clients.CodecAsync(stoppingToken);
         await clients.EnsureTopicsAsync(stoppingToken);
-        var store = new SessionStore(await clients.RedisAsync(stoppingToken), clients.Redis.KeyPrefix + ":sessionizer");
+        var redis = await clients.RedisAsync(stoppingToken);
+        var prefix = clients.Redis.KeyPrefix + ":sessionizer";
         using var clickHouse = await clients.ClickHouseAsync(stoppingToken);
         var writer = new ClickHouseWriter(clickHouse, batchSize: 20_000);
         using var producer = clients.Producer(codec, "sessionizer");
-        var partitions = producer.PartitionsOf(Topics.ValidEvents);
-        using var consumer = new OrderedTopicConsumer<ValidEvent>(clients.Consumer(options.Value.GroupId), Topics.ValidEvents, partitions,
-            ev => new StreamPosition(ev.Timestamp, ev.EventId, 0), producer, line => LogKafka(line), line => LogProgress(line))
-            { StallWarningAfter = clients.Streams.StallWarning };
-
-        // The writer is not re-entrant: the core's callbacks collect, the loop writes after each batch.
-        var newEvents = new List<SessionizedEvent>();
-        var newSessions = new List<Session>();
-
-        // A row is in the writer once added, even when the batch flush it triggered failed: a retry goes on after it.
-        var eventsWritten = 0;
-        var sessionsWritten = 0;
-        long events = 0, sessions = 0;
-        var core = new SessionizerCore(new Core { SessionGap = options.Value.SessionGap })
-        {
-            TrackChanges = true,
-            OnEvent = se =>
-            {
-                producer.Send(Topics.SessionizedEvents, se.Event.ClientId, se);
-                newEvents.Add(se);
-                events++;
-            },
-            OnSessionClosed = s =>
-            {
-                producer.Send(Topics.Sessions, s.ClientId, s);
-                newSessions.Add(s);
-                sessions++;
-            },
-            OnMetric = m => producer.Send(Topics.Metrics, "sessionizer", m),
-        };
-        var days = await store.LoadDaysAsync();
-        var states = await store.LoadAllAsync();
-        core.RestoreDays(days);
-        core.Restore(states);
-        LogRestored(states.Count, core.OpenSessions, days.Count);
-        consumer.Start(streams.StartupTimeout);
-
-        var flushes = 0;
-        var progress = StreamPosition.Min;
-        var lastMark = StreamPosition.Min;
-        var checkpoint = Stopwatch.StartNew();
-        var marked = Stopwatch.StartNew();
+        var partitions = StagePartitions.Matching(producer, Topics.ValidEvents, Topics.SessionizedEvents);
+        var output = new Output(producer, writer, partitions, log, stoppingToken);
         var gates = clients.Gates(producer, (ConsumerGroups.Attribution, Topics.SessionizedEvents), (ConsumerGroups.Monitor, Topics.Sessions));
-        while (!stoppingToken.IsCancellationRequested)
+        using var stream = new PartitionedStream<ValidEvent, SessionizerPartition>(
+            clients.Consumer(options.Value.GroupId), Topics.ValidEvents, ev => new StreamPosition(ev.Timestamp, ev.EventId, 0), producer,
+            p => OpenAsync(redis, prefix, p, output), output.FlushAsync, line => LogKafka(line), line => LogProgress(line))
+            { StallWarningAfter = streams.StallWarning };
+        await clients.RunStageAsync(stream, producer, gates, () =>
         {
-            // The replay the input comes from names every line logged for it and travels on with the outputs.
-            using var replay = PuffyLogging.Replay(consumer.ReplayId);
-            producer.ReplayId = consumer.ReplayId;
-            await clients.HoldBackAsync(gates, () =>
-            {
-                producer.Mark(Topics.SessionizedEvents, StreamMarkKind.Watermark, progress);
-                lastMark = progress;
-            }, stoppingToken);
-            foreach (var m in consumer.Poll(TimeSpan.FromMilliseconds(100), streams.PollBatch, stoppingToken))
-            {
-                if (m.Record is { } ev)
-                {
-                    core.Accept(ev);
-                }
-                else if (m.Mark is { Kind: StreamMarkKind.Watermark } watermark)
-                {
-                    // Nothing earlier can come on any partition: sessions a full gap behind it are over.
-                    core.AdvanceTo(watermark.Time);
-                }
-                else if (m.Mark is { Kind: StreamMarkKind.Flush } flush && ++flushes >= flush.Partitions)
-                {
-                    flushes = 0;
-                    core.Flush();
-                    producer.Mark(Topics.SessionizedEvents, StreamMarkKind.Flush, m.Position);
-                    lastMark = m.Position;
-                    LogFlushed(events, sessions);
-                }
-
-                if (m.Position > progress && m.Position != StreamPosition.Max)
-                    progress = m.Position;
-            }
-
-            await Infrastructure.RetryAsync("Writing ClickHouse", Write, log, stoppingToken);
-
-            // Sessionized events leave in input order: later ones sort after what was consumed so far.
-            if (progress > lastMark && marked.Elapsed >= streams.WatermarkInterval)
-            {
-                producer.Mark(Topics.SessionizedEvents, StreamMarkKind.Watermark, progress);
-                lastMark = progress;
-                marked.Restart();
-            }
-
-            if (checkpoint.Elapsed >= streams.CheckpointInterval)
-            {
-                await Checkpoint();
-                checkpoint.Restart();
-            }
-        }
-
-        await Checkpoint();
+            // Downstream can go on with everything sent so far while this stage waits for it.
+            foreach (var (_, work) in stream.Works)
+                work.MarkProgress();
+        }, output.WriteAsync, stoppingToken);
         foreach (var gate in gates)
             gate.Dispose();
-
-        async Task Write()
-        {
-            while (eventsWritten < newEvents.Count)
-            {
-                var adding = writer.AddAsync(newEvents[eventsWritten++], CancellationToken.None);
-                await adding;
-            }
-
-            while (sessionsWritten < newSessions.Count)
-            {
-                var adding = writer.AddAsync(newSessions[sessionsWritten++], CancellationToken.None);
-                await adding;
-            }
-
-            newEvents.Clear();
-            newSessions.Clear();
-            eventsWritten = sessionsWritten = 0;
-        }
-
-        // The changes are taken once and kept until stored: a retried checkpoint writes the same states again.
-        async Task Checkpoint()
-        {
-            await Infrastructure.RetryAsync("Writing ClickHouse", Write, log, stoppingToken);
-            producer.Flush(CancellationToken.None);
-            await Infrastructure.RetryAsync("Flushing ClickHouse", () => writer.FlushAsync(CancellationToken.None), log, stoppingToken);
-            var clients = core.TakeChanges();
-            var days = core.TakeDayChanges();
-            await Infrastructure.RetryAsync("Storing the checkpoint in Redis", () => store.SaveAsync(clients, days), log, stoppingToken);
-            consumer.Commit();
-        }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Restored {Clients} client states ({OpenSessions} open sessions) and {Days} day tallies")]
-    private partial void LogRestored(int clients, int openSessions, int days);
+    private async Task<SessionizerPartition> OpenAsync(IDatabase redis, string prefix, int partition, Output output)
+    {
+        var lease = await PartitionLease.AcquireAsync(redis, $"{prefix}:p{partition}:lease");
+        var store = new SessionStore(redis, $"{prefix}:p{partition}", lease);
+        var work = new SessionizerPartition(partition, options.Value.SessionGap, store, output);
+        var days = await store.LoadDaysAsync();
+        var states = await store.LoadAllAsync();
+        work.Restore(days, states);
+        LogRestored(partition, lease.Epoch, states.Count, work.OpenSessions, days.Count);
+        return work;
+    }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Replay flushed: {Events} events sessionized, {Sessions} sessions closed since start")]
-    private partial void LogFlushed(long events, long sessions);
+    /// <summary>Where every partition's results go: the producer (partition-addressed) and the ClickHouse rows to write.</summary>
+    internal sealed class Output(StreamProducer producer, ClickHouseWriter writer, int partitions, ILogger log, CancellationToken stoppingToken)
+    {
+        // The writer is not re-entrant: the cores' callbacks collect, the loop writes after each batch.
+        private readonly List<SessionizedEvent> _events = [];
+        private readonly List<Session> _sessions = [];
+        private int _eventsWritten;
+        private int _sessionsWritten;
+
+        public StreamProducer Producer => producer;
+
+        public int Partitions => partitions;
+
+        public void Add(SessionizedEvent e) => _events.Add(e);
+
+        public void Add(Session s) => _sessions.Add(s);
+
+        // A row is in the writer once added, even when the batch flush it triggered failed: a retry goes on after it.
+        public Task WriteAsync() => Infrastructure.RetryAsync("Writing ClickHouse", async () =>
+        {
+            while (_eventsWritten < _events.Count)
+                await writer.AddAsync(_events[_eventsWritten++], CancellationToken.None);
+            while (_sessionsWritten < _sessions.Count)
+                await writer.AddAsync(_sessions[_sessionsWritten++], CancellationToken.None);
+            _events.Clear();
+            _sessions.Clear();
+            _eventsWritten = _sessionsWritten = 0;
+        }, log, stoppingToken);
+
+        public async Task FlushAsync()
+        {
+            await WriteAsync();
+            producer.Flush(CancellationToken.None);
+            await Infrastructure.RetryAsync("Flushing ClickHouse", () => writer.FlushAsync(CancellationToken.None), log, stoppingToken);
+        }
+
+        /// <summary>Infrastructure failures (Redis, ClickHouse) are retried with backoff until they succeed or the service stops.</summary>
+        public Task RetryAsync(string what, Func<Task> step) => Infrastructure.RetryAsync(what, step, log, stoppingToken);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Partition {Partition}: lease epoch {Epoch}; restored {Clients} client states ({OpenSessions} open sessions) and {Days} day tallies")]
+    private partial void LogRestored(int partition, long epoch, int clients, int openSessions, int days);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Detail}")]
     private partial void LogKafka(string detail);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Detail}")]
     private partial void LogProgress(string detail);
+}
+
+/// <summary>
+/// The sessionizer's work on one partition of the valid events: the core over that partition's clients, its watermarks
+/// (the validator writes them to every partition), its day tallies. Sessionized events and marks go to the same partition
+/// of the sessionized-events topic; day metrics are keyed <c>sessionizer#p/P</c>, with
+/// <see cref="MetricNames.DaysCompleteThrough"/> as the partition's days complete, for the monitor to sum.
+/// </summary>
+internal sealed class SessionizerPartition : IPartitionWork<ValidEvent>
+{
+    private readonly int _partition;
+    private readonly SessionStore _store;
+    private readonly SessionizerWorker.Output _output;
+    private readonly SessionizerCore _core;
+    private readonly string _metricKey;
+    private StreamPosition _progress = StreamPosition.Min;
+    private StreamPosition _lastMark = StreamPosition.Min;
+    private DateOnly? _completeThrough;
+    private readonly System.Diagnostics.Stopwatch _marked = System.Diagnostics.Stopwatch.StartNew();
+
+    public SessionizerPartition(int partition, TimeSpan sessionGap, SessionStore store, SessionizerWorker.Output output)
+    {
+        _partition = partition;
+        _store = store;
+        _output = output;
+        _metricKey = MetricProducers.OfPartition(MetricProducers.Sessionizer, partition, output.Partitions);
+        var producer = output.Producer;
+        _core = new SessionizerCore(new Core { SessionGap = sessionGap })
+        {
+            TrackChanges = true,
+            OnEvent = se =>
+            {
+                producer.SendTo(Topics.SessionizedEvents, partition, se.Event.ClientId, se);
+                output.Add(se);
+            },
+            OnSessionClosed = s =>
+            {
+                producer.Send(Topics.Sessions, s.ClientId, s);
+                output.Add(s);
+            },
+            OnMetric = m => producer.Send(Topics.Metrics, _metricKey, m),
+        };
+    }
+
+    public int OpenSessions => _core.OpenSessions;
+
+    public void Restore(IReadOnlyList<DayState> days, IReadOnlyList<ClientState> states)
+    {
+        _core.RestoreDays(days);
+        _core.Restore(states);
+    }
+
+    public void Accept(Merged<ValidEvent> m)
+    {
+        if (m.Record is { } ev)
+        {
+            _core.Accept(ev);
+        }
+        else if (m.Mark is { Kind: StreamMarkKind.Watermark } watermark)
+        {
+            // Nothing earlier can come on this partition: its sessions a full gap behind are over.
+            _core.AdvanceTo(watermark.Time);
+        }
+        else if (m.Mark is { Kind: StreamMarkKind.Flush })
+        {
+            _core.Flush();
+            _output.Producer.MarkPartition(Topics.SessionizedEvents, _partition, StreamMarkKind.Flush, m.Position);
+            _lastMark = m.Position;
+        }
+
+        if (m.Position > _progress && m.Position != StreamPosition.Max)
+            _progress = m.Position;
+        if (_core.CompleteThrough is { } through && through != _completeThrough)
+        {
+            _completeThrough = through;
+            _output.Producer.Send(Topics.Metrics, _metricKey, new Metric(through, MetricNames.DaysCompleteThrough, string.Empty, 0, string.Empty));
+        }
+
+        // Sessionized events leave in input order: later ones sort after what was consumed so far.
+        if (_marked.Elapsed >= TimeSpan.FromMilliseconds(200))
+            MarkProgress();
+    }
+
+    /// <summary>Tells the partition's downstream how far this partition has come.</summary>
+    public void MarkProgress()
+    {
+        _marked.Restart();
+        if (_progress <= _lastMark)
+            return;
+        _output.Producer.MarkPartition(Topics.SessionizedEvents, _partition, StreamMarkKind.Watermark, _progress);
+        _lastMark = _progress;
+    }
+
+    // The changes are taken once and kept until stored: a retried checkpoint writes the same states again.
+    private IReadOnlyList<ClientState>? _clients;
+    private IReadOnlyList<DayState>? _days;
+
+    public async Task<bool> SaveAsync()
+    {
+        _clients ??= _core.TakeChanges();
+        _days ??= _core.TakeDayChanges();
+        try
+        {
+            await _output.RetryAsync("Storing the checkpoint in Redis", () => _store.SaveAsync(_clients, _days));
+        }
+        catch (PartitionLeaseLostException)
+        {
+            return false;
+        }
+
+        _clients = null;
+        _days = null;
+        return true;
+    }
 }

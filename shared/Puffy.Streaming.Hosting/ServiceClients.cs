@@ -76,7 +76,11 @@ public sealed partial class ServiceClients(
     public IReadOnlyList<LagGate> Gates(StreamProducer producer, params (string Group, string Topic)[] downstream) =>
         streams.Value.MaxLagPerPartition <= 0
             ? []
-            : downstream.Select(d => new LagGate(kafka.Value, d.Group, d.Topic, producer.PartitionsOf(d.Topic), streams.Value.MaxLagPerPartition)).ToList();
+            : downstream.Select(d => new LagGate(kafka.Value, d.Group, d.Topic, producer.PartitionsOf(d.Topic), streams.Value.MaxLagPerPartition)
+            {
+                MaxLagBytes = streams.Value.MaxLagBytesPerPartition,
+                MessageBytes = () => producer.AverageBytes(d.Topic),
+            }).ToList();
 
     /// <summary>
     /// Waits while any downstream group is too far behind. <paramref name="beforeWaiting"/> runs once first (e.g. to

@@ -30,6 +30,15 @@ public sealed class StreamOptions
     public long MaxLagPerPartition { get; set; } = 4000;
 
     /// <summary>
+    /// Back-pressure in bytes: a service also stops sending while the consumer of its output is more than this many bytes
+    /// behind on a partition (lag × the average size of what it sent there). The local test broker keeps at most 5 MiB
+    /// per partition, and a raw event is about 1 KB: with few partitions, 4,000 messages alone would not keep a slow
+    /// consumer inside what the broker still holds. 0 turns it off.
+    /// </summary>
+    [Range(0, long.MaxValue)]
+    public long MaxLagBytesPerPartition { get; set; } = 2 * 1024 * 1024;
+
+    /// <summary>
     /// How long a stage may wait (on back-pressure, or on a silent input partition) before it logs a Warning saying
     /// what it waits for; repeated each time as long.
     /// </summary>

@@ -11,16 +11,28 @@ internal sealed class JsonHash<T>(IDatabase db, RedisKey key)
     /// Sets and deletes fields in one MULTI/EXEC transaction (one round trip): a checkpoint is stored whole or not at
     /// all, even if the writer dies half-way. Other commands for the same transaction may be added.
     /// </summary>
-    public async Task WriteAsync(IEnumerable<(string Field, T? Value)> changes, Func<IBatch, IEnumerable<Task>>? alongside = null)
+    public async Task WriteAsync(
+        IEnumerable<(string Field, T? Value)> changes, Func<IBatch, IEnumerable<Task>>? alongside = null, PartitionLease? lease = null)
     {
         var batch = db.CreateTransaction();
+        if (lease is not null)
+            batch.AddCondition(lease.Held);
         var writes = Queue(batch, changes).ToList();
         if (alongside is not null)
             writes.AddRange(alongside(batch));
         if (writes.Count == 0)
+        {
+            if (lease is not null)
+                await lease.EnsureHeldAsync(db);
             return;
+        }
+
         if (!await batch.ExecuteAsync())
+        {
+            if (lease is not null)
+                await lease.EnsureHeldAsync(db);
             throw new CheckpointNotAppliedException($"{key}: the checkpoint transaction was not applied");
+        }
         await Task.WhenAll(writes);
     }
 

@@ -8,7 +8,8 @@ namespace Puffy.Streaming.Redis;
 /// JSON) and a sorted set by last applied time for pruning. A checkpoint writes every changed client in one pipelined
 /// batch; writing the same states again changes nothing, so a redelivered checkpoint is harmless.
 /// </summary>
-public sealed class SessionStore(IDatabase db, string keyPrefix)
+/// <remarks>A partition-parallel sessionizer keeps one store per input partition (its own key prefix) under that partition's lease.</remarks>
+public sealed class SessionStore(IDatabase db, string keyPrefix, PartitionLease? lease = null)
 {
     private readonly JsonHash<ClientState> _states = new(db, keyPrefix + ":clients");
     private readonly RedisKey _byTime = keyPrefix + ":clients-by-time";
@@ -24,7 +25,8 @@ public sealed class SessionStore(IDatabase db, string keyPrefix)
         days ??= [];
         return _states.WriteAsync(
             changes.Select(c => (c.ClientId, c.IsForgotten ? null : (ClientState?)c)),
-            batch => ByTime(batch, changes).Concat(_days.Queue(batch, days.Select(d => (DayField(d.Day), d.Completed ? null : d)))).ToList());
+            batch => ByTime(batch, changes).Concat(_days.Queue(batch, days.Select(d => (DayField(d.Day), d.Completed ? null : d)))).ToList(),
+            lease);
     }
 
     // One ZADD and one ZREM for the whole checkpoint; a client changes at most once per checkpoint.

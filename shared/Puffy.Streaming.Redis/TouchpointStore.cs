@@ -7,14 +7,15 @@ namespace Puffy.Streaming.Redis;
 /// The attribution service's 7-day touchpoints in Redis: one hash field per client (its touchpoints as JSON); a client
 /// with none left is deleted. A checkpoint is one pipelined batch, and writing it again changes nothing.
 /// </summary>
-public sealed class TouchpointStore(IDatabase db, string keyPrefix)
+/// <remarks>A partition-parallel attribution keeps one store per input partition (its own key prefix) under that partition's lease.</remarks>
+public sealed class TouchpointStore(IDatabase db, string keyPrefix, PartitionLease? lease = null)
 {
     private readonly JsonHash<ClientTouchpoints> _clients = new(db, keyPrefix + ":touchpoints");
 
     public Task SaveAsync(IReadOnlyCollection<ClientTouchpoints> changes)
     {
         ArgumentNullException.ThrowIfNull(changes);
-        return _clients.WriteAsync(changes.Select(c => (c.ClientId, c.Touches.Count == 0 ? null : c)));
+        return _clients.WriteAsync(changes.Select(c => (c.ClientId, c.Touches.Count == 0 ? null : c)), lease: lease);
     }
 
     public Task<IReadOnlyList<ClientTouchpoints>> LoadAllAsync() => _clients.ReadAllAsync();

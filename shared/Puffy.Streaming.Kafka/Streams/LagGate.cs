@@ -34,6 +34,12 @@ public sealed class LagGate : IDisposable
 
     public string Topic { get; }
 
+    /// <summary>Also wait while a partition's lag in bytes (lag × <see cref="MessageBytes"/>) exceeds this; 0: no byte limit.</summary>
+    public long MaxLagBytes { get; init; }
+
+    /// <summary>The average size of a message on the topic (what the producer sent so far); 0 while unknown.</summary>
+    public Func<double> MessageBytes { get; init; } = static () => 0;
+
     /// <summary>The largest lag seen at the last check.</summary>
     public long LastLag { get; private set; }
 
@@ -53,8 +59,11 @@ public sealed class LagGate : IDisposable
         {
             var lags = ConsumerLag.PerPartition(_probe, _partitions, TimeSpan.FromSeconds(10)).ToList();
             LastLag = lags.Max();
-            LastCheck = "lag per partition " + string.Join(", ", lags.Select((lag, p) => $"[{p}] {lag}"));
-            _behind = LastLag > _maxLag;
+            var bytes = MessageBytes();
+            var byteLimited = MaxLagBytes > 0 && bytes > 0 && LastLag * bytes > MaxLagBytes;
+            LastCheck = "lag per partition " + string.Join(", ", lags.Select((lag, p) => $"[{p}] {lag}"))
+                        + (byteLimited ? FormattableString.Invariant($" (about {LastLag * bytes / 1048576:0.0} MiB, more than the {MaxLagBytes / 1048576.0:0.0} MiB allowed)") : string.Empty);
+            _behind = LastLag > _maxLag || byteLimited;
         }
         catch (KafkaException e)
         {

@@ -149,15 +149,15 @@ public sealed class OrderedTopicConsumer<T> : IDisposable
         if (offset == _seedOffset[p])
         {
             _seedOffset[p] = -1;
-            if (TryDecode(value, out var seedRecord, out var seedMark, out _))
-                _merger.Seed(p, seedMark is not null ? PositionOf(seedMark) : _positionOf(seedRecord!));
+            if (StreamMessages.TryDecode<T>(_codec, value, out var seedRecord, out var seedMark, out _))
+                _merger.Seed(p, seedMark is not null ? StreamMessages.PositionOf(seedMark) : _positionOf(seedRecord!));
             return;
         }
 
         Received++;
-        if (TryDecode(value, out var record, out var mark, out var error))
+        if (StreamMessages.TryDecode<T>(_codec, value, out var record, out var mark, out var error))
         {
-            _merger.Add(new Merged<T>(p, offset, mark is not null ? PositionOf(mark) : _positionOf(record!), record, mark));
+            _merger.Add(new Merged<T>(p, offset, mark is not null ? StreamMessages.PositionOf(mark) : _positionOf(record!), record, mark));
             return;
         }
 
@@ -166,35 +166,6 @@ public sealed class OrderedTopicConsumer<T> : IDisposable
         _merger.Add(new Merged<T>(p, offset, _merger.HighOf(p) ?? StreamPosition.Min, null, null));
     }
 
-    private bool TryDecode(byte[]? value, out T? record, out StreamMark? mark, out string? error)
-    {
-        record = null;
-        mark = null;
-        error = null;
-        if (value is null)
-        {
-            error = "the message has no value";
-            return false;
-        }
-
-        try
-        {
-            if (_codec.IsMark(value))
-                mark = _codec.Deserialize<StreamMark>(value);
-            else
-                record = _codec.Deserialize<T>(value);
-            return true;
-        }
-        catch (InvalidMessageException e)
-        {
-            // Poison: dead-lettered, and the consumer goes on. A registry that cannot answer is not caught here: the
-            // failure stops the service, which restarts from its last commit instead of dead-lettering good input.
-            error = e.Message;
-            return false;
-        }
-    }
-
-    private static StreamPosition PositionOf(StreamMark mark) => new(mark.Time, mark.Tie, mark.Seq);
 
     /// <summary>Commits every released message; call only after their side effects are durable.</summary>
     public void Commit()

@@ -55,6 +55,21 @@ public sealed class StreamProducer : IDisposable
         where T : notnull =>
         Produce(new TopicPartition(topic, Partition.Any), key is null ? null : Encoding.UTF8.GetBytes(key), Codec.Serialize(value));
 
+    /// <summary>
+    /// Sends to one given partition: a partition-parallel stage writes what it derives from input partition p to output
+    /// partition p, so each output partition has one writer and keeps its input's order.
+    /// </summary>
+    public void SendTo<T>(string topic, int partition, string? key, T value)
+        where T : notnull =>
+        Produce(new TopicPartition(topic, new Partition(partition)), key is null ? null : Encoding.UTF8.GetBytes(key), Codec.Serialize(value));
+
+    /// <summary>Writes a mark to one partition of <paramref name="topic"/> (the one a partition-parallel stage owns).</summary>
+    public void MarkPartition(string topic, int partition, StreamMarkKind kind, StreamPosition position)
+    {
+        var value = Codec.Serialize(new StreamMark(kind, Name, position.Time, position.Tie, position.Seq, PartitionsOf(topic), null, null, 0));
+        Produce(new TopicPartition(topic, new Partition(partition)), null, value);
+    }
+
     /// <summary>Writes <paramref name="mark"/> to every partition of <paramref name="topic"/>.</summary>
     public void Mark(string topic, StreamMarkKind kind, StreamPosition position, string? file = null, DateOnly? fileDay = null, long rows = 0)
     {
@@ -104,10 +119,25 @@ public sealed class StreamProducer : IDisposable
     private void Produce(TopicPartition target, byte[]? key, byte[] value) =>
         Produce(target, new Message<byte[]?, byte[]?> { Key = key, Value = value, Headers = _replayHeaders });
 
+    private readonly ConcurrentDictionary<string, Volume> _volume = new(StringComparer.Ordinal);
+
+    /// <summary>The average size (key and value bytes) of the messages sent to <paramref name="topic"/> so far; 0 before any.</summary>
+    public double AverageBytes(string topic) =>
+        _volume.TryGetValue(topic, out var v) && Interlocked.Read(ref v.Messages) is > 0 and var n ? Interlocked.Read(ref v.Bytes) / (double)n : 0;
+
+    private sealed class Volume
+    {
+        public long Messages;
+        public long Bytes;
+    }
+
     private void Produce(TopicPartition target, Message<byte[]?, byte[]?> message)
     {
         if (_failure is { } failure)
             throw new KafkaException(failure);
+        var volume = _volume.GetOrAdd(target.Topic, static _ => new Volume());
+        Interlocked.Increment(ref volume.Messages);
+        Interlocked.Add(ref volume.Bytes, (message.Key?.Length ?? 0) + (message.Value?.Length ?? 0));
         while (true)
         {
             try

@@ -74,11 +74,33 @@ public sealed class SessionizerCore(SessionizerOptions options)
 
     public int OpenSessions => _open.Count;
 
+    private bool _flushed;
+
+    /// <summary>
+    /// The last day whose sessions are all closed and counted (its metrics published, or it had no session here): every
+    /// day that ends at or before the newest event time and starts no open session, nor follows a day that does. Null
+    /// before any event; <see cref="Ingest.EventTime.LastDay"/> after <see cref="Flush"/>. A partition-parallel host publishes it so
+    /// the monitor knows when a day's partial metrics from every partition are in.
+    /// </summary>
+    public DateOnly? CompleteThrough
+    {
+        get
+        {
+            if (_flushed)
+                return Ingest.EventTime.LastDay;
+            if (_now == DateTime.MinValue)
+                return null;
+            var ended = DateOnly.FromDateTime(_now).AddDays(-1);
+            return _days.Count > 0 && _days.First().Key <= ended ? _days.First().Key.AddDays(-1) : ended;
+        }
+    }
+
     public SessionizedEvent? Accept(ValidEvent ev)
     {
         if (TrackChanges && _lastApplied.TryGetValue(ev.ClientId, out var applied)
             && (ev.Timestamp < applied.Time || (ev.Timestamp == applied.Time && string.CompareOrdinal(ev.EventId, applied.EventId) <= 0)))
             return Redelivered(ev);
+        _flushed = false;
         AdvanceTo(ev.Timestamp);
         if (_open.TryGetValue(ev.ClientId, out var s))
         {
@@ -223,6 +245,7 @@ public sealed class SessionizerCore(SessionizerOptions options)
         while (_byLastEvent.First is { } first)
             Close(first.Value);
         CompleteDays(DateTime.MaxValue);
+        _flushed = true;
     }
 
     /// <summary>Counts a session opened on the day of <paramref name="start"/> (its day completes once it closes).</summary>

@@ -43,11 +43,15 @@ internal sealed class StackHarness : IAsyncDisposable
     public static Task<StackHarness> UpAsync(CancellationToken cancellationToken) => UpAsync(rabbitMq: false, cancellationToken);
 
     /// <param name="rabbitMq">Also start RabbitMQ, as <c>puffy stack up</c> does: the monitor publishes its alerts there.</param>
-    public static async Task<StackHarness> UpAsync(bool rabbitMq, CancellationToken cancellationToken)
+    public static Task<StackHarness> UpAsync(bool rabbitMq, CancellationToken cancellationToken) =>
+        UpAsync(rabbitMq, partitions: 4, instances: 1, cancellationToken);
+
+    /// <param name="instances">Instances of each partition-parallel service (sessionizer, attribution).</param>
+    public static async Task<StackHarness> UpAsync(bool rabbitMq, int partitions, int instances, CancellationToken cancellationToken)
     {
         var root = Directory.CreateTempSubdirectory("puffy-stack-").FullName;
         using var log = new StringWriter();
-        var state = await LocalStack.UpAsync(root, partitions: 4, kafkaBootstrap: null, rabbitMq, log, cancellationToken);
+        var state = await LocalStack.UpAsync(root, partitions, kafkaBootstrap: null, rabbitMq, instances, log, cancellationToken);
         return new StackHarness(root, state);
     }
 
@@ -122,7 +126,7 @@ internal sealed class StackHarness : IAsyncDisposable
         return builder.Complete();
     }
 
-    public string Logs() => string.Join("\n", LocalStack.LongRunning.Select(s => $"== {s}\n{LocalStack.Tail(State.LogFile(s), 15)}"));
+    public string Logs() => string.Join("\n", State.Services.Keys.Select(s => $"== {s}\n{LocalStack.Tail(State.LogFile(s), 15)}"));
 
     public async ValueTask DisposeAsync()
     {

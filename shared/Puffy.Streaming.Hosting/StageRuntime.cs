@@ -1,0 +1,71 @@
+using System.Diagnostics;
+using Puffy.Streaming.Kafka.Streams;
+using Puffy.Streaming.Logging;
+
+namespace Puffy.Streaming.Hosting;
+
+/// <summary>The loop every partition-parallel stage runs: back-pressure, poll, write, checkpoint.</summary>
+public static class StageRuntime
+{
+    /// <summary>
+    /// Runs a stage until it is stopped: holds back while a downstream group is too far behind (<paramref name="beforeWaiting"/>
+    /// first, e.g. to mark progress), hands each poll's messages to their partitions, runs <paramref name="afterBatch"/> (e.g.
+    /// writes ClickHouse rows), and checkpoints at the configured interval and once more when stopped.
+    /// </summary>
+    public static async Task RunStageAsync<T, TWork>(
+        this ServiceClients clients, PartitionedStream<T, TWork> stream, StreamProducer producer, IReadOnlyList<LagGate> gates,
+        Action beforeWaiting, Func<Task> afterBatch, CancellationToken stoppingToken)
+        where T : class
+        where TWork : class, IPartitionWork<T>
+    {
+        ArgumentNullException.ThrowIfNull(clients);
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(producer);
+        ArgumentNullException.ThrowIfNull(afterBatch);
+        var streams = clients.Streams;
+        stream.Start();
+        var checkpoint = Stopwatch.StartNew();
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                // The replay the input comes from names every line logged for it and travels on with the outputs.
+                using var replay = PuffyLogging.Replay(stream.ReplayId);
+                producer.ReplayId = stream.ReplayId;
+                await clients.HoldBackAsync(gates, beforeWaiting, stoppingToken);
+                await stream.PollAsync(TimeSpan.FromMilliseconds(100), streams.PollBatch, stoppingToken);
+                await afterBatch();
+                if (checkpoint.Elapsed >= streams.CheckpointInterval)
+                {
+                    await stream.CheckpointAsync();
+                    checkpoint.Restart();
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping: the last checkpoint below, then leaving the group hands the partitions over.
+        }
+
+        await stream.CheckpointAsync();
+    }
+}
+
+/// <summary>Partition counts a partition-parallel stage depends on.</summary>
+public static class StagePartitions
+{
+    /// <summary>
+    /// The partition count of <paramref name="input"/>, which <paramref name="output"/> must share: a stage writes what it
+    /// derives from input partition p to output partition p, so each output partition keeps its input's order.
+    /// </summary>
+    public static int Matching(StreamProducer producer, string input, string output)
+    {
+        ArgumentNullException.ThrowIfNull(producer);
+        var partitions = producer.PartitionsOf(input);
+        var outputs = producer.PartitionsOf(output);
+        return partitions == outputs
+            ? partitions
+            : throw new InvalidOperationException(
+                $"{input} has {partitions} partitions and {output} {outputs}: a partition-parallel stage writes partition p of its output from partition p of its input, so both need the same count");
+    }
+}

@@ -1,0 +1,302 @@
+using System.Diagnostics;
+using System.Globalization;
+using Confluent.Kafka;
+using Puffy.Streaming.Contracts;
+
+namespace Puffy.Streaming.Kafka.Streams;
+
+/// <summary>
+/// A stage's work on one input partition: the state of the keys that partition carries, loaded when the partition is
+/// assigned to this instance and saved at each checkpoint, so whichever instance owns the partition continues it.
+/// </summary>
+public interface IPartitionWork<T>
+    where T : class
+{
+    /// <summary>The next message of the partition, in its order: a record, a mark, or (both null) poison already dead-lettered.</summary>
+    void Accept(Merged<T> message);
+
+    /// <summary>
+    /// Stores what changed since the last call; the stage's outputs are durable by then. False when nothing was stored
+    /// because another instance owns the partition now (it took the partition's lease).
+    /// </summary>
+    Task<bool> SaveAsync();
+}
+
+/// <summary>
+/// The stream runtime of a partition-parallel stage: any number of instances share the input topic's partitions through
+/// their consumer group, and each partition is processed on its own, in its order, with its own state
+/// (<see cref="IPartitionWork{T}"/>). Nothing crosses partitions, so the result is the same for any number of instances and
+/// any assignment. A checkpoint makes the outputs durable (<c>flushOutputs</c>), stores each partition's changed state, then
+/// commits exactly what was processed. When partitions move (an instance starts, stops or dies), the revoked ones are
+/// checkpointed before they are given up (inside the rebalance) and a new owner loads their state before its first message;
+/// partitions lost without a revocation (this instance was expelled from the group) are dropped unsaved: their new owner
+/// continues from the last checkpoint, and a save that arrives late is refused by the partition's lease.
+/// </summary>
+public sealed class PartitionedStream<T, TWork> : IDisposable
+    where T : class
+    where TWork : class, IPartitionWork<T>
+{
+    private readonly IConsumer<byte[]?, byte[]?> _consumer;
+    private readonly string _topic;
+    private readonly MessageCodec _codec;
+    private readonly Func<T, StreamPosition> _positionOf;
+    private readonly StreamProducer _deadLetters;
+    private readonly Func<int, Task<TWork>> _open;
+    private readonly Func<Task> _flushOutputs;
+    private readonly Action<string> _warn;
+    private readonly Action<string> _info;
+    private readonly Dictionary<int, Owned> _owned = [];
+    private readonly List<(int Partition, int Generation, ConsumeResult<byte[]?, byte[]?> Result)> _batch = [];
+    private readonly ReplayHeader _replay = new();
+    private int _generation;
+
+    public PartitionedStream(
+        ConsumerConfig config,
+        string topic,
+        Func<T, StreamPosition> positionOf,
+        StreamProducer producer,
+        Func<int, Task<TWork>> open,
+        Func<Task> flushOutputs,
+        Action<string>? warn = null,
+        Action<string>? info = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(producer);
+        _warn = warn ?? (static _ => { });
+        _info = info ?? _warn;
+        var settings = new ConsumerConfig(config.ToDictionary(p => p.Key, p => p.Value))
+        {
+            EnableAutoCommit = false,
+            EnableAutoOffsetStore = false,
+            // Never skip silently: a position the broker no longer holds means messages were lost.
+            AutoOffsetReset = AutoOffsetReset.Error,
+            PartitionAssignmentStrategy = config.PartitionAssignmentStrategy ?? PartitionAssignmentStrategy.RoundRobin,
+        };
+        _consumer = new ConsumerBuilder<byte[]?, byte[]?>(settings)
+            .SetErrorHandler((_, e) => _warn($"Kafka consumer error on {topic}: {e.Code} {e.Reason}{(e.IsFatal ? " (fatal)" : "")}"))
+            .SetPartitionsAssignedHandler((c, partitions) => Assigned(c, partitions))
+            .SetPartitionsRevokedHandler((_, partitions) => Revoked(partitions))
+            .SetPartitionsLostHandler((_, partitions) => Lost(partitions))
+            .Build();
+        _topic = topic;
+        _codec = producer.Codec;
+        _positionOf = positionOf;
+        _deadLetters = producer;
+        _open = open;
+        _flushOutputs = flushOutputs;
+    }
+
+    /// <summary>The input partitions this instance owns now, in order.</summary>
+    public IReadOnlyList<int> Partitions => [.. _owned.Keys.Order()];
+
+    /// <summary>The work of each owned partition whose state is loaded.</summary>
+    public IEnumerable<(int Partition, TWork Work)> Works =>
+        _owned.Where(o => o.Value.Work is not null).OrderBy(o => o.Key).Select(o => (o.Key, o.Value.Work!));
+
+    /// <summary>The replay the latest input came from (header <c>puffy-replay</c>).</summary>
+    public string? ReplayId => _replay.Current;
+
+    /// <summary>How long an owned partition may go without a message while others move before it is logged (and again each time as long).</summary>
+    public TimeSpan StallWarningAfter { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Joins the consumer group: the group's coordinator hands this instance its share of the partitions.</summary>
+    public void Start()
+    {
+        _consumer.Subscribe(_topic);
+        _info($"Joining the consumer group on {_topic}; partitions are assigned by the group");
+    }
+
+    /// <summary>
+    /// Receives up to <paramref name="maxMessages"/> (waiting up to <paramref name="wait"/> for the first) and hands each to
+    /// its partition's work, in the partition's order, loading a newly assigned partition's state first. Returns how many
+    /// were processed.
+    /// </summary>
+    public async Task<int> PollAsync(TimeSpan wait, int maxMessages, CancellationToken cancellationToken)
+    {
+        _batch.Clear();
+        Batches.Consume(_consumer, wait, maxMessages, result =>
+        {
+            var p = result.Partition.Value;
+            // A message fetched before a rebalance belongs to the old assignment: its partition restarts from its commit.
+            if (_owned.ContainsKey(p))
+                _batch.Add((p, _generation, result));
+        }, _warn, cancellationToken);
+        var processed = 0;
+        foreach (var (p, generation, result) in _batch)
+        {
+            if (generation != _generation || !_owned.TryGetValue(p, out var owned) || owned.Fenced)
+                continue;
+            owned.Work ??= await _open(p);
+            _replay.Observe(result.Message.Headers);
+            owned.Work.Accept(Decode(result));
+            owned.Next = result.Offset.Value + 1;
+            owned.Quiet.Restart();
+            processed++;
+        }
+
+        WarnAboutQuietPartitions(processed);
+        return processed;
+    }
+
+    private readonly Stopwatch _sinceWarning = Stopwatch.StartNew();
+
+    // A partition silent while the others move (its producer stopped writing to it) is worth a line: never a silent stall.
+    private void WarnAboutQuietPartitions(int processed)
+    {
+        if (processed == 0 || _sinceWarning.Elapsed < StallWarningAfter)
+            return;
+        var quiet = _owned.Where(o => o.Value.Quiet.Elapsed >= StallWarningAfter).Select(o => o.Key).Order().ToList();
+        if (quiet.Count == 0)
+            return;
+        _sinceWarning.Restart();
+        _warn(string.Create(CultureInfo.InvariantCulture,
+            $"Partition(s) {string.Join(", ", quiet)} of {_topic} sent nothing for {StallWarningAfter.TotalSeconds:0} s or more while others did (no record or watermark from the producer)"));
+    }
+
+    /// <summary>Makes the outputs durable, stores every owned partition's changed state, then commits what was processed.</summary>
+    public Task CheckpointAsync() => CheckpointAsync([.. _owned.Keys]);
+
+    private async Task CheckpointAsync(IReadOnlyCollection<int> partitions)
+    {
+        var live = partitions.Where(p => _owned.TryGetValue(p, out var o) && o.Work is not null && !o.Fenced).ToList();
+        await _flushOutputs();
+        var offsets = new List<TopicPartitionOffset>();
+        foreach (var p in live)
+        {
+            var owned = _owned[p];
+            if (!await owned.Work!.SaveAsync())
+            {
+                // Another instance owns it now and continues from the last checkpoint; this one must not commit it.
+                _warn(string.Create(CultureInfo.InvariantCulture,
+                    $"Partition {p} of {_topic} was taken over by another instance (its lease moved on); its state here is dropped, uncommitted"));
+                owned.Fenced = true;
+                continue;
+            }
+
+            if (owned.Next > owned.Committed)
+                offsets.Add(new TopicPartitionOffset(_topic, p, owned.Next));
+        }
+
+        if (offsets.Count == 0)
+            return;
+        try
+        {
+            _consumer.Commit(offsets);
+        }
+        catch (KafkaException e) when (e.Error.Code is ErrorCode.RebalanceInProgress or ErrorCode.IllegalGeneration or ErrorCode.UnknownMemberId)
+        {
+            // The group moved on (this instance is being reassigned or was expelled): the next poll says which partitions
+            // it keeps; what was not committed is processed again by their owner, from the last checkpoint.
+            _warn($"Commit on {_topic} refused while the group rebalances ({e.Error.Code}); the next poll takes the new assignment");
+            return;
+        }
+
+        foreach (var o in offsets)
+            _owned[o.Partition.Value].Committed = o.Offset.Value;
+    }
+
+    private List<TopicPartitionOffset> Assigned(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartition> partitions)
+    {
+        _generation++;
+        // Each partition starts at its group's committed offset, or at the beginning when nothing was committed yet.
+        var committed = consumer.Committed(partitions, TimeSpan.FromSeconds(30));
+        var start = new List<TopicPartitionOffset>();
+        foreach (var c in committed)
+        {
+            var p = c.Partition.Value;
+            _owned[p] = new Owned { Committed = c.Offset.Value, Next = c.Offset.Value };
+            start.Add(new TopicPartitionOffset(c.TopicPartition, c.Offset.Value >= 0 ? c.Offset : Offset.Beginning));
+        }
+
+        _info(string.Create(CultureInfo.InvariantCulture,
+            $"Assigned partition(s) {string.Join(", ", partitions.Select(p => p.Partition.Value).Order())} of {_topic}, from offsets {string.Join(", ", committed.OrderBy(c => c.Partition.Value).Select(c => c.Offset.Value < 0 ? "start" : c.Offset.Value.ToString(CultureInfo.InvariantCulture)))}"));
+        return start;
+    }
+
+    private void Revoked(List<TopicPartitionOffset> partitions)
+    {
+        _generation++;
+        var revoked = partitions.Select(p => p.Partition.Value).Where(_owned.ContainsKey).ToList();
+        // Given up gracefully: the new owner must find everything processed here stored and committed.
+        CheckpointAsync(revoked).GetAwaiter().GetResult();
+        foreach (var p in revoked)
+            _owned.Remove(p);
+        _info(string.Create(CultureInfo.InvariantCulture, $"Revoked partition(s) {string.Join(", ", revoked.Order())} of {_topic}, after a checkpoint"));
+    }
+
+    private void Lost(List<TopicPartitionOffset> partitions)
+    {
+        _generation++;
+        var lost = partitions.Select(p => p.Partition.Value).Where(_owned.ContainsKey).ToList();
+        foreach (var p in lost)
+            _owned.Remove(p);
+        _warn(string.Create(CultureInfo.InvariantCulture,
+            $"Lost partition(s) {string.Join(", ", lost.Order())} of {_topic} (this instance left the group without handing them over); their new owner continues from the last checkpoint"));
+    }
+
+    private Merged<T> Decode(ConsumeResult<byte[]?, byte[]?> result)
+    {
+        var p = result.Partition.Value;
+        var offset = result.Offset.Value;
+        if (StreamMessages.TryDecode<T>(_codec, result.Message.Value, out var record, out var mark, out var error))
+            return new Merged<T>(p, offset, mark is not null ? StreamMessages.PositionOf(mark) : _positionOf(record!), record, mark);
+        _warn(string.Create(CultureInfo.InvariantCulture, $"Dead-lettering {_topic}[{p}]@{offset}: {error}"));
+        _deadLetters.SendRaw(Topics.DeadLetters, DeadLetterHeaders.Route(result, DeadLetterReasons.PoisonMessage, error!));
+        return new Merged<T>(p, offset, StreamPosition.Min, null, null);
+    }
+
+    public void Dispose()
+    {
+        // Close leaves the group, which revokes (and so checkpoints) what this instance owns.
+        _consumer.Close();
+        _consumer.Dispose();
+    }
+
+    private sealed class Owned
+    {
+        public TWork? Work { get; set; }
+
+        public long Committed { get; set; }
+
+        public long Next { get; set; }
+
+        public bool Fenced { get; set; }
+
+        public Stopwatch Quiet { get; } = Stopwatch.StartNew();
+    }
+}
+
+/// <summary>Decoding what an ordered topic carries: a contract record or a stream mark (told apart by schema id).</summary>
+internal static class StreamMessages
+{
+    public static bool TryDecode<T>(MessageCodec codec, byte[]? value, out T? record, out StreamMark? mark, out string? error)
+        where T : class
+    {
+        record = null;
+        mark = null;
+        error = null;
+        if (value is null)
+        {
+            error = "the message has no value";
+            return false;
+        }
+
+        try
+        {
+            if (codec.IsMark(value))
+                mark = codec.Deserialize<StreamMark>(value);
+            else
+                record = codec.Deserialize<T>(value);
+            return true;
+        }
+        catch (InvalidMessageException e)
+        {
+            // Poison: dead-lettered, and the consumer goes on. A registry that cannot answer is not caught here: the
+            // failure stops the service, which restarts from its last commit instead of dead-lettering good input.
+            error = e.Message;
+            return false;
+        }
+    }
+
+    public static StreamPosition PositionOf(StreamMark mark) => new(mark.Time, mark.Tie, mark.Seq);
+}

@@ -1,0 +1,141 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Puffy.Streaming.Cli;
+using Puffy.Streaming.Contracts;
+using Puffy.Streaming.LocalServers;
+
+namespace Puffy.Streaming.IntegrationTests.Stack;
+
+/// <summary>
+/// The partition-parallel services (sessionizer, attribution) as several instances of their consumer group: the real
+/// data through any number of instances and partitions gives exactly the embedded run's summary, marketing_daily and
+/// file_stats, also when one instance of every service is killed with SIGKILL mid-replay while the others run on.
+/// </summary>
+[Collection(StackCollection.Name)]
+public sealed partial class StackScaleOutTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 4)]
+    [InlineData(3, 8)]
+    public async Task Replay_RealData_ThroughInstancesSharingPartitions_EqualsTheEmbeddedRun(int instances, int partitions)
+    {
+        var embedded = StackHarness.Embedded(StackHarness.RealData, Ct);
+        await using var stack = await StackHarness.UpAsync(rabbitMq: false, partitions, instances, Ct);
+
+        Assert.Equal(0, await stack.ReplayAsync(StackHarness.RealData, "max", Ct));
+        await stack.WaitUntilProcessedAsync(Ct);
+
+        Assert.Equal(embedded.ToJson(), (await stack.SummaryAsync(Ct)).ToJson());
+        await stack.AssertMonitorTablesEqualAsync(embedded, Ct);
+
+        // Every instance took part, and the group split the partitions among them: each one owned by exactly one instance.
+        foreach (var (service, topic) in new[] { ("sessionizer", Topics.ValidEvents), ("attribution", Topics.SessionizedEvents) })
+        {
+            var owned = stack.State.Services.Keys.Where(i => LocalStack.ServiceOf(i) == service)
+                .ToDictionary(i => i, i => LocalStack.OwnedFromLog(stack.State.LogFile(i), topic));
+            Assert.Equal(instances, owned.Count);
+            Assert.All(owned, o => Assert.True(o.Value is not (null or "none"), $"{o.Key} owns no partition of {topic}:\n{stack.Logs()}"));
+            var all = owned.Values.SelectMany(v => v!.Split(", ")).Select(p => int.Parse(p, CultureInfo.InvariantCulture)).Order().ToList();
+            Assert.Equal(Enumerable.Range(0, partitions), all);
+        }
+
+        var status = LocalStack.LagLines(stack.State).ToList();
+        Assert.Contains(status, l => l.StartsWith("sessionizer", StringComparison.Ordinal)
+                                     && l.Contains($"{instances} instance", StringComparison.Ordinal) && l.Contains($"{partitions} partitions", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Replay_OneInstanceOfEveryServiceKilledMidReplay_OthersRunOn_EqualsTheEmbeddedRun()
+    {
+        var embedded = StackHarness.Embedded(StackHarness.RealData, Ct);
+        await using var stack = await StackHarness.UpAsync(rabbitMq: false, partitions: 4, instances: 2, Ct);
+
+        // Paced (14 days in about 25 s) so the kill lands while rows are still arriving.
+        var ingestor = new TaskCompletionSource<int>();
+        var replay = stack.ReplayAsync(StackHarness.RealData, "50000x", pid => ingestor.TrySetResult(pid), Ct);
+        using var client = stack.ClickHouse();
+        var until = DateTime.UtcNow.AddMinutes(2);
+        while (await CountAsync(client, "orders") < 40 && DateTime.UtcNow < until)
+            await Task.Delay(100, Ct); // polling the sink for progress
+        Assert.True(await CountAsync(client, "orders") >= 40, "no progress before the kill:\n" + stack.Logs());
+        Assert.False(replay.IsCompleted, "the replay finished before the kill");
+
+        // One instance of each service; sessionizer and attribution-2 go on and take over the partitions of the dead ones.
+        string[] victims = ["validator", "sessionizer-2", "attribution", "monitor"];
+        var killed = victims.Select(s => stack.State.Services[s]).ToList();
+        BackgroundProcess.Kill(await ingestor.Task);
+        foreach (var service in victims)
+            LocalStack.KillService(stack.State, service);
+        Assert.NotEqual(0, await replay);
+        for (var i = 0; i < victims.Length; i++)
+            await LocalStack.WaitForRestartAsync(stack.State.Root, victims[i], killed[i], TimeSpan.FromMinutes(1), Ct);
+
+        // The ingestor is not supervised: a replay again sends what it had not finished.
+        Assert.Equal(0, await stack.ReplayAsync(StackHarness.RealData, "max", Ct));
+        await stack.WaitUntilProcessedAsync(Ct);
+
+        Assert.Equal(embedded.ToJson(), (await stack.SummaryAsync(Ct)).ToJson());
+        await stack.AssertMonitorTablesEqualAsync(embedded, Ct);
+
+        // Partitions moved with their state: some partition was opened again under a newer lease, from stored state.
+        foreach (var service in new[] { "sessionizer", "attribution" })
+        {
+            var logs = string.Join('\n', stack.State.Services.Keys.Where(i => LocalStack.ServiceOf(i) == service)
+                .Select(i => LocalStack.Tail(stack.State.LogFile(i), 5000)));
+            var reopened = LeaseLine().Matches(logs).Where(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) >= 2).ToList();
+            Assert.True(reopened.Count > 0, $"no {service} partition changed owner:\n{logs}");
+            Assert.Contains(reopened, m => int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture) > 0);
+        }
+    }
+
+    [Fact]
+    public async Task Replay_InstanceFrozenPastItsSessionTimeout_ItsPartitionsMoveAndItNeverOverwritesTheNewOwner()
+    {
+        var embedded = StackHarness.Embedded(StackHarness.RealData, Ct);
+        await using var stack = await StackHarness.UpAsync(rabbitMq: false, partitions: 4, instances: 2, Ct);
+
+        var replay = stack.ReplayAsync(StackHarness.RealData, "50000x", Ct);
+        using var client = stack.ClickHouse();
+        var until = DateTime.UtcNow.AddMinutes(2);
+        while (await CountAsync(client, "orders") < 40 && DateTime.UtcNow < until)
+            await Task.Delay(100, Ct); // polling the sink for progress
+        Assert.False(replay.IsCompleted, "the replay finished before the freeze");
+
+        // SIGSTOP: sockets open, no heartbeats. The group expels it after the session timeout and gives its partitions to
+        // the other instance, which loads their last checkpoint under a newer lease.
+        var frozen = stack.State.Services["sessionizer-2"];
+        BackgroundProcess.Freeze(frozen);
+        try
+        {
+            var log = stack.State.LogFile("sessionizer");
+            until = DateTime.UtcNow.AddMinutes(2);
+            while (LocalStack.OwnedFromLog(log, Topics.ValidEvents) != "0, 1, 2, 3" && DateTime.UtcNow < until)
+                await Task.Delay(200, Ct); // polling the survivor's log for the takeover
+            Assert.Equal("0, 1, 2, 3", LocalStack.OwnedFromLog(log, Topics.ValidEvents));
+        }
+        finally
+        {
+            BackgroundProcess.Thaw(frozen);
+        }
+
+        Assert.Equal(0, await replay);
+        await stack.WaitUntilProcessedAsync(Ct);
+
+        Assert.Equal(embedded.ToJson(), (await stack.SummaryAsync(Ct)).ToJson());
+        await stack.AssertMonitorTablesEqualAsync(embedded, Ct);
+        // Woken up, it learnt that its partitions were gone (or had its checkpoint refused by the lease), and carried on.
+        var woken = LocalStack.Tail(stack.State.LogFile("sessionizer-2"), 5000);
+        Assert.True(woken.Contains("Lost partition(s)", StringComparison.Ordinal) || woken.Contains("was taken over by another instance", StringComparison.Ordinal),
+            "the frozen instance did not notice its partitions had moved:\n" + woken);
+        Assert.Equal(frozen, stack.State.Services["sessionizer-2"]);
+    }
+
+    [GeneratedRegex(@"Partition \d+: lease epoch (\d+); restored (?:the touchpoints of )?(\d+)")]
+    private static partial Regex LeaseLine();
+
+    private static async Task<long> CountAsync(Streaming.ClickHouse.ClickHouseClient client, string table) =>
+        long.Parse(await client.QueryScalarAsync($"SELECT count() FROM {client.Qualify(table)}", Ct), CultureInfo.InvariantCulture);
+}
