@@ -55,6 +55,19 @@ public sealed partial class ValidatorWorker(
         var output = StreamPosition.Min;
         StreamPosition? writtenUpTo = null;
         long valid = 0, dead = 0;
+        var gates = clients.Gates(producer, (ConsumerGroups.Sessionizer, Topics.ValidEvents), (ConsumerGroups.Monitor, Topics.DeadLetters));
+
+        // Dense input leaves the reorder buffer in bursts (a lateness window's worth at once, 120,000 events in the dense
+        // test): back-pressure is applied within a burst too, or one poll could outrun what the broker keeps per partition.
+        var sentSinceCheck = 0;
+        void Paced()
+        {
+            if (++sentSinceCheck < 500)
+                return;
+            sentSinceCheck = 0;
+            clients.HoldBackAsync(gates, static () => { }, stoppingToken).GetAwaiter().GetResult();
+        }
+
         var core = new ValidatorCore(new Core { AllowedLateness = options.Value.AllowedLateness, DedupWindow = options.Value.DedupWindow })
         {
             OnValid = ev =>
@@ -63,7 +76,11 @@ public sealed partial class ValidatorWorker(
                 // After a restart, the events decided again up to where the topic already holds them are not sent twice:
                 // a late duplicate could reach the sessionizer after it forgot the client.
                 if (writtenUpTo is not { } upTo || output > upTo)
+                {
                     producer.Send(Topics.ValidEvents, ev.ClientId, ev);
+                    Paced();
+                }
+
                 valid++;
                 newIds.Add((UInt128.Parse(ev.EventId, NumberStyles.HexNumber, CultureInfo.InvariantCulture), ev.Timestamp));
                 if (ev.TransactionId is { } tx)
@@ -73,6 +90,7 @@ public sealed partial class ValidatorWorker(
             OnDeadLetter = dl =>
             {
                 producer.Send(Topics.DeadLetters, dl.ClientId ?? dl.SourceFile, dl);
+                Paced();
                 dead++;
                 Decided(dl.SourceFile, dl.Line);
             },
@@ -113,7 +131,6 @@ public sealed partial class ValidatorWorker(
         var checkpoint = Stopwatch.StartNew();
         var marked = Stopwatch.StartNew();
         var lastMark = StreamPosition.Min;
-        var gates = clients.Gates(producer, (ConsumerGroups.Sessionizer, Topics.ValidEvents), (ConsumerGroups.Monitor, Topics.DeadLetters));
         LogStarted(partitions);
         while (!stoppingToken.IsCancellationRequested)
         {

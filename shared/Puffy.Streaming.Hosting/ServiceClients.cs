@@ -88,8 +88,15 @@ public sealed partial class ServiceClients(
     /// <see cref="StreamOptions.StallWarning"/> is logged at Warning (and again each time as long) with the group, topic
     /// and lag it waits on: a stall is never silent.
     /// </summary>
-    public async Task HoldBackAsync(IReadOnlyList<LagGate> gates, Action beforeWaiting, CancellationToken cancellationToken)
+    public Task HoldBackAsync(IReadOnlyList<LagGate> gates, Action beforeWaiting, CancellationToken cancellationToken) =>
+        HoldBackAsync(gates, beforeWaiting, () => Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken), cancellationToken);
+
+    /// <summary>As above; <paramref name="whileWaiting"/> is each short wait (e.g. polling a paused consumer to stay in its group).</summary>
+    public async Task HoldBackAsync(IReadOnlyList<LagGate> gates, Action beforeWaiting, Func<Task> whileWaiting, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(gates);
+        ArgumentNullException.ThrowIfNull(beforeWaiting);
+        ArgumentNullException.ThrowIfNull(whileWaiting);
         var waited = false;
         var since = System.Diagnostics.Stopwatch.StartNew();
         var warned = TimeSpan.Zero;
@@ -110,7 +117,8 @@ public sealed partial class ServiceClients(
                     LogStalled((long)since.Elapsed.TotalSeconds, gate.Group, gate.Topic, streams.Value.MaxLagPerPartition, gate.LastCheck);
                 }
 
-                await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
+                cancellationToken.ThrowIfCancellationRequested();
+                await whileWaiting();
             }
         }
     }

@@ -32,7 +32,12 @@ public static class StageRuntime
                 // The replay the input comes from names every line logged for it and travels on with the outputs.
                 using var replay = PuffyLogging.Replay(stream.ReplayId);
                 producer.ReplayId = stream.ReplayId;
-                await clients.HoldBackAsync(gates, beforeWaiting, stoppingToken);
+                await clients.HoldBackAsync(gates, beforeWaiting, () =>
+                {
+                    stream.Idle(TimeSpan.FromMilliseconds(50));
+                    return Task.CompletedTask;
+                }, stoppingToken);
+                stream.Resume();
                 await stream.PollAsync(TimeSpan.FromMilliseconds(100), streams.PollBatch, stoppingToken);
                 await afterBatch();
                 if (checkpoint.Elapsed >= streams.CheckpointInterval)

@@ -138,6 +138,34 @@ public sealed class PartitionedStream<T, TWork> : IDisposable
         return processed;
     }
 
+    private bool _paused;
+
+    /// <summary>
+    /// Waits while the stage holds back (downstream too far behind) without leaving the group: every partition is paused
+    /// and the consumer keeps being polled, which serves rebalances and heartbeats and keeps the instance inside
+    /// <c>max.poll.interval.ms</c>, so a long hold-back neither stalls a rebalance nor gets the instance expelled.
+    /// </summary>
+    public void Idle(TimeSpan wait)
+    {
+        // Paused again each time: partitions assigned meanwhile start unpaused.
+        _consumer.Pause(_consumer.Assignment);
+        _paused = true;
+        if (_consumer.Consume(wait) is { IsPartitionEOF: false } early)
+        {
+            // Fetched before the pause took effect: read it again after the hold-back instead of losing it.
+            _consumer.Seek(early.TopicPartitionOffset);
+        }
+    }
+
+    /// <summary>Ends a hold-back: fetching goes on from where each partition stopped.</summary>
+    public void Resume()
+    {
+        if (!_paused)
+            return;
+        _consumer.Resume(_consumer.Assignment);
+        _paused = false;
+    }
+
     private readonly Stopwatch _sinceWarning = Stopwatch.StartNew();
 
     // A partition silent while the others move (its producer stopped writing to it) is worth a line: never a silent stall.
