@@ -53,34 +53,21 @@ public sealed partial class AttributionWorker(
     }
 
     /// <summary>Where every partition's orders go: the topic, and ClickHouse after each batch.</summary>
-    internal sealed class Output(StreamProducer producer, ClickHouseWriter writer, ILogger log, CancellationToken stoppingToken)
+    internal sealed class Output : StageOutput
     {
-        private readonly List<AttributedOrder> _orders = [];
-        private int _written;
+        private readonly PendingRows<AttributedOrder> _orders;
+
+        public Output(StreamProducer producer, ClickHouseWriter writer, ILogger log, CancellationToken stoppingToken)
+            : base(producer, writer, log, stoppingToken) =>
+            _orders = new(o => writer.AddAsync(o, CancellationToken.None));
 
         public void Add(AttributedOrder order)
         {
-            producer.Send(Topics.AttributedOrders, order.ClientId, order);
+            Producer.Send(Topics.AttributedOrders, order.ClientId, order);
             _orders.Add(order);
         }
 
-        // An order is in the writer once added, even when the batch flush it triggered failed: a retry goes on after it.
-        public Task WriteAsync() => Infrastructure.RetryAsync("Writing ClickHouse", async () =>
-        {
-            while (_written < _orders.Count)
-                await writer.AddAsync(_orders[_written++], CancellationToken.None);
-            _orders.Clear();
-            _written = 0;
-        }, log, stoppingToken);
-
-        public async Task FlushAsync()
-        {
-            await WriteAsync();
-            producer.Flush(CancellationToken.None);
-            await Infrastructure.RetryAsync("Flushing ClickHouse", () => writer.FlushAsync(CancellationToken.None), log, stoppingToken);
-        }
-
-        public Task RetryAsync(string what, Func<Task> step) => Infrastructure.RetryAsync(what, step, log, stoppingToken);
+        protected override Task WriteRowsAsync() => _orders.DrainAsync();
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Partition {Partition}: lease epoch {Epoch}; restored the touchpoints of {Clients} clients")]

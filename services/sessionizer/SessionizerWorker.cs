@@ -64,43 +64,30 @@ public sealed partial class SessionizerWorker(
     }
 
     /// <summary>Where every partition's results go: the producer (partition-addressed) and the ClickHouse rows to write.</summary>
-    internal sealed class Output(StreamProducer producer, ClickHouseWriter writer, int partitions, ILogger log, CancellationToken stoppingToken)
+    internal sealed class Output : StageOutput
     {
-        // The writer is not re-entrant: the cores' callbacks collect, the loop writes after each batch.
-        private readonly List<SessionizedEvent> _events = [];
-        private readonly List<Session> _sessions = [];
-        private int _eventsWritten;
-        private int _sessionsWritten;
+        private readonly PendingRows<SessionizedEvent> _events;
+        private readonly PendingRows<Session> _sessions;
 
-        public StreamProducer Producer => producer;
+        public Output(StreamProducer producer, ClickHouseWriter writer, int partitions, ILogger log, CancellationToken stoppingToken)
+            : base(producer, writer, log, stoppingToken)
+        {
+            Partitions = partitions;
+            _events = new(e => writer.AddAsync(e, CancellationToken.None));
+            _sessions = new(s => writer.AddAsync(s, CancellationToken.None));
+        }
 
-        public int Partitions => partitions;
+        public int Partitions { get; }
 
         public void Add(SessionizedEvent e) => _events.Add(e);
 
         public void Add(Session s) => _sessions.Add(s);
 
-        // A row is in the writer once added, even when the batch flush it triggered failed: a retry goes on after it.
-        public Task WriteAsync() => Infrastructure.RetryAsync("Writing ClickHouse", async () =>
+        protected override async Task WriteRowsAsync()
         {
-            while (_eventsWritten < _events.Count)
-                await writer.AddAsync(_events[_eventsWritten++], CancellationToken.None);
-            while (_sessionsWritten < _sessions.Count)
-                await writer.AddAsync(_sessions[_sessionsWritten++], CancellationToken.None);
-            _events.Clear();
-            _sessions.Clear();
-            _eventsWritten = _sessionsWritten = 0;
-        }, log, stoppingToken);
-
-        public async Task FlushAsync()
-        {
-            await WriteAsync();
-            producer.Flush(CancellationToken.None);
-            await Infrastructure.RetryAsync("Flushing ClickHouse", () => writer.FlushAsync(CancellationToken.None), log, stoppingToken);
+            await _events.DrainAsync();
+            await _sessions.DrainAsync();
         }
-
-        /// <summary>Infrastructure failures (Redis, ClickHouse) are retried with backoff until they succeed or the service stops.</summary>
-        public Task RetryAsync(string what, Func<Task> step) => Infrastructure.RetryAsync(what, step, log, stoppingToken);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Partition {Partition}: lease epoch {Epoch}; restored {Clients} client states ({OpenSessions} open sessions) and {Days} day tallies")]

@@ -17,6 +17,7 @@ public sealed class LagGate : IDisposable
     private readonly TimeSpan _checkEvery;
     private readonly Stopwatch _sinceCheck = Stopwatch.StartNew();
     private bool _behind;
+    private int _callsSinceCheck;
 
     public LagGate(KafkaOptions kafka, string groupId, string topic, int partitions, long maxLagPerPartition, TimeSpan? checkEvery = null)
     {
@@ -52,8 +53,11 @@ public sealed class LagGate : IDisposable
     /// </summary>
     public bool MustWait()
     {
-        if (!_behind && _sinceCheck.Elapsed < _checkEvery)
+        // Checked at least every 100 ms and every 500 calls: a producer asking per message (the ingestor) can send thousands
+        // in 100 ms, more than the broker keeps on one partition.
+        if (!_behind && _sinceCheck.Elapsed < _checkEvery && ++_callsSinceCheck < 500)
             return false;
+        _callsSinceCheck = 0;
         _sinceCheck.Restart();
         try
         {

@@ -46,9 +46,8 @@ public sealed class PartitionedStream<T, TWork> : IDisposable
     private readonly Action<string> _warn;
     private readonly Action<string> _info;
     private readonly Dictionary<int, Owned> _owned = [];
-    private readonly List<(int Partition, int Generation, ConsumeResult<byte[]?, byte[]?> Result)> _batch = [];
+    private readonly List<(Owned Owner, ConsumeResult<byte[]?, byte[]?> Result)> _batch = [];
     private readonly ReplayHeader _replay = new();
-    private int _generation;
 
     public PartitionedStream(
         ConsumerConfig config,
@@ -70,7 +69,8 @@ public sealed class PartitionedStream<T, TWork> : IDisposable
             EnableAutoOffsetStore = false,
             // Never skip silently: a position the broker no longer holds means messages were lost.
             AutoOffsetReset = AutoOffsetReset.Error,
-            PartitionAssignmentStrategy = config.PartitionAssignmentStrategy ?? PartitionAssignmentStrategy.RoundRobin,
+            // Incremental rebalancing: only the partitions that move are revoked; the others go on undisturbed.
+            PartitionAssignmentStrategy = config.PartitionAssignmentStrategy ?? PartitionAssignmentStrategy.CooperativeSticky,
         };
         _consumer = new ConsumerBuilder<byte[]?, byte[]?>(settings)
             .SetErrorHandler((_, e) => _warn($"Kafka consumer error on {topic}: {e.Code} {e.Reason}{(e.IsFatal ? " (fatal)" : "")}"))
@@ -116,15 +116,16 @@ public sealed class PartitionedStream<T, TWork> : IDisposable
         _batch.Clear();
         Batches.Consume(_consumer, wait, maxMessages, result =>
         {
-            var p = result.Partition.Value;
-            // A message fetched before a rebalance belongs to the old assignment: its partition restarts from its commit.
-            if (_owned.ContainsKey(p))
-                _batch.Add((p, _generation, result));
+            if (_owned.TryGetValue(result.Partition.Value, out var owner))
+                _batch.Add((owner, result));
         }, _warn, cancellationToken);
         var processed = 0;
-        foreach (var (p, generation, result) in _batch)
+        foreach (var (owner, result) in _batch)
         {
-            if (generation != _generation || !_owned.TryGetValue(p, out var owned) || owned.Fenced)
+            // A message fetched under an ownership a rebalance has ended since is dropped: its partition was checkpointed
+            // when given up and restarts from its commit (here or elsewhere). Partitions kept through the rebalance go on.
+            var p = result.Partition.Value;
+            if (!_owned.TryGetValue(p, out var owned) || !ReferenceEquals(owned, owner) || owned.Fenced)
                 continue;
             owned.Work ??= await _open(p);
             _replay.Observe(result.Message.Headers);
@@ -225,7 +226,8 @@ public sealed class PartitionedStream<T, TWork> : IDisposable
 
     private List<TopicPartitionOffset> Assigned(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartition> partitions)
     {
-        _generation++;
+        if (partitions.Count == 0)
+            return []; // an incremental rebalance that moved nothing here
         // Each partition starts at its group's committed offset, or at the beginning when nothing was committed yet.
         var committed = consumer.Committed(partitions, TimeSpan.FromSeconds(30));
         var start = new List<TopicPartitionOffset>();
@@ -243,8 +245,9 @@ public sealed class PartitionedStream<T, TWork> : IDisposable
 
     private void Revoked(List<TopicPartitionOffset> partitions)
     {
-        _generation++;
         var revoked = partitions.Select(p => p.Partition.Value).Where(_owned.ContainsKey).ToList();
+        if (revoked.Count == 0)
+            return;
         // Given up gracefully: the new owner must find everything processed here stored and committed.
         CheckpointAsync(revoked).GetAwaiter().GetResult();
         foreach (var p in revoked)
@@ -254,8 +257,9 @@ public sealed class PartitionedStream<T, TWork> : IDisposable
 
     private void Lost(List<TopicPartitionOffset> partitions)
     {
-        _generation++;
         var lost = partitions.Select(p => p.Partition.Value).Where(_owned.ContainsKey).ToList();
+        if (lost.Count == 0)
+            return;
         foreach (var p in lost)
             _owned.Remove(p);
         _warn(string.Create(CultureInfo.InvariantCulture,

@@ -111,10 +111,7 @@ public sealed class StackEndToEndTests
         // Paced so the kill lands mid-file; the second replay sends the unfinished file again (and the rest).
         var ingestor = new TaskCompletionSource<int>();
         var replay = stack.ReplayAsync(StackHarness.RealData, "50000x", pid => ingestor.TrySetResult(pid), Ct);
-        using var client = stack.ClickHouse();
-        var until = DateTime.UtcNow.AddMinutes(2);
-        while (await CountAsync(client, "events") < 5000 && DateTime.UtcNow < until)
-            await Task.Delay(100, Ct); // polling the sink for progress
+        Assert.True(await stack.WaitForRowsAsync("events", 5000, Ct), "no progress before the kill:\n" + stack.Logs());
         Assert.False(replay.IsCompleted, "the replay finished before the kill");
         BackgroundProcess.Kill(await ingestor.Task);
         Assert.NotEqual(0, await replay);
@@ -135,11 +132,7 @@ public sealed class StackEndToEndTests
 
         // Paced (14 days in about 25 s) so the kill lands while rows are still arriving.
         var replay = stack.ReplayAsync(StackHarness.RealData, "50000x", Ct);
-        using var client = stack.ClickHouse();
-        var until = DateTime.UtcNow.AddMinutes(2);
-        while (await CountAsync(client, "orders") < 40 && DateTime.UtcNow < until)
-            await Task.Delay(100, Ct); // polling the sink for progress
-        Assert.True(await CountAsync(client, "orders") >= 40, "no progress before the kill:\n" + stack.Logs());
+        Assert.True(await stack.WaitForRowsAsync("orders", 40, Ct), "no progress before the kill:\n" + stack.Logs());
         Assert.False(replay.IsCompleted, "the replay finished before the kill");
 
         string[] victims = ["validator", "sessionizer", "attribution", "monitor"];
@@ -184,13 +177,7 @@ public sealed class StackEndToEndTests
         await using var stack = await StackHarness.UpAsync(Ct);
 
         var replay = stack.ReplayAsync(StackHarness.RealData, "50000x", Ct);
-        using (var client = stack.ClickHouse())
-        {
-            var until = DateTime.UtcNow.AddMinutes(2);
-            while (await CountAsync(client, "orders") < 40 && DateTime.UtcNow < until)
-                await Task.Delay(100, Ct); // polling the sink for progress
-        }
-
+        Assert.True(await stack.WaitForRowsAsync("orders", 40, Ct), "no progress before the outage:\n" + stack.Logs());
         Assert.False(replay.IsCompleted, "the replay finished before the outage");
         await stack.OutageAsync(async () =>
         {
@@ -209,8 +196,6 @@ public sealed class StackEndToEndTests
             Assert.True(BackgroundProcess.IsAlive(pid), $"{service} stopped instead of retrying:\n{stack.Logs()}");
     }
 
-    private static async Task<long> CountAsync(Streaming.ClickHouse.ClickHouseClient client, string table) =>
-        long.Parse(await client.QueryScalarAsync($"SELECT count() FROM {client.Qualify(table)}", Ct), CultureInfo.InvariantCulture);
 
     // False once the process is gone (polled with a deadline; a killed process disappears at once).
     private static async Task<bool> ExitedAsync(int pid)

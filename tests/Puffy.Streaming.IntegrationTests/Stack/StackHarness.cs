@@ -68,6 +68,27 @@ internal sealed class StackHarness : IAsyncDisposable
     public Task WaitUntilProcessedAsync(CancellationToken cancellationToken) =>
         StackCommand.WaitUntilProcessedAsync(State, TimeSpan.FromMinutes(10), cancellationToken);
 
+    /// <summary>Rows in a table now (no FINAL: a measure of progress, not a result).</summary>
+    public async Task<long> CountAsync(string table, CancellationToken cancellationToken)
+    {
+        using var client = ClickHouse();
+        return long.Parse(await client.QueryScalarAsync($"SELECT count() FROM {client.Qualify(table)}", cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Waits until a table holds at least <paramref name="rows"/> rows (polled, for up to 2 minutes); false if it never did.</summary>
+    public async Task<bool> WaitForRowsAsync(string table, long rows, CancellationToken cancellationToken)
+    {
+        var until = DateTime.UtcNow.AddMinutes(2);
+        while (await CountAsync(table, cancellationToken) < rows)
+        {
+            if (DateTime.UtcNow > until)
+                return false;
+            await Task.Delay(100, cancellationToken); // polling the sink for progress
+        }
+
+        return true;
+    }
+
     /// <summary>The stack's ClickHouse as the read-only analyst.</summary>
     public ClickHouseClient ClickHouse() => new(State.ClickHouseAnalyst());
 

@@ -56,11 +56,7 @@ public sealed partial class StackScaleOutTests
         // Paced (14 days in about 25 s) so the kill lands while rows are still arriving.
         var ingestor = new TaskCompletionSource<int>();
         var replay = stack.ReplayAsync(StackHarness.RealData, "50000x", pid => ingestor.TrySetResult(pid), Ct);
-        using var client = stack.ClickHouse();
-        var until = DateTime.UtcNow.AddMinutes(2);
-        while (await CountAsync(client, "orders") < 40 && DateTime.UtcNow < until)
-            await Task.Delay(100, Ct); // polling the sink for progress
-        Assert.True(await CountAsync(client, "orders") >= 40, "no progress before the kill:\n" + stack.Logs());
+        Assert.True(await stack.WaitForRowsAsync("orders", 40, Ct), "no progress before the kill:\n" + stack.Logs());
         Assert.False(replay.IsCompleted, "the replay finished before the kill");
 
         // One instance of each service; sessionizer and attribution-2 go on and take over the partitions of the dead ones.
@@ -98,10 +94,7 @@ public sealed partial class StackScaleOutTests
         await using var stack = await StackHarness.UpAsync(rabbitMq: false, partitions: 4, instances: 2, Ct);
 
         var replay = stack.ReplayAsync(StackHarness.RealData, "50000x", Ct);
-        using var client = stack.ClickHouse();
-        var until = DateTime.UtcNow.AddMinutes(2);
-        while (await CountAsync(client, "orders") < 40 && DateTime.UtcNow < until)
-            await Task.Delay(100, Ct); // polling the sink for progress
+        Assert.True(await stack.WaitForRowsAsync("orders", 40, Ct), "no progress before the freeze:\n" + stack.Logs());
         Assert.False(replay.IsCompleted, "the replay finished before the freeze");
 
         // SIGSTOP: sockets open, no heartbeats. The group expels it after the session timeout and gives its partitions to
@@ -111,7 +104,7 @@ public sealed partial class StackScaleOutTests
         try
         {
             var log = stack.State.LogFile("sessionizer");
-            until = DateTime.UtcNow.AddMinutes(2);
+            var until = DateTime.UtcNow.AddMinutes(2);
             while (LocalStack.OwnedFromLog(log, Topics.ValidEvents) != "0, 1, 2, 3" && DateTime.UtcNow < until)
                 await Task.Delay(200, Ct); // polling the survivor's log for the takeover
             Assert.Equal("0, 1, 2, 3", LocalStack.OwnedFromLog(log, Topics.ValidEvents));
@@ -136,6 +129,4 @@ public sealed partial class StackScaleOutTests
     [GeneratedRegex(@"Partition \d+: lease epoch (\d+); restored (?:the touchpoints of )?(\d+)")]
     private static partial Regex LeaseLine();
 
-    private static async Task<long> CountAsync(Streaming.ClickHouse.ClickHouseClient client, string table) =>
-        long.Parse(await client.QueryScalarAsync($"SELECT count() FROM {client.Qualify(table)}", Ct), CultureInfo.InvariantCulture);
 }

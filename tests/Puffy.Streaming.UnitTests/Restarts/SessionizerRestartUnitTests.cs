@@ -11,23 +11,6 @@ namespace Puffy.Streaming.UnitTests.Restarts;
 /// </summary>
 public sealed class SessionizerRestartUnitTests
 {
-    private static readonly Lazy<List<(string File, ValidEvent Event)>> RealValidEvents = new(() =>
-    {
-        var events = new List<(string, ValidEvent)>();
-        var validator = new ValidatorCore(new ValidatorOptions()) { OnValid = e => events.Add((e.SourceFile, e)) };
-        var ingestor = new IngestorCore();
-        foreach (var file in Directory.GetFiles(RepoPaths.RealData, "*.csv").Order(StringComparer.Ordinal))
-        {
-            var name = Path.GetFileName(file);
-            foreach (var raw in ingestor.ReadFile(name, File.ReadAllBytes(file)))
-                validator.Accept(raw);
-            validator.EndOfFile(name, EventTime.DayFromFileName(name));
-        }
-
-        validator.Flush();
-        return events;
-    });
-
     private static Dictionary<string, Session> Uninterrupted()
     {
         var sessions = new Dictionary<string, Session>(StringComparer.Ordinal);

@@ -15,23 +15,6 @@ namespace Puffy.Streaming.UnitTests.Streams;
 /// </summary>
 public sealed class PartitionParallelUnitTests
 {
-    private static readonly Lazy<List<ValidEvent>> RealValidEvents = new(() =>
-    {
-        var events = new List<ValidEvent>();
-        var validator = new ValidatorCore(new ValidatorOptions()) { OnValid = events.Add };
-        var ingestor = new IngestorCore();
-        foreach (var file in Directory.GetFiles(RepoPaths.RealData, "*.csv").Order(StringComparer.Ordinal))
-        {
-            var name = Path.GetFileName(file);
-            foreach (var raw in ingestor.ReadFile(name, File.ReadAllBytes(file)))
-                validator.Accept(raw);
-            validator.EndOfFile(name, EventTime.DayFromFileName(name));
-        }
-
-        validator.Flush();
-        return events;
-    });
-
     private sealed record Run(List<Session> Sessions, List<Metric> Metrics, List<AttributedOrder> Orders);
 
     private static Run Single()
@@ -48,7 +31,7 @@ public sealed class PartitionParallelUnitTests
                     run.Orders.Add(order);
             },
         };
-        foreach (var e in RealValidEvents.Value)
+        foreach (var (_, e) in RealValidEvents.Value)
             core.Accept(e);
         core.Flush();
         return run;
@@ -93,7 +76,7 @@ public sealed class PartitionParallelUnitTests
         }
 
         var n = 0;
-        foreach (var e in RealValidEvents.Value)
+        foreach (var (_, e) in RealValidEvents.Value)
         {
             var p = PartitionOf(e.ClientId, partitions);
             cores[p].Accept(e);

@@ -1,0 +1,52 @@
+using Microsoft.Extensions.Logging;
+using Puffy.Streaming.ClickHouse;
+using Puffy.Streaming.Kafka.Streams;
+
+namespace Puffy.Streaming.Hosting;
+
+/// <summary>
+/// Where a partition-parallel stage's results go: its producer, and the ClickHouse rows its partitions' cores collect
+/// (the writer is not re-entrant, so callbacks collect and the loop writes after each batch). Infrastructure failures
+/// are retried with backoff until they succeed or the service stops.
+/// </summary>
+public abstract class StageOutput(StreamProducer producer, ClickHouseWriter writer, ILogger log, CancellationToken stoppingToken)
+{
+    public StreamProducer Producer => producer;
+
+    protected ClickHouseWriter Writer => writer;
+
+    /// <summary>Hands the rows collected since the last call to the writer.</summary>
+    protected abstract Task WriteRowsAsync();
+
+    public Task WriteAsync() => Infrastructure.RetryAsync("Writing ClickHouse", WriteRowsAsync, log, stoppingToken);
+
+    /// <summary>Makes everything sent and written so far durable: what a checkpoint does before it stores state.</summary>
+    public async Task FlushAsync()
+    {
+        await WriteAsync();
+        producer.Flush(CancellationToken.None);
+        await Infrastructure.RetryAsync("Flushing ClickHouse", () => writer.FlushAsync(CancellationToken.None), log, stoppingToken);
+    }
+
+    public Task RetryAsync(string what, Func<Task> step) => Infrastructure.RetryAsync(what, step, log, stoppingToken);
+}
+
+/// <summary>
+/// Rows waiting for the ClickHouse writer. A row is in the writer once added, even when the batch flush it triggered
+/// failed: a retried drain goes on after it.
+/// </summary>
+public sealed class PendingRows<T>(Func<T, ValueTask> add)
+{
+    private readonly List<T> _rows = [];
+    private int _written;
+
+    public void Add(T row) => _rows.Add(row);
+
+    public async Task DrainAsync()
+    {
+        while (_written < _rows.Count)
+            await add(_rows[_written++]);
+        _rows.Clear();
+        _written = 0;
+    }
+}
