@@ -80,6 +80,7 @@ public sealed partial class ServiceClients(
             {
                 MaxLagBytes = streams.Value.MaxLagBytesPerPartition,
                 MessageBytes = () => producer.AverageBytes(d.Topic),
+                Sent = () => producer.Sent,
             }).ToList();
 
     /// <summary>

@@ -34,11 +34,11 @@ public sealed class StreamOptions
     /// behind on a partition (lag × the average size of what it sent there). The local test broker keeps at most 5 MiB
     /// per partition, and a raw event is about 0.7 KB: with one partition, 4,000 messages alone let the ingestor run 7,300
     /// messages (5 MiB) ahead of the validator's last commit, and its next messages were deleted. The lag is read from
-    /// committed offsets, at most every 100 ms, so the producer overshoots the limit by what it sends meanwhile and by
-    /// what the consumer processed since its last commit: 1 MiB keeps that inside the broker's 5 MiB. 0 turns it off.
+    /// committed offsets every 100 ms, and sooner when what was sent since could have reached a limit, so the producer
+    /// stops before it. 0 turns it off.
     /// </summary>
     [Range(0, long.MaxValue)]
-    public long MaxLagBytesPerPartition { get; set; } = 1024 * 1024;
+    public long MaxLagBytesPerPartition { get; set; } = 2 * 1024 * 1024;
 
     /// <summary>
     /// How long a stage may wait (on back-pressure, or on a silent input partition) before it logs a Warning saying

@@ -17,7 +17,7 @@ public sealed class LagGate : IDisposable
     private readonly TimeSpan _checkEvery;
     private readonly Stopwatch _sinceCheck = Stopwatch.StartNew();
     private bool _behind;
-    private int _callsSinceCheck;
+    private long _sentAtCheck;
 
     public LagGate(KafkaOptions kafka, string groupId, string topic, int partitions, long maxLagPerPartition, TimeSpan? checkEvery = null)
     {
@@ -41,6 +41,9 @@ public sealed class LagGate : IDisposable
     /// <summary>The average size of a message on the topic (what the producer sent so far); 0 while unknown.</summary>
     public Func<double> MessageBytes { get; init; } = static () => 0;
 
+    /// <summary>Messages the producer has sent so far (any topic: an upper bound for this one); 0 when unknown.</summary>
+    public Func<long> Sent { get; init; } = static () => 0;
+
     /// <summary>The largest lag seen at the last check.</summary>
     public long LastLag { get; private set; }
 
@@ -53,17 +56,20 @@ public sealed class LagGate : IDisposable
     /// </summary>
     public bool MustWait()
     {
-        // Checked at least every 100 ms and every 500 calls: a producer asking per message (the ingestor) can send thousands
-        // in 100 ms, more than the broker keeps on one partition.
-        if (!_behind && _sinceCheck.Elapsed < _checkEvery && ++_callsSinceCheck < 500)
+        // Checked every 100 ms, and sooner when the lag could have reached a limit since the last check: the lag then plus
+        // everything sent since (all of it on one partition, at worst). A fast producer (the ingestor) sends thousands of
+        // messages in 100 ms, more than the local broker keeps on one partition; far from the limits, no round trip.
+        var sentSince = Sent() - _sentAtCheck;
+        var worst = LastLag + sentSince;
+        var bytes = MessageBytes();
+        if (!_behind && _sinceCheck.Elapsed < _checkEvery && worst <= _maxLag && (MaxLagBytes <= 0 || worst * bytes <= MaxLagBytes))
             return false;
-        _callsSinceCheck = 0;
+        _sentAtCheck += sentSince;
         _sinceCheck.Restart();
         try
         {
             var lags = ConsumerLag.PerPartition(_probe, _partitions, TimeSpan.FromSeconds(10)).ToList();
             LastLag = lags.Max();
-            var bytes = MessageBytes();
             var byteLimited = MaxLagBytes > 0 && bytes > 0 && LastLag * bytes > MaxLagBytes;
             LastCheck = "lag per partition " + string.Join(", ", lags.Select((lag, p) => $"[{p}] {lag}"))
                         + (byteLimited ? FormattableString.Invariant($" (about {LastLag * bytes / 1048576:0.0} MiB, more than the {MaxLagBytes / 1048576.0:0.0} MiB allowed)") : string.Empty);
