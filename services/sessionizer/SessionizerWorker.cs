@@ -55,7 +55,7 @@ public sealed partial class SessionizerWorker(
     {
         var lease = await PartitionLease.AcquireAsync(redis, $"{prefix}:p{partition}:lease");
         var store = new SessionStore(redis, $"{prefix}:p{partition}", lease);
-        var work = new SessionizerPartition(partition, options.Value.SessionGap, store, output);
+        var work = new SessionizerPartition(partition, options.Value.SessionGap, store, output, log);
         var days = await store.LoadDaysAsync();
         var states = await store.LoadAllAsync();
         work.Restore(days, states);
@@ -106,7 +106,7 @@ public sealed partial class SessionizerWorker(
 /// of the sessionized-events topic; day metrics are keyed <c>sessionizer#p/P</c>, with
 /// <see cref="MetricNames.DaysCompleteThrough"/> as the partition's days complete, for the monitor to sum.
 /// </summary>
-internal sealed class SessionizerPartition : IPartitionWork<ValidEvent>
+internal sealed partial class SessionizerPartition : IPartitionWork<ValidEvent>
 {
     private readonly int _partition;
     private readonly SessionStore _store;
@@ -117,10 +117,14 @@ internal sealed class SessionizerPartition : IPartitionWork<ValidEvent>
     private StreamPosition _lastMark = StreamPosition.Min;
     private DateOnly? _completeThrough;
     private readonly System.Diagnostics.Stopwatch _marked = System.Diagnostics.Stopwatch.StartNew();
+    private readonly ILogger _log;
+    private long _events;
+    private long _sessions;
 
-    public SessionizerPartition(int partition, TimeSpan sessionGap, SessionStore store, SessionizerWorker.Output output)
+    public SessionizerPartition(int partition, TimeSpan sessionGap, SessionStore store, SessionizerWorker.Output output, ILogger log)
     {
         _partition = partition;
+        _log = log;
         _store = store;
         _output = output;
         _metricKey = MetricProducers.OfPartition(MetricProducers.Sessionizer, partition, output.Partitions);
@@ -132,11 +136,13 @@ internal sealed class SessionizerPartition : IPartitionWork<ValidEvent>
             {
                 producer.SendTo(Topics.SessionizedEvents, partition, se.Event.ClientId, se);
                 output.Add(se);
+                _events++;
             },
             OnSessionClosed = s =>
             {
                 producer.Send(Topics.Sessions, s.ClientId, s);
                 output.Add(s);
+                _sessions++;
             },
             OnMetric = m => producer.Send(Topics.Metrics, _metricKey, m),
         };
@@ -166,6 +172,7 @@ internal sealed class SessionizerPartition : IPartitionWork<ValidEvent>
             _core.Flush();
             _output.Producer.MarkPartition(Topics.SessionizedEvents, _partition, StreamMarkKind.Flush, m.Position);
             _lastMark = m.Position;
+            LogFlushed(_partition, _events, _sessions);
         }
 
         if (m.Position > _progress && m.Position != StreamPosition.Max)
@@ -212,4 +219,7 @@ internal sealed class SessionizerPartition : IPartitionWork<ValidEvent>
         _days = null;
         return true;
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Partition {Partition}: replay flushed, {Events} events sessionized and {Sessions} sessions closed since it was assigned")]
+    private partial void LogFlushed(int partition, long events, long sessions);
 }
