@@ -112,8 +112,11 @@ internal static class LocalStack
 
     /// <summary>The instances of the long-running services: <c>sessionizer</c>, <c>sessionizer-2</c>, … for each service.</summary>
     public static IEnumerable<string> InstanceNames(int instances) =>
-        LongRunning.SelectMany(s => Enumerable.Range(1, PartitionParallel.Contains(s) ? instances : 1)
+        LongRunning.SelectMany(s => Enumerable.Range(1, InstancesOf(s, instances))
             .Select(i => i == 1 ? s : string.Create(CultureInfo.InvariantCulture, $"{s}-{i}")));
+
+    /// <summary>How many instances of <paramref name="service"/> a stack started with <paramref name="instances"/> runs.</summary>
+    public static int InstancesOf(string service, int instances) => PartitionParallel.Contains(service) ? instances : 1;
 
     /// <summary>The service an instance name belongs to (<c>sessionizer-2</c> → <c>sessionizer</c>).</summary>
     public static string ServiceOf(string instance)
@@ -482,7 +485,7 @@ internal static class LocalStack
                 using var probe = new Confluent.Kafka.ConsumerBuilder<byte[]?, byte[]?>(state.Kafka.ProbeConfig(group)).Build();
                 var partitions = Enumerable.Range(0, state.Partitions).Select(p => new Confluent.Kafka.TopicPartition(topic, p)).ToList();
                 var lag = ConsumerLag.PerPartition(probe, partitions, timeout).ToList();
-                var instances = PartitionParallel.Contains(service) ? state.Instances : 1;
+                var instances = InstancesOf(service, state.Instances);
                 lines.Add(string.Create(CultureInfo.InvariantCulture,
                     $"{service,-11} {instances} instance{(instances == 1 ? "" : "s")}, {state.Partitions} partitions of {topic}: lag {PerPartition(lag)}"));
                 if (PartitionParallel.Contains(service))

@@ -13,8 +13,6 @@ public abstract class StageOutput(StreamProducer producer, ClickHouseWriter writ
 {
     public StreamProducer Producer => producer;
 
-    protected ClickHouseWriter Writer => writer;
-
     /// <summary>Hands the rows collected since the last call to the writer.</summary>
     protected abstract Task WriteRowsAsync();
 

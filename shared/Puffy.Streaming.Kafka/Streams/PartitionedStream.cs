@@ -86,9 +86,6 @@ public sealed class PartitionedStream<T, TWork> : IDisposable
         _flushOutputs = flushOutputs;
     }
 
-    /// <summary>The input partitions this instance owns now, in order.</summary>
-    public IReadOnlyList<int> Partitions => [.. _owned.Keys.Order()];
-
     /// <summary>The work of each owned partition whose state is loaded.</summary>
     public IEnumerable<(int Partition, TWork Work)> Works =>
         _owned.Where(o => o.Value.Work is not null).OrderBy(o => o.Key).Select(o => (o.Key, o.Value.Work!));

@@ -64,18 +64,17 @@ public sealed class StreamProducer : IDisposable
         Produce(new TopicPartition(topic, new Partition(partition)), key is null ? null : Encoding.UTF8.GetBytes(key), Codec.Serialize(value));
 
     /// <summary>Writes a mark to one partition of <paramref name="topic"/> (the one a partition-parallel stage owns).</summary>
-    public void MarkPartition(string topic, int partition, StreamMarkKind kind, StreamPosition position)
-    {
-        var value = Codec.Serialize(new StreamMark(kind, Name, position.Time, position.Tie, position.Seq, PartitionsOf(topic), null, null, 0));
-        Produce(new TopicPartition(topic, new Partition(partition)), null, value);
-    }
+    public void MarkPartition(string topic, int partition, StreamMarkKind kind, StreamPosition position) =>
+        Produce(new TopicPartition(topic, new Partition(partition)), null, MarkValue(topic, kind, position, null, null, 0));
+
+    private byte[] MarkValue(string topic, StreamMarkKind kind, StreamPosition position, string? file, DateOnly? fileDay, long rows) =>
+        Codec.Serialize(new StreamMark(kind, Name, position.Time, position.Tie, position.Seq, PartitionsOf(topic), file, fileDay, rows));
 
     /// <summary>Writes <paramref name="mark"/> to every partition of <paramref name="topic"/>.</summary>
     public void Mark(string topic, StreamMarkKind kind, StreamPosition position, string? file = null, DateOnly? fileDay = null, long rows = 0)
     {
-        var partitions = PartitionsOf(topic);
-        var value = Codec.Serialize(new StreamMark(kind, Name, position.Time, position.Tie, position.Seq, partitions, file, fileDay, rows));
-        for (var p = 0; p < partitions; p++)
+        var value = MarkValue(topic, kind, position, file, fileDay, rows);
+        for (var p = 0; p < PartitionsOf(topic); p++)
             Produce(new TopicPartition(topic, new Partition(p)), null, value);
     }
 

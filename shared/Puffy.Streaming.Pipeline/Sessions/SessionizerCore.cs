@@ -91,7 +91,11 @@ public sealed class SessionizerCore(SessionizerOptions options)
             if (_now == DateTime.MinValue)
                 return null;
             var ended = DateOnly.FromDateTime(_now).AddDays(-1);
-            return _days.Count > 0 && _days.First().Key <= ended ? _days.First().Key.AddDays(-1) : ended;
+            if (_earliestDayEnd == DateTime.MaxValue)
+                return ended;
+            // _earliestDayEnd is the end of the first day still tallied (asked after every message: no enumeration).
+            var firstOpen = DateOnly.FromDateTime(_earliestDayEnd).AddDays(-1);
+            return firstOpen <= ended ? firstOpen.AddDays(-1) : ended;
         }
     }
 
