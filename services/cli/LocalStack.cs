@@ -106,9 +106,9 @@ internal static class LocalStack
 
     /// <summary>
     /// The services that run as any number of instances sharing their input's partitions (<c>stack up --instances N</c>);
-    /// the validator and the monitor run as one (see the README's "Scale-out").
+    /// the monitor runs as one (see the README's "Scale-out").
     /// </summary>
-    public static IReadOnlyList<string> PartitionParallel { get; } = ["sessionizer", "attribution"];
+    public static IReadOnlyList<string> PartitionParallel { get; } = ["validator", "sessionizer", "attribution"];
 
     /// <summary>The instances of the long-running services: <c>sessionizer</c>, <c>sessionizer-2</c>, … for each service.</summary>
     public static IEnumerable<string> InstanceNames(int instances) =>

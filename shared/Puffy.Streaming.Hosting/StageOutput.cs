@@ -9,12 +9,12 @@ namespace Puffy.Streaming.Hosting;
 /// (the writer is not re-entrant, so callbacks collect and the loop writes after each batch). Infrastructure failures
 /// are retried with backoff until they succeed or the service stops.
 /// </summary>
-public abstract class StageOutput(StreamProducer producer, ClickHouseWriter writer, ILogger log, CancellationToken stoppingToken)
+public abstract class StageOutput(StreamProducer producer, ClickHouseWriter? writer, ILogger log, CancellationToken stoppingToken)
 {
     public StreamProducer Producer => producer;
 
-    /// <summary>Hands the rows collected since the last call to the writer.</summary>
-    protected abstract Task WriteRowsAsync();
+    /// <summary>Hands the rows collected since the last call to the writer (a stage without one has none).</summary>
+    protected virtual Task WriteRowsAsync() => Task.CompletedTask;
 
     public Task WriteAsync() => Infrastructure.RetryAsync("Writing ClickHouse", WriteRowsAsync, log, stoppingToken);
 
@@ -23,7 +23,8 @@ public abstract class StageOutput(StreamProducer producer, ClickHouseWriter writ
     {
         await WriteAsync();
         producer.Flush(CancellationToken.None);
-        await Infrastructure.RetryAsync("Flushing ClickHouse", () => writer.FlushAsync(CancellationToken.None), log, stoppingToken);
+        if (writer is not null)
+            await Infrastructure.RetryAsync("Flushing ClickHouse", () => writer.FlushAsync(CancellationToken.None), log, stoppingToken);
     }
 
     public Task RetryAsync(string what, Func<Task> step) => Infrastructure.RetryAsync(what, step, log, stoppingToken);

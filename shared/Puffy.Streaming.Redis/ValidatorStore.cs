@@ -6,18 +6,17 @@ using StackExchange.Redis;
 
 namespace Puffy.Streaming.Redis;
 
-/// <summary>The validator's small state: stream time, open files and which partitions ended which file.</summary>
+/// <summary>One input partition's small state: stream time, open files, the files it completed lately, and the end of a flush in progress.</summary>
 public sealed record ValidatorState(
     DateTime StreamTime,
     IReadOnlyList<ValidatorFileState> Files,
-    Dictionary<string, int[]> FileEndsFrom,
-    int[] FlushesFrom);
+    DateTime? FlushEnd,
+    IReadOnlyList<string>? Completed = null);
 
 /// <summary>Everything a checkpoint of the validator adds, changes or removes.</summary>
 public sealed record ValidatorCheckpoint(
     ValidatorState State,
     IReadOnlyCollection<(UInt128 Id, DateTime Time)> NewIds,
-    IReadOnlyCollection<AcceptedTransaction> NewTransactions,
     IReadOnlyCollection<(string File, long Line, DateTime StreamTime)> NewSeenRows,
     IReadOnlyCollection<RawEvent> Buffered,
     IReadOnlyCollection<(string File, long Line)> Released,
@@ -27,18 +26,19 @@ public sealed record ValidatorCheckpoint(
 public sealed record ValidatorRestore(
     ValidatorState? State,
     IReadOnlyList<(UInt128 Id, DateTime Time)> Ids,
-    IReadOnlyList<AcceptedTransaction> Transactions,
     IReadOnlyList<(string File, long Line, DateTime StreamTime)> SeenRows,
     IReadOnlyList<RawEvent> Buffered);
 
 /// <summary>
-/// The validator's checkpoint in Redis, so a restart decides exactly as if it had not stopped. The remembered event
-/// ids, transaction ids and handled rows grow with the input, so they are written as they are added, one hash per
-/// day (of event time; of stream time for rows) and a day's hashes are deleted once the de-duplication window has
-/// passed it; the rows waiting in the reorder buffer are written when they enter it and deleted when decided; the
-/// rest (stream time, open files' tallies) is one JSON value. A checkpoint is one MULTI/EXEC transaction.
+/// One input partition's validator checkpoint in Redis, so whichever instance owns the partition next decides exactly as
+/// if nothing had stopped. The remembered event ids and handled rows grow with the input, so they are written as they are
+/// added, one hash per day (of event time; of stream time for rows) and a day's hashes are deleted once the
+/// de-duplication window has passed it; the rows waiting in the reorder buffer are written when they enter it and deleted
+/// when decided; the rest (stream time, open files' tallies) is one JSON value. A checkpoint is one MULTI/EXEC
+/// transaction, on the condition that this instance still holds the partition's lease. (Transaction ids are decided
+/// across partitions: they live in the <see cref="RedisTransactionLedger"/>.)
 /// </summary>
-public sealed class ValidatorStore(IDatabase db, string keyPrefix)
+public sealed class ValidatorStore(IDatabase db, string keyPrefix, PartitionLease? lease = null)
 {
     private readonly RedisKey _state = keyPrefix + ":state";
     private readonly RedisKey _days = keyPrefix + ":days";
@@ -46,27 +46,20 @@ public sealed class ValidatorStore(IDatabase db, string keyPrefix)
 
     private RedisKey Ids(string day) => $"{keyPrefix}:ids:{day}";
 
-    private RedisKey Transactions(string day) => $"{keyPrefix}:tx:{day}";
-
     private RedisKey Seen(string day) => $"{keyPrefix}:seen:{day}";
 
     public async Task SaveAsync(ValidatorCheckpoint checkpoint)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
         var batch = db.CreateTransaction();
+        if (lease is not null)
+            batch.AddCondition(lease.Held);
         var writes = new List<Task>();
         var days = new HashSet<string>(StringComparer.Ordinal);
         foreach (var group in checkpoint.NewIds.GroupBy(i => Day(i.Time)))
         {
             days.Add(group.Key);
             writes.Add(batch.HashSetAsync(Ids(group.Key), group.Select(i => new HashEntry(EventId.ToText(i.Id), i.Time.Ticks)).ToArray()));
-        }
-
-        foreach (var group in checkpoint.NewTransactions.GroupBy(t => Day(t.Time)))
-        {
-            days.Add(group.Key);
-            writes.Add(batch.HashSetAsync(Transactions(group.Key),
-                group.Select(t => new HashEntry(t.TransactionId, string.Create(CultureInfo.InvariantCulture, $"{t.Time.Ticks} {t.EventId}"))).ToArray()));
         }
 
         foreach (var group in checkpoint.NewSeenRows.GroupBy(r => Day(r.StreamTime)))
@@ -88,13 +81,18 @@ public sealed class ValidatorStore(IDatabase db, string keyPrefix)
             var known = await db.SetMembersAsync(_days);
             foreach (var day in known.Select(d => (string)d!).Where(d => string.CompareOrdinal(d, Day(horizon)) < 0))
             {
-                writes.Add(batch.KeyDeleteAsync([Ids(day), Transactions(day), Seen(day)]));
+                writes.Add(batch.KeyDeleteAsync([Ids(day), Seen(day)]));
                 writes.Add(batch.SetRemoveAsync(_days, day));
             }
         }
 
         if (!await batch.ExecuteAsync())
+        {
+            if (lease is not null)
+                await lease.EnsureHeldAsync(db);
             throw new CheckpointNotAppliedException($"{keyPrefix}: the checkpoint transaction was not applied");
+        }
+
         await Task.WhenAll(writes);
     }
 
@@ -103,19 +101,11 @@ public sealed class ValidatorStore(IDatabase db, string keyPrefix)
         var json = await db.StringGetAsync(_state);
         var state = json.HasValue ? StateJson.Deserialize<ValidatorState>((string)json!) : null;
         var ids = new List<(UInt128, DateTime)>();
-        var transactions = new List<AcceptedTransaction>();
         var seen = new List<(string, long, DateTime)>();
         foreach (var day in (await db.SetMembersAsync(_days)).Select(d => (string)d!))
         {
             foreach (var e in await db.HashGetAllAsync(Ids(day)))
                 ids.Add((UInt128.Parse((string)e.Name!, NumberStyles.HexNumber, CultureInfo.InvariantCulture), new DateTime((long)e.Value, DateTimeKind.Utc)));
-            foreach (var e in await db.HashGetAllAsync(Transactions(day)))
-            {
-                var value = (string)e.Value!;
-                var space = value.IndexOf(' ', StringComparison.Ordinal);
-                transactions.Add(new AcceptedTransaction((string)e.Name!, new DateTime(long.Parse(value[..space], CultureInfo.InvariantCulture), DateTimeKind.Utc), value[(space + 1)..]));
-            }
-
             foreach (var e in await db.HashGetAllAsync(Seen(day)))
             {
                 var (file, line) = ParseRowField((string)e.Name!);
@@ -126,7 +116,7 @@ public sealed class ValidatorStore(IDatabase db, string keyPrefix)
         var buffered = (await db.HashGetAllAsync(_buffer))
             .Select(e => JsonSerializer.Deserialize<RawEvent>((string)e.Value!) ?? throw new InvalidDataException($"{_buffer}: {e.Name} is empty"))
             .ToList();
-        return new ValidatorRestore(state, ids, transactions, seen, buffered);
+        return new ValidatorRestore(state, ids, seen, buffered);
     }
 
     private static string Day(DateTime t) => t.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);

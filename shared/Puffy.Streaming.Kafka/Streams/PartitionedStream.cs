@@ -20,6 +20,12 @@ public interface IPartitionWork<T>
     /// because another instance owns the partition now (it took the partition's lease).
     /// </summary>
     Task<bool> SaveAsync();
+
+    /// <summary>
+    /// False while what was processed has effects still to come that the state does not hold (the runtime then commits nothing
+    /// past the last commit, and a restart processes it again).
+    /// </summary>
+    bool MayCommit => true;
 }
 
 /// <summary>
@@ -199,7 +205,7 @@ public sealed class PartitionedStream<T, TWork> : IDisposable
                 continue;
             }
 
-            if (owned.Next > owned.Committed)
+            if (owned.Next > owned.Committed && owned.Work!.MayCommit)
                 offsets.Add(new TopicPartitionOffset(_topic, p, owned.Next));
         }
 

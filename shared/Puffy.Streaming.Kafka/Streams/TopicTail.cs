@@ -17,6 +17,12 @@ public static class TopicTail
     /// </summary>
     public static StreamPosition? WrittenUpTo<T>(
         ConsumerConfig config, string topic, int partitions, MessageCodec codec, Func<T, StreamPosition> positionOf, TimeSpan timeout, int lookBack = 10_000)
+        where T : class =>
+        WrittenUpTo(config, topic, Enumerable.Range(0, partitions).ToList(), codec, positionOf, timeout, lookBack);
+
+    /// <summary>The same over some partitions only (those one writer fills).</summary>
+    public static StreamPosition? WrittenUpTo<T>(
+        ConsumerConfig config, string topic, IReadOnlyList<int> partitions, MessageCodec codec, Func<T, StreamPosition> positionOf, TimeSpan timeout, int lookBack = 10_000)
         where T : class
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -25,7 +31,7 @@ public static class TopicTail
         var settings = new ConsumerConfig(config.ToDictionary(p => p.Key, p => p.Value)) { EnableAutoCommit = false, EnablePartitionEof = true };
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(settings).Build();
         StreamPosition? lowest = null;
-        for (var p = 0; p < partitions; p++)
+        foreach (var p in partitions)
         {
             var tp = new TopicPartition(topic, p);
             var marks = consumer.QueryWatermarkOffsets(tp, timeout);

@@ -49,7 +49,7 @@ public sealed partial class ValidatorCore
         ArgumentNullException.ThrowIfNull(acceptedTransactions);
         ArgumentNullException.ThrowIfNull(files);
         ArgumentNullException.ThrowIfNull(buffered);
-        if (_streamTime != DateTime.MinValue || _files.Count > 0 || _acceptedIds.Count > 0)
+        if (_streamTime != DateTime.MinValue || _files.Count > 0 || _acceptedIds.Count > 0 || _buffer.Count > 0 || _late.Count > 0)
             throw new InvalidOperationException("only a fresh validator core can be restored");
         _streamTime = streamTime;
         foreach (var (id, time) in acceptedIds.OrderBy(i => i.Time))
@@ -58,10 +58,12 @@ public sealed partial class ValidatorCore
                 _idExpiry.Enqueue((time.Ticks, id));
         }
 
-        foreach (var tx in acceptedTransactions.OrderBy(t => t.Time))
+        // Accepted purchases are the candidates that matter to later decisions (a ledger of the core's own starts empty).
+        foreach (var tx in acceptedTransactions)
         {
-            _acceptedTransactions[tx.TransactionId] = (tx.Time, tx.EventId);
-            _txExpiry.Enqueue((tx.Time.Ticks, tx.TransactionId));
+            if (!EventId.TryParse(tx.EventId, out var id))
+                throw new InvalidDataException($"the accepted transaction '{tx.TransactionId}' has no valid event id: '{tx.EventId}'");
+            _ledger.Register(tx.TransactionId, new TransactionCandidate(tx.Time.Ticks, id));
         }
 
         foreach (var f in files)
@@ -81,16 +83,29 @@ public sealed partial class ValidatorCore
             _files[f.File] = tally;
         }
 
-        foreach (var raw in buffered)
+        // Late rows wait for what was decided before them; the others go back into the buffer (their purchases registered again).
+        foreach (var raw in buffered.OrderBy(r => r.StreamTime).ThenBy(r => r.SourceFile, StringComparer.Ordinal).ThenBy(r => r.Line))
         {
             var verdict = RowChecks.Check(raw, new FieldTally());
             if (verdict.IsRejected)
                 throw new InvalidDataException($"{raw.SourceFile}:{raw.Line} was buffered but fails its checks on restore: {verdict.Reason}");
             var tally = TallyFor(raw.SourceFile, raw.FileDay);
             tally.Pending++;
-            _buffer.Enqueue(new Pending(verdict.Event!, verdict.Id, raw, tally), (verdict.Event!.Timestamp.Ticks, verdict.Id));
+            var ev = verdict.Event!;
+            var pending = new Pending(ev, verdict.Id, raw, tally);
+            var arrivedAt = raw.StreamTime - options.AllowedLateness;
+            if (ev.Timestamp < arrivedAt)
+            {
+                _late.Enqueue((pending, arrivedAt, raw.StreamTime));
+                continue;
+            }
+
+            if (ev.TransactionId is { } tx)
+                _ledger.Register(tx, new TransactionCandidate(ev.Timestamp.Ticks, verdict.Id));
+            _buffer.Enqueue(pending, (ev.Timestamp.Ticks, verdict.Id, _arrivals++));
         }
 
         _lastTally = null;
+        _ledger.Through(Watermark);
     }
 }

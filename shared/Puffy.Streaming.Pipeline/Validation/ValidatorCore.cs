@@ -19,17 +19,32 @@ public sealed class ValidatorOptions
 /// order is where the duplicate checks happen, so "earliest event wins, ties by smaller event id" holds whatever
 /// the delivery order, and everything downstream sees sorted input. An event already behind the watermark on
 /// arrival is late: it is checked for duplicates against what was accepted, then dead-lettered as <c>late_event</c>.
+/// Transaction ids are decided by a ledger (<see cref="ITransactionLedger"/>): one of its own, or one shared with the cores
+/// of other partitions of the same input, as a partition-parallel validator runs them. A purchase then waits in the buffer
+/// until every partition has registered past it, and the events behind it wait too, so the output stays in order.
 /// </summary>
-public sealed partial class ValidatorCore(ValidatorOptions options)
+public sealed partial class ValidatorCore
 {
-    private readonly PriorityQueue<Pending, (long Ticks, UInt128 Id)> _buffer = new();
+    private readonly ValidatorOptions options;
+    private readonly ITransactionLedger _ledger;
+    // Ties of (time, id) are identical rows: the one read first leaves first (a heap alone would not keep their order).
+    private readonly PriorityQueue<Pending, (long Ticks, UInt128 Id, long Arrival)> _buffer = new();
+    private long _arrivals;
     private readonly HashSet<UInt128> _acceptedIds = [];
     private readonly Queue<(long Ticks, UInt128 Id)> _idExpiry = new();
-    private readonly Dictionary<string, (DateTime Time, string EventId)> _acceptedTransactions = new(StringComparer.Ordinal);
-    private readonly Queue<(long Ticks, string TransactionId)> _txExpiry = new();
     private readonly Dictionary<string, FileTally> _files = new(StringComparer.Ordinal);
+    // Late rows wait here until everything before the watermark they arrived at is decided (at once with a ledger of its own).
+    private readonly Queue<(Pending Row, DateTime Watermark, DateTime StreamTime)> _late = new();
     private DateTime _streamTime = DateTime.MinValue;
     private FileTally? _lastTally;
+    private bool _flushing;
+
+    public ValidatorCore(ValidatorOptions options, ITransactionLedger? ledger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        this.options = options;
+        _ledger = ledger ?? new TransactionLedger(options.DedupWindow).Partition(0);
+    }
 
     public Action<ValidEvent> OnValid { get; init; } = static _ => { };
 
@@ -37,12 +52,28 @@ public sealed partial class ValidatorCore(ValidatorOptions options)
 
     public Action<Metric> OnMetric { get; init; } = static _ => { };
 
-    /// <summary>Events with a time before this have all been decided.</summary>
+    /// <summary>Events with a time before this have all been read (later ones are late).</summary>
     public DateTime Watermark => _streamTime == DateTime.MinValue ? DateTime.MinValue : _streamTime - options.AllowedLateness;
 
-    public int Buffered => _buffer.Count;
+    /// <summary>
+    /// Every event before this is decided: the watermark, or the first buffered event when the ledger holds it back (or
+    /// <see cref="DateTime.MaxValue"/> once a flush completed).
+    /// </summary>
+    public DateTime DecidedThrough
+    {
+        get
+        {
+            var through = _flushing ? DateTime.MaxValue : Watermark;
+            return _buffer.TryPeek(out _, out var head) && head.Ticks < through.Ticks ? new DateTime(head.Ticks, DateTimeKind.Utc) : through;
+        }
+    }
+
+    public int Buffered => _buffer.Count + _late.Count;
 
     public int RememberedIds => _acceptedIds.Count;
+
+    /// <summary>True while a flush waits for the ledger (other partitions) before it can decide the last purchases.</summary>
+    public bool Flushing => _flushing;
 
     public void Accept(RawEvent raw) => Accept(raw, RowChecks.Check(raw, TallyFor(raw.SourceFile, raw.FileDay).Fields));
 
@@ -54,11 +85,7 @@ public sealed partial class ValidatorCore(ValidatorOptions options)
     {
         var tally = TallyFor(raw.SourceFile, raw.FileDay);
         tally.Rows++;
-        if (raw.StreamTime > _streamTime)
-        {
-            _streamTime = raw.StreamTime;
-            Release(Watermark);
-        }
+        AdvanceTo(raw.StreamTime);
 
         if (verdict.IsRejected)
         {
@@ -68,20 +95,45 @@ public sealed partial class ValidatorCore(ValidatorOptions options)
 
         var ev = verdict.Event!;
         var lateBy = raw.StreamTime - options.AllowedLateness - ev.Timestamp;
+        tally.Pending++;
+        var pending = new Pending(ev, verdict.Id, raw, tally);
         if (lateBy > TimeSpan.Zero)
         {
-            if (_acceptedIds.Contains(verdict.Id))
-                DeadLetter(tally, raw, DeadLetterReasons.DuplicateEvent, "an identical event was already accepted", ev, fromBuffer: false);
-            else if (ev.TransactionId is { } tx && _acceptedTransactions.TryGetValue(tx, out var first))
-                DeadLetter(tally, raw, DeadLetterReasons.DuplicateTransactionId, DuplicateTxDetail(tx, first), ev, fromBuffer: false);
-            else
-                DeadLetter(tally, raw, DeadLetterReasons.LateEvent, string.Create(CultureInfo.InvariantCulture,
-                    $"event time {EventTime.Iso(ev.Timestamp)} is {(raw.StreamTime - ev.Timestamp).TotalMinutes:0.###} min behind stream time {EventTime.Iso(raw.StreamTime)} (allowed lateness {options.AllowedLateness.TotalMinutes:0.###} min)"), ev, fromBuffer: false);
+            _late.Enqueue((pending, raw.StreamTime - options.AllowedLateness, raw.StreamTime));
+            DecideLate();
             return;
         }
 
-        tally.Pending++;
-        _buffer.Enqueue(new Pending(ev, verdict.Id, raw, tally), (ev.Timestamp.Ticks, verdict.Id));
+        if (ev.TransactionId is { } tx)
+            _ledger.Register(tx, new TransactionCandidate(ev.Timestamp.Ticks, verdict.Id));
+        _buffer.Enqueue(pending, (ev.Timestamp.Ticks, verdict.Id, _arrivals++));
+    }
+
+    /// <summary>
+    /// The stream time moved on (a row or a mark of the input said so): the buffer releases what the new watermark passes.
+    /// </summary>
+    public void AdvanceTo(DateTime streamTime)
+    {
+        if (streamTime <= _streamTime)
+            return;
+        _streamTime = streamTime;
+        _ledger.Through(Watermark);
+        Release();
+    }
+
+    /// <summary>Decides what the ledger held back and can tell now (its view of the other partitions moved on).</summary>
+    public void Advance()
+    {
+        Release();
+        if (_flushing && _buffer.Count == 0 && _late.Count == 0)
+        {
+            _flushing = false;
+            foreach (var tally in _files.Values.ToList())
+            {
+                tally.ReadDone = true;
+                Complete(tally);
+            }
+        }
     }
 
     /// <summary>Marks a file as fully read; its metrics follow once its last buffered event is decided.</summary>
@@ -95,27 +147,75 @@ public sealed partial class ValidatorCore(ValidatorOptions options)
             Complete(tally);
     }
 
-    /// <summary>End of replay: decides every buffered event and completes every file.</summary>
+    /// <summary>
+    /// End of replay: decides every buffered event and completes every file. True when done; false while purchases wait
+    /// for the ledger (other partitions still reading): <see cref="Advance"/> finishes it once they can be decided.
+    /// <paramref name="endOfStream"/> is the replay's last stream time: every event of it was at or before that, so this
+    /// partition has registered every candidate it had (a later replay's events are expected after it).
+    /// </summary>
+    public bool Flush(DateTime endOfStream)
+    {
+        _flushing = true;
+        var end = endOfStream > _streamTime ? endOfStream : _streamTime;
+        _ledger.Through(end == DateTime.MaxValue ? end : end.AddTicks(1));
+        Advance();
+        return !_flushing;
+    }
+
+    /// <summary>End of the input: decides every buffered event and completes every file.</summary>
     public void Flush()
     {
-        Release(DateTime.MaxValue);
-        foreach (var tally in _files.Values.ToList())
-        {
-            tally.ReadDone = true;
-            Complete(tally);
-        }
+        if (!Flush(DateTime.MaxValue))
+            throw new InvalidOperationException("the transaction ledger is shared with other partitions: flush with the replay's end and advance until done");
     }
 
-    private void Release(DateTime watermark)
+    private void Release()
     {
+        var watermark = _flushing ? DateTime.MaxValue : Watermark;
         while (_buffer.TryPeek(out var p, out var key) && key.Ticks < watermark.Ticks)
         {
+            TransactionCandidate? accepted = null;
+            // An event id already accepted is decided here, whatever its transaction id.
+            if (p.Event.TransactionId is { } tx && !_acceptedIds.Contains(p.Id)
+                && (key.Ticks >= _ledger.RegisteredThrough.Ticks || !_ledger.TryDecide(tx, new TransactionCandidate(key.Ticks, key.Id), out accepted)))
+                break;
             _buffer.Dequeue();
-            Decide(p);
+            Decide(p, accepted);
+        }
+
+        DecideLate();
+        var settled = DecidedThrough;
+        if (_late.TryPeek(out var waiting) && waiting.Watermark < settled)
+            settled = waiting.Watermark;
+        _ledger.Settled(settled);
+    }
+
+    private void DecideLate()
+    {
+        while (_late.TryPeek(out var late))
+        {
+            // What was accepted when the row arrived: everything before the watermark then, on every partition.
+            var (p, watermark, streamTime) = late;
+            if (DecidedThrough < watermark)
+                return;
+            TransactionCandidate? accepted = null;
+            var ev = p.Event;
+            if (ev.TransactionId is { } tx && !_acceptedIds.Contains(p.Id)
+                && (watermark > _ledger.RegisteredThrough || !_ledger.TryAcceptedBefore(tx, watermark, out accepted)))
+                return;
+            _late.Dequeue();
+            p.Tally.Pending--;
+            if (_acceptedIds.Contains(p.Id))
+                DeadLetter(p.Tally, p.Raw, DeadLetterReasons.DuplicateEvent, "an identical event was already accepted", ev, fromBuffer: true);
+            else if (accepted is { } first)
+                DeadLetter(p.Tally, p.Raw, DeadLetterReasons.DuplicateTransactionId, DuplicateTxDetail(ev.TransactionId!, first), ev, fromBuffer: true);
+            else
+                DeadLetter(p.Tally, p.Raw, DeadLetterReasons.LateEvent, string.Create(CultureInfo.InvariantCulture,
+                    $"event time {EventTime.Iso(ev.Timestamp)} is {(streamTime - ev.Timestamp).TotalMinutes:0.###} min behind stream time {EventTime.Iso(streamTime)} (allowed lateness {options.AllowedLateness.TotalMinutes:0.###} min)"), ev, fromBuffer: true);
         }
     }
 
-    private void Decide(Pending p)
+    private void Decide(Pending p, TransactionCandidate? accepted)
     {
         var ev = p.Event;
         Expire(ev.Timestamp.Ticks - options.DedupWindow.Ticks);
@@ -126,18 +226,16 @@ public sealed partial class ValidatorCore(ValidatorOptions options)
             return;
         }
 
-        if (ev.TransactionId is { } tx && _acceptedTransactions.TryGetValue(tx, out var first))
+        if (accepted is { } first)
         {
-            DeadLetter(p.Tally, p.Raw, DeadLetterReasons.DuplicateTransactionId, DuplicateTxDetail(tx, first), ev, fromBuffer: true);
+            DeadLetter(p.Tally, p.Raw, DeadLetterReasons.DuplicateTransactionId, DuplicateTxDetail(ev.TransactionId!, first), ev, fromBuffer: true);
             return;
         }
 
         _acceptedIds.Add(p.Id);
         _idExpiry.Enqueue((ev.Timestamp.Ticks, p.Id));
-        if (ev.TransactionId is { } newTx)
+        if (ev.TransactionId is not null)
         {
-            _acceptedTransactions[newTx] = (ev.Timestamp, ev.EventId);
-            _txExpiry.Enqueue((ev.Timestamp.Ticks, newTx));
             p.Tally.Orders++;
             p.Tally.Revenue += ev.Revenue ?? 0m;
             if (ev.Revenue == 0m)
@@ -149,8 +247,8 @@ public sealed partial class ValidatorCore(ValidatorOptions options)
         CompleteIfDone(p.Tally);
     }
 
-    private static string DuplicateTxDetail(string tx, (DateTime Time, string EventId) first) =>
-        $"transaction_id '{tx}' was already accepted on event {first.EventId} at {EventTime.Iso(first.Time)}";
+    private static string DuplicateTxDetail(string tx, TransactionCandidate first) =>
+        $"transaction_id '{tx}' was already accepted on event {EventId.ToText(first.Id)} at {EventTime.Iso(first.Time)}";
 
     private void Expire(long beforeTicks)
     {
@@ -158,12 +256,6 @@ public sealed partial class ValidatorCore(ValidatorOptions options)
         {
             _idExpiry.Dequeue();
             _acceptedIds.Remove(e.Id);
-        }
-
-        while (_txExpiry.TryPeek(out var t) && t.Ticks < beforeTicks)
-        {
-            _txExpiry.Dequeue();
-            _acceptedTransactions.Remove(t.TransactionId);
         }
     }
 

@@ -18,11 +18,11 @@ public sealed class ValidatorStoreTests(RedisServerFixture redis) : IClassFixtur
     private static ValidatorState State(DateTime streamTime) =>
         new(streamTime, [new ValidatorFileState("events_20250301.csv", new DateOnly(2025, 3, 1), 10, 7, 1, 349.5m, 0, false,
             new Dictionary<string, long>(StringComparer.Ordinal) { [DeadLetterReasons.BotUserAgent] = 2 }, new FieldTally().ToState())],
-            new Dictionary<string, int[]>(StringComparer.Ordinal) { ["events_20250301.csv"] = [0, 2] }, [1]);
+            T0.AddHours(1), ["events_20250228.csv"]);
 
     private static ValidatorCheckpoint Checkpoint(ValidatorState state, IReadOnlyCollection<RawEvent> buffered, IReadOnlyCollection<(string, long)> released,
         DateOnly? forgetBefore = null, params (UInt128 Id, DateTime Time)[] ids) =>
-        new(state, ids, ids.Select(i => new AcceptedTransaction($"T-{i.Id}", i.Time, EventId.ToText(i.Id))).ToList(),
+        new(state, ids,
             ids.Select(i => ("events.csv", (long)i.Id, i.Time)).ToList(), buffered, released, forgetBefore);
 
     [Fact]
@@ -40,11 +40,10 @@ public sealed class ValidatorStoreTests(RedisServerFixture redis) : IClassFixtur
         Assert.Equal(T0.AddMinutes(20), loaded.State.StreamTime);
         var file = Assert.Single(loaded.State.Files);
         Assert.Equal((10, 7, 349.5m, 2L), (file.Rows, file.Valid, file.Revenue, file.DeadLettered[DeadLetterReasons.BotUserAgent]));
-        Assert.Equal([0, 2], loaded.State.FileEndsFrom["events_20250301.csv"]);
+        Assert.Equal(T0.AddHours(1), loaded.State.FlushEnd);
+        Assert.Equal(["events_20250228.csv"], loaded.State.Completed!);
         Assert.Equal(new UInt128[] { 1, 2, 3 }, loaded.Ids.Select(i => i.Id).Order());
         Assert.Equal(T0.AddDays(2), loaded.Ids.Single(i => i.Id == 3).Time);
-        Assert.Equal(["T-1", "T-2", "T-3"], loaded.Transactions.Select(t => t.TransactionId).Order(StringComparer.Ordinal));
-        Assert.Equal(EventId.ToText(2), loaded.Transactions.Single(t => t.TransactionId == "T-2").EventId);
         Assert.Equal(3, loaded.SeenRows.Count);
         Assert.Equal(late, Assert.Single(loaded.Buffered));
     }
@@ -59,8 +58,24 @@ public sealed class ValidatorStoreTests(RedisServerFixture redis) : IClassFixtur
         var loaded = await store.LoadAsync();
 
         Assert.Equal(new UInt128[] { 2, 3 }, loaded.Ids.Select(i => i.Id).Order());
-        Assert.Equal(["T-2", "T-3"], loaded.Transactions.Select(t => t.TransactionId).Order(StringComparer.Ordinal));
         Assert.Equal(2, loaded.SeenRows.Count);
+    }
+
+    [Fact]
+    public async Task SaveAsync_AnotherInstanceTookTheLease_IsRefusedAndStoresNothing()
+    {
+        var db = redis.Connection.GetDatabase();
+        var prefix = "test-" + Guid.NewGuid().ToString("N");
+        var first = await PartitionLease.AcquireAsync(db, prefix + ":lease");
+        var stale = new ValidatorStore(db, prefix, first);
+        await stale.SaveAsync(Checkpoint(State(T0), [], [], null, (1, T0)));
+        await PartitionLease.AcquireAsync(db, prefix + ":lease");
+
+        await Assert.ThrowsAsync<PartitionLeaseLostException>(() => stale.SaveAsync(Checkpoint(State(T0.AddHours(2)), [], [], null, (2, T0))));
+        var loaded = await new ValidatorStore(db, prefix).LoadAsync();
+
+        Assert.Equal(T0, loaded.State!.StreamTime);
+        Assert.Equal(new UInt128[] { 1 }, loaded.Ids.Select(i => i.Id));
     }
 
     [Fact]

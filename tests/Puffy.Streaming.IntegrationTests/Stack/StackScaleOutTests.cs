@@ -7,7 +7,7 @@ using Puffy.Streaming.LocalServers;
 namespace Puffy.Streaming.IntegrationTests.Stack;
 
 /// <summary>
-/// The partition-parallel services (sessionizer, attribution) as several instances of their consumer group: the real
+/// The partition-parallel services (validator, sessionizer, attribution) as several instances of their consumer group: the real
 /// data through any number of instances and partitions gives exactly the embedded run's summary, marketing_daily and
 /// file_stats, also when one instance of every service is killed with SIGKILL mid-replay while the others run on.
 /// </summary>
@@ -32,7 +32,7 @@ public sealed partial class StackScaleOutTests
         await stack.AssertMonitorTablesEqualAsync(embedded, Ct);
 
         // Every instance took part, and the group split the partitions among them: each one owned by exactly one instance.
-        foreach (var (service, topic) in new[] { ("sessionizer", Topics.ValidEvents), ("attribution", Topics.SessionizedEvents) })
+        foreach (var (service, topic) in new[] { ("validator", Topics.RawEvents), ("sessionizer", Topics.ValidEvents), ("attribution", Topics.SessionizedEvents) })
         {
             var owned = stack.State.Services.Keys.Where(i => LocalStack.ServiceOf(i) == service)
                 .ToDictionary(i => i, i => LocalStack.OwnedFromLog(stack.State.LogFile(i), topic));
@@ -43,8 +43,8 @@ public sealed partial class StackScaleOutTests
         }
 
         var status = LocalStack.LagLines(stack.State).ToList();
-        Assert.Contains(status, l => l.StartsWith("sessionizer", StringComparison.Ordinal)
-                                     && l.Contains($"{instances} instance", StringComparison.Ordinal) && l.Contains($"{partitions} partitions", StringComparison.Ordinal));
+        Assert.All(LocalStack.PartitionParallel, service => Assert.Contains(status, l => l.StartsWith(service, StringComparison.Ordinal)
+            && l.Contains($"{instances} instance", StringComparison.Ordinal) && l.Contains($"{partitions} partitions", StringComparison.Ordinal)));
     }
 
     [Fact]
@@ -54,7 +54,7 @@ public sealed partial class StackScaleOutTests
         await using var stack = await StackHarness.UpAsync(rabbitMq: false, partitions: 4, instances: 2, Ct);
         // The instances to kill must own partitions first (the local broker's group join can take tens of seconds).
         var until = DateTime.UtcNow.AddMinutes(2);
-        while (new[] { ("sessionizer-2", Topics.ValidEvents), ("attribution", Topics.SessionizedEvents) }
+        while (new[] { ("validator", Topics.RawEvents), ("sessionizer-2", Topics.ValidEvents), ("attribution", Topics.SessionizedEvents) }
                    .Any(v => LocalStack.OwnedFromLog(stack.State.LogFile(v.Item1), v.Item2) is null or "none") && DateTime.UtcNow < until)
             await Task.Delay(200, Ct); // polling the instances' logs for their assignment
 
@@ -64,7 +64,7 @@ public sealed partial class StackScaleOutTests
         Assert.True(await stack.WaitForRowsAsync("orders", 40, Ct), "no progress before the kill:\n" + stack.Logs());
         Assert.False(replay.IsCompleted, "the replay finished before the kill");
 
-        // One instance of each service; sessionizer and attribution-2 go on and take over the partitions of the dead ones.
+        // One instance of each service; validator-2, sessionizer and attribution-2 go on and take over the partitions of the dead ones.
         string[] victims = ["validator", "sessionizer-2", "attribution", "monitor"];
         var killed = victims.Select(s => stack.State.Services[s]).ToList();
         BackgroundProcess.Kill(await ingestor.Task);
@@ -82,7 +82,7 @@ public sealed partial class StackScaleOutTests
         await stack.AssertMonitorTablesEqualAsync(embedded, Ct);
 
         // Partitions moved with their state: some partition was opened again under a newer lease, from stored state.
-        foreach (var service in new[] { "sessionizer", "attribution" })
+        foreach (var service in new[] { "validator", "sessionizer", "attribution" })
         {
             var logs = string.Join('\n', stack.State.Services.Keys.Where(i => LocalStack.ServiceOf(i) == service)
                 .Select(i => LocalStack.Tail(stack.State.LogFile(i), 5000)));
