@@ -135,8 +135,8 @@ public sealed class MonitorCore(MonitorOptions options)
     /// file, the ingestor reports a file's rows once per reading after announcing it, and no count of the validator
     /// exceeds the rows the file is known to have. Pure: it changes nothing. A <paramref name="part"/> is one input
     /// partition's share of a partition-parallel validator's file metrics (<see cref="PartitionFileMetrics"/>): it is held
-    /// to every check but those only a whole file meets (its rows are the rows decided valid or dead-lettered), which its
-    /// sums meet when they are accepted.
+    /// to every check but those only a whole file meets (its rows are the rows decided valid or dead-lettered); the sums
+    /// of the parts are held to them when they are accepted.
     /// </summary>
     public string? Check(Metric m, string? producer = null, bool part = false)
     {
