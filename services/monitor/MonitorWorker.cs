@@ -26,7 +26,9 @@ namespace Puffy.Streaming.Monitor;
 /// a dead letter with a reason not in the contract, values no table can hold. Each producer keys its metrics by
 /// its own name, so every producer's metrics arrive in the order it sent them, which is all the rules depend on; the
 /// partition-parallel sessionizer keys them by name and input partition (<c>sessionizer#p/P</c>), and the monitor sums
-/// a day's partitions (<see cref="PartitionDayMetrics"/>) once every partition is past it, before the rules see the day.
+/// a day's partitions (<see cref="PartitionDayMetrics"/>) once every partition is past it, before the rules see the day;
+/// a partition-parallel validator's file metrics (<c>validator#p/P</c>) are summed once every partition has completed
+/// the file (<see cref="PartitionFileMetrics"/>), and the rules and file_stats see whole files.
 /// At each checkpoint the rules' memory, the file totals, the sessions and orders newly counted in marketing_daily and
 /// the input positions they reflect are saved to Redis in one transaction, after the outputs are flushed and before
 /// the offsets are committed. A restarted monitor loads them and skips the redelivered messages the saved state
@@ -71,12 +73,15 @@ public sealed partial class MonitorWorker(
         var marketing = new MarketingDaily { TrackChanges = true };
         var marketingChanged = false;
         var sessionDays = new PartitionDayMetrics();
+        var validatorFiles = new PartitionFileMetrics();
         var positions = new Dictionary<(string Topic, int Partition), long>();
         if (await Infrastructure.RetryAsync("Loading the monitor state from Redis", store.LoadStateAsync, log, stoppingToken) is { } saved)
         {
             monitor.Restore(saved.Rules);
             if (saved.SessionDays is { } partials)
                 sessionDays.Restore(partials);
+            if (saved.ValidatorFiles is { } fileParts)
+                validatorFiles.Restore(fileParts);
             marketing.Restore(
                 await Infrastructure.RetryAsync("Loading the marketing sessions from Redis", store.LoadSessionsAsync, log, stoppingToken),
                 await Infrastructure.RetryAsync("Loading the marketing orders from Redis", store.LoadOrdersAsync, log, stoppingToken));
@@ -119,26 +124,38 @@ public sealed partial class MonitorWorker(
                         // The key names the producer; a metric the rules would not take is set aside, never counted.
                         var sender = result.Message.Key is { } key ? Encoding.UTF8.GetString(key) : string.Empty;
                         var partial = MetricProducers.TryParsePartition(sender, out var producerName, out var part, out var parts);
-                        if (monitor.Check(metric, partial ? producerName : sender) is { } problem)
+                        if (monitor.Check(metric, partial ? producerName : sender, part: partial) is { } problem)
                         {
                             await Reject(result, PoisonReasons.InvalidMetric, $"{Describe(metric)} from '{sender}': {problem}");
                             break;
                         }
 
-                        if (partial && producerName != MetricProducers.Sessionizer)
+                        if (partial && producerName is not (MetricProducers.Sessionizer or MetricProducers.Validator))
                         {
-                            await Reject(result, PoisonReasons.InvalidMetric, $"{Describe(metric)} from '{sender}': only the sessionizer sends metrics per partition");
+                            await Reject(result, PoisonReasons.InvalidMetric, $"{Describe(metric)} from '{sender}': only the sessionizer and the validator send metrics per partition");
                             break;
                         }
 
-                        // A partition-parallel sessionizer's partitions are summed first; the rules see whole days.
-                        foreach (var whole in partial ? sessionDays.Accept(metric, part, parts) : [metric])
+                        // A partition-parallel stage's partitions are summed first; the rules see whole days and whole files,
+                        // and a sum is checked as a whole metric (a part only as far as one partition's share can be).
+                        PartitionSums sums = producerName == MetricProducers.Sessionizer ? sessionDays : validatorFiles;
+                        IReadOnlyList<Metric> wholes = partial ? sums.Accept(metric, part, parts) : [metric];
+                        List<string>? wrongSums = null;
+                        foreach (var whole in wholes)
                         {
+                            if (partial && monitor.Check(whole, producerName) is { } wrong)
+                            {
+                                (wrongSums ??= []).Add($"{Describe(whole)}: {wrong}");
+                                continue;
+                            }
+
                             FileStats(files, changedFiles, whole);
                             foreach (var alert in monitor.Accept(whole))
                                 await Raise(alert);
                         }
 
+                        if (wrongSums is not null)
+                            await Reject(result, PoisonReasons.InvalidMetric, $"summed over the {parts} partitions of the {producerName} when '{sender}' completed them: {string.Join("; ", wrongSums)}");
                         break;
                     case Topics.DeadLetters when TryDecode<DeadLetter>(codec, value, out var deadLetter):
                         if (!DeadLetterReasons.All.Contains(deadLetter.Reason, StringComparer.Ordinal))
@@ -265,7 +282,7 @@ public sealed partial class MonitorWorker(
             {
                 var state = new MonitorCheckpoint(monitor.Save(), files.Values.OrderBy(f => f.File, StringComparer.Ordinal).ToList(),
                     positions.OrderBy(p => p.Key.Topic, StringComparer.Ordinal).ThenBy(p => p.Key.Partition).Select(p => new InputPosition(p.Key.Topic, p.Key.Partition, p.Value)).ToList(),
-                    sessionDays.State());
+                    sessionDays.State(), validatorFiles.State());
                 var (sessions, orders) = marketing.TakeChanges();
                 await Infrastructure.RetryAsync("Storing the monitor state in Redis", () => store.SaveAsync(state, sessions, orders, marketing.ForgottenBefore), log, stoppingToken);
                 changed = false;
@@ -387,10 +404,11 @@ public sealed partial class MonitorWorker(
 
 /// <summary>
 /// What the monitor saves at a checkpoint besides the marketing contributions: its rules' memory, the file totals, the
-/// sessionizer's partition metrics not yet summed, and the input they reflect.
+/// sessionizer's and the validator's partition metrics not yet summed, and the input they reflect.
 /// </summary>
 internal sealed record MonitorCheckpoint(
-    MonitorState Rules, IReadOnlyList<FileStatsRow> Files, IReadOnlyList<InputPosition> Positions, PartitionDayMetricsState? SessionDays = null);
+    MonitorState Rules, IReadOnlyList<FileStatsRow> Files, IReadOnlyList<InputPosition> Positions, PartitionDayMetricsState? SessionDays = null,
+    PartitionFileMetricsState? ValidatorFiles = null);
 
 /// <summary>The next offset to apply of one input partition.</summary>
 internal sealed record InputPosition(string Topic, int Partition, long Next);

@@ -133,9 +133,12 @@ public sealed class MonitorCore(MonitorOptions options)
     /// the contract and comes from its producer (the message key; null when the caller knows it, as the embedded run
     /// does), the value is a finite number in its range (counts are whole and non-negative), a file metric names a
     /// file, the ingestor reports a file's rows once per reading after announcing it, and no count of the validator
-    /// exceeds the rows the file is known to have. Pure: it changes nothing.
+    /// exceeds the rows the file is known to have. Pure: it changes nothing. A <paramref name="part"/> is one input
+    /// partition's share of a partition-parallel validator's file metrics (<see cref="PartitionFileMetrics"/>): it is held
+    /// to every check but those only a whole file meets (its rows are the rows decided valid or dead-lettered); the sums
+    /// of the parts are held to them when they are accepted.
     /// </summary>
-    public string? Check(Metric m, string? producer = null)
+    public string? Check(Metric m, string? producer = null, bool part = false)
     {
         ArgumentNullException.ThrowIfNull(m);
         var from = MetricNames.ProducerOf(m.Name);
@@ -171,7 +174,7 @@ public sealed class MonitorCore(MonitorOptions options)
                 return $"{m.Name} for '{Excerpt(m.Source)}', which the ingestor is not reading (not announced by {MetricNames.FileSchema}, or its rows were already reported)";
             case MetricNames.FileRows when file!.Rows > 0 && m.Value != file.Rows:
                 return Inv($"{m.Name} = {m.Value} for '{Excerpt(m.Source)}', but the validator decided {file.Rows} rows of it");
-            case MetricNames.FileComplete:
+            case MetricNames.FileComplete when !part:
                 var decided = file is null ? 0 : file.Valid + file.DeadLettered.Values.Sum();
                 if (m.Value != decided)
                     return Inv($"{m.Name} = {m.Value} for '{Excerpt(m.Source)}', but the validator reported {decided} rows valid or dead-lettered");

@@ -18,33 +18,21 @@ public sealed record PartitionDayMetricsState(
 /// day is complete once every partition is through it, and its sums go out then, in the order a single sessionizer uses,
 /// days in order. A value sent again (a restarted partition) replaces the one before; a day already sent is not sent again.
 /// </summary>
-public sealed class PartitionDayMetrics
+public sealed class PartitionDayMetrics : PartitionSums
 {
     private readonly SortedDictionary<DateOnly, Dictionary<int, Part>> _days = [];
     private readonly Dictionary<int, DateOnly> _through = [];
     private readonly SortedSet<DateOnly> _emitted = [];
-    private int _partitions;
 
-    /// <summary>The partitions the sessionizer's input has (from the keys); 0 before the first metric.</summary>
-    public int Partitions => _partitions;
-
-    /// <summary>
-    /// Takes one partition's metric; returns the summed metrics of every day that became complete (often none). A metric
-    /// whose key names another partition count than the ones before starts over with that count: the topic was
-    /// repartitioned, and days not yet complete are counted by the new partitions.
-    /// </summary>
-    public IReadOnlyList<Metric> Accept(Metric metric, int partition, int partitions)
+    protected override void StartOver()
     {
-        ArgumentNullException.ThrowIfNull(metric);
-        ArgumentOutOfRangeException.ThrowIfNegative(partition);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(partition, partitions);
-        if (partitions != _partitions)
-        {
-            _partitions = partitions;
-            _through.Clear();
-            _days.Clear();
-        }
+        _through.Clear();
+        _days.Clear();
+    }
 
+    /// <summary>Returns the summed metrics of every day that became complete.</summary>
+    protected override IReadOnlyList<Metric> Take(Metric metric, int partition)
+    {
         if (metric.Day is not { } day)
             return [];
         if (metric.Name == MetricNames.DaysCompleteThrough)
@@ -85,7 +73,7 @@ public sealed class PartitionDayMetrics
     private List<Metric> Complete()
     {
         var sums = new List<Metric>();
-        if (_through.Count < _partitions)
+        if (_through.Count < Partitions)
             return sums;
         var through = _through.Values.Min();
         while (_days.Count > 0)
@@ -117,7 +105,7 @@ public sealed class PartitionDayMetrics
     }
 
     public PartitionDayMetricsState State() =>
-        new(_partitions,
+        new(Partitions,
             [.. _days.SelectMany(d => d.Value.OrderBy(p => p.Key).Select(p => new PartitionDayState(
                 d.Key, p.Key, p.Value.Sessions, p.Value.Converted, p.Value.Orders,
                 new SortedDictionary<string, long>(p.Value.ByChannel, StringComparer.Ordinal), p.Value.Complete)))],
@@ -127,7 +115,7 @@ public sealed class PartitionDayMetrics
     public void Restore(PartitionDayMetricsState state)
     {
         ArgumentNullException.ThrowIfNull(state);
-        _partitions = state.Partitions;
+        Partitions = state.Partitions;
         _days.Clear();
         _through.Clear();
         _emitted.Clear();
