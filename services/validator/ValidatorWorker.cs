@@ -58,7 +58,13 @@ public sealed partial class ValidatorWorker(
                 await work.PublishAsync();
             await output.RetryAsync("Reading the transaction ledger in Redis", () => ledger.RefreshAsync(works.Select(w => w.Ledger)));
             foreach (var work in works)
+            {
                 work.Advance();
+                // Never a silent stall: a partition whose purchases wait for another partition that does not move says so.
+                if (work.WaitingForLedger(streams.StallWarning) is { } waited)
+                    LogWaitingForLedger(work.Partition, waited.TotalSeconds, string.Join(", ", ledger.Slowest), ledger.RegisteredThrough);
+            }
+
             if (forget.Elapsed >= TimeSpan.FromMinutes(1))
             {
                 forget.Restart();
@@ -111,6 +117,9 @@ public sealed partial class ValidatorWorker(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Partition {Partition}: valid events up to {Time:O} ({EventId}) are in the topic already: deciding them again sends them no second time")]
     private partial void LogWrittenUpTo(int partition, DateTime time, string eventId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Stalled for {Seconds:0} s: partition {Partition} waits for the transaction ledger; partition(s) {Slowest} of the raw topic have registered their purchases only through {Through:O} (no owner, or their owner does not move)")]
+    private partial void LogWaitingForLedger(int partition, double seconds, string slowest, DateTime through);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Detail}")]
     private partial void LogKafka(string detail);
@@ -207,6 +216,32 @@ internal sealed partial class ValidatorPartition : IPartitionWork<RawEvent>
     }
 
     public RedisTransactionLedger.Partition Ledger => _ledger;
+
+    public int Partition => _partition;
+
+    private readonly Stopwatch _waiting = new();
+    private TimeSpan _warnedAt;
+
+    /// <summary>
+    /// How long decisions of this partition have been waiting for the ledger (events before its watermark held back behind a
+    /// purchase, or a flush not done), when that passed <paramref name="after"/> and again each time as long; otherwise null.
+    /// </summary>
+    public TimeSpan? WaitingForLedger(TimeSpan after)
+    {
+        var waiting = _core.Flushing || _core.DecidedThrough < _core.Watermark;
+        if (!waiting)
+        {
+            _waiting.Reset();
+            _warnedAt = TimeSpan.Zero;
+            return null;
+        }
+
+        _waiting.Start();
+        if (_waiting.Elapsed - _warnedAt < after)
+            return null;
+        _warnedAt = _waiting.Elapsed;
+        return _waiting.Elapsed;
+    }
 
     public int RememberedIds => _core.RememberedIds;
 

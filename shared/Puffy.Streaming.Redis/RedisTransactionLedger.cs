@@ -37,6 +37,9 @@ public sealed class RedisTransactionLedger(IDatabase db, string keyPrefix, int p
     /// <summary>The lowest watermark over every partition, as last read.</summary>
     public DateTime RegisteredThrough => _registeredThrough;
 
+    /// <summary>The partitions whose watermark, as last read, is the lowest (those decisions wait for).</summary>
+    public IReadOnlyList<int> Slowest { get; private set; } = [];
+
     /// <summary>Transaction ids waiting to be fetched.</summary>
     public int Wanted => _wanted.Count;
 
@@ -87,13 +90,23 @@ public sealed class RedisTransactionLedger(IDatabase db, string keyPrefix, int p
     {
         var values = await _db.HashGetAllAsync(key);
         var lowest = DateTime.MaxValue.Ticks;
+        var slowest = new List<int>();
         for (var p = 0; p < partitions; p++)
         {
             var value = values.FirstOrDefault(e => (int)e.Name == p).Value;
             var ticks = value.HasValue ? long.Parse((string)value!, CultureInfo.InvariantCulture) : DateTime.MinValue.Ticks;
-            lowest = Math.Min(lowest, ticks);
+            if (ticks < lowest)
+            {
+                lowest = ticks;
+                slowest.Clear();
+            }
+
+            if (ticks == lowest)
+                slowest.Add(p);
         }
 
+        if (key == _through)
+            Slowest = slowest;
         return new DateTime(lowest, DateTimeKind.Utc);
     }
 

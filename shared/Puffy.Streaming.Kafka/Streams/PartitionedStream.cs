@@ -5,6 +5,10 @@ using Puffy.Streaming.Contracts;
 
 namespace Puffy.Streaming.Kafka.Streams;
 
+/// <summary>One message of a partition: a record, a mark, or (both null) a poison message already dead-lettered.</summary>
+public readonly record struct Merged<T>(int Partition, long Offset, StreamPosition Position, T? Record, StreamMark? Mark)
+    where T : class;
+
 /// <summary>
 /// A stage's work on one input partition: the state of the keys that partition carries, loaded when the partition is
 /// assigned to this instance and saved at each checkpoint, so whichever instance owns the partition continues it.

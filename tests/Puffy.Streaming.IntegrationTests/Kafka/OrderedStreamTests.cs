@@ -8,8 +8,9 @@ using static Puffy.Streaming.IntegrationTests.Kafka.KafkaTestKit;
 namespace Puffy.Streaming.IntegrationTests.Kafka;
 
 /// <summary>
-/// An ordered stream over a real broker: keyed records spread over partitions plus the producer's marks come back
-/// in the producer's order; commits resume exactly after the last released message; poison goes to dead letters.
+/// The stream runtime of the partition-parallel stages over a real broker: each partition's records and the producer's
+/// marks come back in the producer's order; a checkpoint's commit resumes a new instance after what was processed (unless a
+/// partition's work holds its commit back); poison goes to dead letters; the lag gate holds back until a group commits.
 /// </summary>
 public sealed class OrderedStreamTests(KafkaFixture kafka) : IClassFixture<KafkaFixture>
 {
@@ -28,20 +29,40 @@ public sealed class OrderedStreamTests(KafkaFixture kafka) : IClassFixture<Kafka
 
     private StreamProducer Producer() => new(kafka.Options.ProducerConfig(), MessageCodec.Catalogue, "test");
 
-    private OrderedTopicConsumer<Metric> Consumer(string topic, string group, StreamProducer deadLetters) =>
-        new(kafka.Consumer(group), topic, 3, PositionOf, deadLetters, line => TestContext.Current.SendDiagnosticMessage(line));
-
-    private static List<Merged<Metric>> ReadUntil(OrderedTopicConsumer<Metric> consumer, Func<List<Merged<Metric>>, bool> done)
+    /// <summary>A partition's work that keeps what it is handed; <see cref="MayCommit"/> as the test sets it.</summary>
+    private sealed class Collect(List<Merged<Metric>> all) : IPartitionWork<Metric>
     {
-        var all = new List<Merged<Metric>>();
+        public bool MayCommit { get; set; } = true;
+
+        public int Saves { get; private set; }
+
+        public void Accept(Merged<Metric> message) => all.Add(message);
+
+        public Task<bool> SaveAsync()
+        {
+            Saves++;
+            return Task.FromResult(true);
+        }
+    }
+
+    private PartitionedStream<Metric, Collect> Stream(string topic, string group, StreamProducer producer, List<Merged<Metric>> all, Dictionary<int, Collect>? works = null) =>
+        new(kafka.Consumer(group), topic, PositionOf, producer, p =>
+        {
+            var work = new Collect(all);
+            works?.Add(p, work);
+            return Task.FromResult(work);
+        }, () => Task.CompletedTask, line => TestContext.Current.SendDiagnosticMessage(line));
+
+    private static async Task<List<Merged<Metric>>> ReadUntilAsync(PartitionedStream<Metric, Collect> stream, List<Merged<Metric>> all, Func<List<Merged<Metric>>, bool> done)
+    {
         var until = DateTime.UtcNow + Deadline;
         while (!done(all) && DateTime.UtcNow < until)
-            all.AddRange(consumer.Poll(TimeSpan.FromMilliseconds(100), 1000, TestToken));
+            await stream.PollAsync(TimeSpan.FromMilliseconds(100), 1000, TestToken);
         return all;
     }
 
     [Fact]
-    public async Task Poll_KeyedRecordsOverThreePartitions_ComeBackInTheProducersOrder()
+    public async Task PollAsync_KeyedRecordsOverThreePartitions_EachPartitionInTheProducersOrderWithItsMarks()
     {
         var topic = await TopicAsync("ordered");
         using var producer = Producer();
@@ -55,65 +76,89 @@ public sealed class OrderedStreamTests(KafkaFixture kafka) : IClassFixture<Kafka
         producer.Mark(topic, StreamMarkKind.Flush, PositionOf(Item(299)));
         producer.Flush(TestToken);
 
-        using var consumer = Consumer(topic, KafkaFixture.UniqueName("g"), producer);
-        consumer.Start(Deadline);
-        var released = ReadUntil(consumer, r => r.Count(m => m.Mark is { Kind: StreamMarkKind.Flush }) == 3);
+        var all = new List<Merged<Metric>>();
+        using var stream = Stream(topic, KafkaFixture.UniqueName("g"), producer, all);
+        stream.Start();
+        await ReadUntilAsync(stream, all, r => r.Count(m => m.Mark is { Kind: StreamMarkKind.Flush }) == 3);
 
-        Assert.Equal(Enumerable.Range(0, 300).Select(i => (double)i), released.Where(m => m.Record is not null).Select(m => m.Record!.Value));
-        Assert.Equal(3 * 7, released.Count(m => m.Mark is not null));
-        Assert.Equal(0, consumer.Buffered);
+        Assert.Equal(Enumerable.Range(0, 300).Select(i => (double)i), all.Where(m => m.Record is not null).Select(m => m.Record!.Value).Order());
+        foreach (var partition in all.GroupBy(m => m.Partition))
+        {
+            var records = partition.Where(m => m.Record is not null).Select(m => m.Record!.Value).ToList();
+            Assert.Equal(records.Order(), records);
+            Assert.Equal(7, partition.Count(m => m.Mark is not null));
+            // A client's records all travel in one partition.
+            Assert.All(partition.Where(m => m.Record is not null).GroupBy(m => m.Record!.Dimension),
+                c => Assert.DoesNotContain(all.Where(o => o.Partition != partition.Key && o.Record is not null), o => o.Record!.Dimension == c.Key));
+        }
+
+        Assert.Equal(3, stream.Works.Count());
     }
 
     [Fact]
-    public async Task Start_AfterCommit_ResumesAfterTheLastReleasedMessageWithoutRepeats()
+    public async Task CheckpointAsync_ThenANewInstance_ResumesAfterWhatWasProcessedUnlessTheWorkHeldItsCommitBack()
     {
         var topic = await TopicAsync("resume");
         var group = KafkaFixture.UniqueName("g");
         using var producer = Producer();
         for (var i = 0; i < 100; i++)
             producer.Send(topic, $"c-{i % 7}", Item(i));
-        producer.Mark(topic, StreamMarkKind.Watermark, PositionOf(Item(99)));
         producer.Flush(TestToken);
 
-        using (var first = Consumer(topic, group, producer))
+        var works = new Dictionary<int, Collect>();
+        var first = new List<Merged<Metric>>();
+        using (var stream = Stream(topic, group, producer, first, works))
         {
-            first.Start(Deadline);
-            var released = ReadUntil(first, r => r.Count(m => m.Record is not null) == 100);
-            Assert.Equal(100, released.Count(m => m.Record is not null));
-            first.Commit();
+            stream.Start();
+            await ReadUntilAsync(stream, first, r => r.Count(m => m.Record is not null) == 100);
+            // One partition has effects still to come: its state is saved, its offsets are not committed.
+            var held = works.Keys.Min();
+            works[held].MayCommit = false;
+            await stream.CheckpointAsync();
+            Assert.All(works.Values, w => Assert.Equal(1, w.Saves));
+            works[held].MayCommit = true;
+            works.Clear();
+            // Closing revokes and checkpoints once more: keep the hold-back to the end.
+            foreach (var (p, work) in stream.Works.Where(w => w.Partition == held))
+                work.MayCommit = false;
         }
 
         for (var i = 100; i < 150; i++)
             producer.Send(topic, $"c-{i % 7}", Item(i));
-        producer.Mark(topic, StreamMarkKind.Flush, PositionOf(Item(149)));
         producer.Flush(TestToken);
 
-        using var second = Consumer(topic, group, producer);
-        second.Start(Deadline);
-        var rest = ReadUntil(second, r => r.Count(m => m.Mark is { Kind: StreamMarkKind.Flush }) == 3);
+        var second = new List<Merged<Metric>>();
+        using var next = Stream(topic, group, producer, second);
+        next.Start();
+        var heldPartition = first.Where(m => m.Record is not null).Min(m => m.Partition);
+        var heldCount = first.Count(m => m.Record is not null && m.Partition == heldPartition);
+        await ReadUntilAsync(next, second, r => r.Count(m => m.Record is not null) == 50 + heldCount);
 
-        Assert.Equal(Enumerable.Range(100, 50).Select(i => (double)i), rest.Where(m => m.Record is not null).Select(m => m.Record!.Value));
+        var again = second.Where(m => m.Record is not null && m.Record.Value < 100).ToList();
+        Assert.Equal(heldCount, again.Count);
+        Assert.All(again, m => Assert.Equal(heldPartition, m.Partition));
+        Assert.Equal(Enumerable.Range(100, 50).Select(i => (double)i), second.Where(m => m.Record is not null && m.Record.Value >= 100).Select(m => m.Record!.Value).Order());
     }
 
     [Fact]
-    public async Task Poll_UndecodableMessage_IsDeadLetteredWithItsPositionAndTheStreamGoesOn()
+    public async Task PollAsync_UndecodableMessage_IsDeadLetteredWithItsPositionAndThePartitionGoesOn()
     {
         var topic = await TopicAsync("poison");
         var deadLetterTopic = Topics.DeadLetters;
         using var producer = Producer();
-        producer.Send(topic, "c-0", Item(0));
         producer.Raw.Produce(new TopicPartition(topic, 1), new Message<byte[]?, byte[]?> { Value = Encoding.UTF8.GetBytes("not avro") });
-        producer.Send(topic, "c-1", Item(1));
+        producer.SendTo(topic, 1, "c-1", Item(1));
         producer.Mark(topic, StreamMarkKind.Flush, PositionOf(Item(1)));
         producer.Flush(TestToken);
 
-        using var consumer = Consumer(topic, KafkaFixture.UniqueName("g"), producer);
-        consumer.Start(Deadline);
-        var released = ReadUntil(consumer, r => r.Count(m => m.Mark is { Kind: StreamMarkKind.Flush }) == 3);
+        var all = new List<Merged<Metric>>();
+        using var stream = Stream(topic, KafkaFixture.UniqueName("g"), producer, all);
+        stream.Start();
+        await ReadUntilAsync(stream, all, r => r.Count(m => m.Mark is { Kind: StreamMarkKind.Flush }) == 3);
         producer.Flush(TestToken);
 
-        Assert.Equal([0.0, 1.0], released.Where(m => m.Record is not null).Select(m => m.Record!.Value));
-        var poison = Assert.Single(released, m => m.Record is null && m.Mark is null);
+        Assert.Equal([1.0], all.Where(m => m.Record is not null).Select(m => m.Record!.Value));
+        var poison = Assert.Single(all, m => m.Record is null && m.Mark is null);
         Assert.Equal(1, poison.Partition);
 
         // The copy on the dead-letter topic names where it came from.
