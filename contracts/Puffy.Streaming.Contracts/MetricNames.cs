@@ -57,7 +57,7 @@ public static class MetricProducers
     public const string Sessionizer = "sessionizer";
 
     /// <summary>
-    /// The key of the metrics a stage computes for one input partition (<c>sessionizer#3/8</c>): the monitor sums a
+    /// The key of the metrics a stage computes for one input partition (<c>sessionizer#3/8</c>, <c>validator#0/4</c>): the monitor sums a
     /// partition-parallel stage's partitions before its rules see the metric.
     /// </summary>
     public static string OfPartition(string producer, int partition, int partitions) =>

@@ -20,8 +20,9 @@ public readonly record struct AcceptedTransaction(string TransactionId, DateTime
 
 /// <summary>
 /// What a restarted validator needs to decide exactly as if it had not stopped: the stream time, the accepted event
-/// and transaction ids (the worker stores them as they are accepted), the open files' tallies and the reorder
-/// buffer's rows (re-checked on restore).
+/// ids (the worker stores them as they are accepted), the open files' tallies and the reorder buffer's rows (re-checked
+/// on restore; late ones wait again for what was decided before them). Accepted transaction ids are given back to a
+/// ledger of the core's own; a shared ledger keeps them itself.
 /// </summary>
 public sealed partial class ValidatorCore
 {
