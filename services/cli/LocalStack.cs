@@ -526,6 +526,28 @@ internal static class LocalStack
         }
     }
 
+    /// <summary>
+    /// Waits until every instance of each partition-parallel service owns partitions of its input (by the instances' logs),
+    /// so a measurement does not include a group still forming (the local broker can hold a join for tens of seconds).
+    /// False when <paramref name="timeout"/> passed first.
+    /// </summary>
+    public static async Task<bool> WaitForAssignmentsAsync(StackState state, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var until = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var waiting = OrderedStages.Where(s => PartitionParallel.Contains(s.Service))
+                .SelectMany(s => state.Services.Keys.Where(i => ServiceOf(i) == s.Service).Select(i => (Instance: i, s.Topic)))
+                .Any(i => OwnedFromLog(state.LogFile(i.Instance), i.Topic) is null or "none");
+            if (!waiting)
+                return true;
+            if (DateTime.UtcNow > until)
+                return false;
+            await Task.Delay(200, cancellationToken); // polling the instances' logs for their assignment
+        }
+    }
+
     /// <summary>The partitions an instance owns now, by its log's Assigned / Revoked / Lost lines; null without any.</summary>
     internal static string? OwnedFromLog(string logFile, string topic)
     {

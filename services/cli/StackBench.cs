@@ -54,6 +54,8 @@ internal static class StackBench
         try
         {
             var state = LocalStack.Load(root)!;
+            if (!await LocalStack.WaitForAssignmentsAsync(state, TimeSpan.FromMinutes(2), CancellationToken.None))
+                output.WriteLine($"{label}: not every instance owned partitions after 2 minutes; measuring anyway");
             using var client = new ClickHouseClient(state.ClickHouseAnalyst());
             var processes = Processes(state);
             var cpuBefore = processes.ToDictionary(p => p.Key, p => CpuTicks(p.Value));

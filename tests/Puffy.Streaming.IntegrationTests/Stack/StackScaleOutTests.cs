@@ -53,10 +53,7 @@ public sealed partial class StackScaleOutTests
         var embedded = StackHarness.Embedded(StackHarness.RealData, Ct);
         await using var stack = await StackHarness.UpAsync(rabbitMq: false, partitions: 4, instances: 2, Ct);
         // The instances to kill must own partitions first (the local broker's group join can take tens of seconds).
-        var until = DateTime.UtcNow.AddMinutes(2);
-        while (new[] { ("validator", Topics.RawEvents), ("sessionizer-2", Topics.ValidEvents), ("attribution", Topics.SessionizedEvents) }
-                   .Any(v => LocalStack.OwnedFromLog(stack.State.LogFile(v.Item1), v.Item2) is null or "none") && DateTime.UtcNow < until)
-            await Task.Delay(200, Ct); // polling the instances' logs for their assignment
+        Assert.True(await LocalStack.WaitForAssignmentsAsync(stack.State, TimeSpan.FromMinutes(2), Ct), "an instance owns no partition:\n" + stack.Logs());
 
         // Paced (14 days in about 25 s) so the kill lands while rows are still arriving.
         var ingestor = new TaskCompletionSource<int>();
