@@ -121,11 +121,13 @@ public sealed class PartitionedStream<T, TWork> : IDisposable
     public async Task<int> PollAsync(TimeSpan wait, int maxMessages, CancellationToken cancellationToken)
     {
         _batch.Clear();
+        ResumeAssigned();
         Batches.Consume(_consumer, wait, maxMessages, result =>
         {
             if (_owned.TryGetValue(result.Partition.Value, out var owner))
                 _batch.Add((owner, result));
         }, _warn, cancellationToken);
+        ResumeAssigned();
         var processed = 0;
         foreach (var (owner, result) in _batch)
         {
@@ -147,6 +149,19 @@ public sealed class PartitionedStream<T, TWork> : IDisposable
     }
 
     private bool _paused;
+    private readonly List<TopicPartition> _assignedSincePoll = [];
+
+    // librdkafka keeps a partition's pause across a rebalance: one this instance paused while it owned it before (lost or
+    // revoked during a hold-back) would come back paused and never be fetched again. Partitions newly assigned start
+    // unpaused (a hold-back in progress pauses them again).
+    private void ResumeAssigned()
+    {
+        if (_assignedSincePoll.Count == 0 || _paused)
+            return;
+        var assignment = _consumer.Assignment.ToHashSet();
+        _consumer.Resume(_assignedSincePoll.Where(assignment.Contains).ToList());
+        _assignedSincePoll.Clear();
+    }
 
     /// <summary>
     /// Waits while the stage holds back (downstream too far behind) without leaving the group: every partition is paused
@@ -172,21 +187,32 @@ public sealed class PartitionedStream<T, TWork> : IDisposable
             return;
         _consumer.Resume(_consumer.Assignment);
         _paused = false;
+        _assignedSincePoll.Clear();
     }
 
     private readonly Stopwatch _sinceWarning = Stopwatch.StartNew();
 
-    // A partition silent while the others move (its producer stopped writing to it) is worth a line: never a silent stall.
+    // A partition silent while the others move (its producer stopped writing to it), or silent with messages waiting in the
+    // broker, is worth a line: never a silent stall.
     private void WarnAboutQuietPartitions(int processed)
     {
-        if (processed == 0 || _sinceWarning.Elapsed < StallWarningAfter)
+        if (_sinceWarning.Elapsed < StallWarningAfter)
             return;
-        var quiet = _owned.Where(o => o.Value.Quiet.Elapsed >= StallWarningAfter).Select(o => o.Key).Order().ToList();
+        var quiet = _owned.Where(o => o.Value.Quiet.Elapsed >= StallWarningAfter)
+            .Select(o => (Partition: o.Key, Waiting: Waiting(o.Key, o.Value))).Where(q => processed > 0 || q.Waiting > 0).OrderBy(q => q.Partition).ToList();
         if (quiet.Count == 0)
             return;
         _sinceWarning.Restart();
         _warn(string.Create(CultureInfo.InvariantCulture,
-            $"Partition(s) {string.Join(", ", quiet)} of {_topic} sent nothing for {StallWarningAfter.TotalSeconds:0} s or more while others did (no record or watermark from the producer)"));
+            $"Partition(s) {string.Join(", ", quiet.Select(q => q.Waiting > 0 ? $"{q.Partition} ({q.Waiting} messages waiting)" : q.Partition.ToString(CultureInfo.InvariantCulture)))} of {_topic} delivered nothing for {StallWarningAfter.TotalSeconds:0} s or more{(processed > 0 ? " while others did" : "")}{(_paused ? " (held back)" : "")}"));
+    }
+
+    // Messages the broker holds beyond what was processed (from the consumer's last fetch; 0 when unknown).
+    private long Waiting(int partition, Owned owned)
+    {
+        var marks = _consumer.GetWatermarkOffsets(new TopicPartition(_topic, partition));
+        var next = Math.Max(owned.Next, 0);
+        return marks.High.Value >= 0 && marks.High.Value > next ? marks.High.Value - next : 0;
     }
 
     /// <summary>Makes the outputs durable, stores every owned partition's changed state, then commits what was processed.</summary>
@@ -242,6 +268,7 @@ public sealed class PartitionedStream<T, TWork> : IDisposable
         {
             var p = c.Partition.Value;
             _owned[p] = new Owned { Committed = c.Offset.Value, Next = c.Offset.Value };
+            _assignedSincePoll.Add(c.TopicPartition);
             start.Add(new TopicPartitionOffset(c.TopicPartition, c.Offset.Value >= 0 ? c.Offset : Offset.Beginning));
         }
 
