@@ -146,11 +146,7 @@ public sealed class TransactionLedgerTests(RedisServerFixture redis) : IClassFix
         {
             if (raw is not null)
             {
-                var key = string.IsNullOrEmpty(raw.ClientId) ? $"{raw.SourceFile}:{raw.Line}" : raw.ClientId;
-                var hash = 2166136261u;
-                foreach (var c in key)
-                    hash = (hash ^ c) * 16777619u;
-                cores[(int)(hash % Partitions)].Accept(raw);
+                cores[Testing.RawPartitions.Of(raw, Partitions)].Accept(raw);
                 streamTime = raw.StreamTime;
                 if (++rows % 500 != 0)
                     continue;

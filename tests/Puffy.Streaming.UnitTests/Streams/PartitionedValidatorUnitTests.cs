@@ -62,15 +62,7 @@ public sealed class PartitionedValidatorUnitTests
         return run;
     }
 
-    // The raw topic's key: the client id, or the row's place when it has none (Kafka's partitioner is a hash of it too).
-    private static int PartitionOf(RawEvent raw, int partitions)
-    {
-        var key = string.IsNullOrEmpty(raw.ClientId) ? $"{raw.SourceFile}:{raw.Line}" : raw.ClientId;
-        var hash = 2166136261u;
-        foreach (var c in key)
-            hash = (hash ^ c) * 16777619u;
-        return (int)(hash % (uint)partitions);
-    }
+    private static int PartitionOf(RawEvent raw, int partitions) => Testing.RawPartitions.Of(raw, partitions);
 
     /// <summary>
     /// P partitions; the ingestor's watermark reaches every partition every <paramref name="watermarkEvery"/> rows; partitions
