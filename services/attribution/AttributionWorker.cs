@@ -43,7 +43,7 @@ public sealed partial class AttributionWorker(
 
     private async Task<AttributionPartition> OpenAsync(IDatabase redis, string prefix, int partition, Output output)
     {
-        var lease = await PartitionLease.AcquireAsync(redis, $"{prefix}:p{partition}:lease");
+        var lease = await PartitionLease.AcquireAsync(redis, $"{prefix}:p{partition}");
         var store = new TouchpointStore(redis, $"{prefix}:p{partition}", lease);
         var core = new AttributionCore(new Core { Lookback = options.Value.Lookback }) { TrackChanges = true };
         var stored = await store.LoadAllAsync();
@@ -103,12 +103,14 @@ internal sealed partial class AttributionPartition(int partition, AttributionCor
     // The changes are taken once and kept until stored: a retried checkpoint writes the same touchpoints again.
     private IReadOnlyList<ClientTouchpoints>? _changes;
 
-    public async Task<bool> SaveAsync()
+    public long? StoredOffset => store.StoredOffset;
+
+    public async Task<bool> SaveAsync(long? resumeAt)
     {
         _changes ??= core.TakeChanges();
         try
         {
-            await output.RetryAsync("Storing the checkpoint in Redis", () => store.SaveAsync(_changes));
+            await output.RetryAsync("Storing the checkpoint in Redis", () => store.SaveAsync(_changes, resumeAt));
         }
         catch (PartitionLeaseLostException)
         {

@@ -53,7 +53,7 @@ public sealed partial class SessionizerWorker(
 
     private async Task<SessionizerPartition> OpenAsync(IDatabase redis, string prefix, int partition, Output output)
     {
-        var lease = await PartitionLease.AcquireAsync(redis, $"{prefix}:p{partition}:lease");
+        var lease = await PartitionLease.AcquireAsync(redis, $"{prefix}:p{partition}");
         var store = new SessionStore(redis, $"{prefix}:p{partition}", lease);
         var work = new SessionizerPartition(partition, options.Value.SessionGap, store, output, log);
         var days = await store.LoadDaysAsync();
@@ -202,13 +202,15 @@ internal sealed partial class SessionizerPartition : IPartitionWork<ValidEvent>
     private IReadOnlyList<ClientState>? _clients;
     private IReadOnlyList<DayState>? _days;
 
-    public async Task<bool> SaveAsync()
+    public long? StoredOffset => _store.StoredOffset;
+
+    public async Task<bool> SaveAsync(long? resumeAt)
     {
         _clients ??= _core.TakeChanges();
         _days ??= _core.TakeDayChanges();
         try
         {
-            await _output.RetryAsync("Storing the checkpoint in Redis", () => _store.SaveAsync(_clients, _days));
+            await _output.RetryAsync("Storing the checkpoint in Redis", () => _store.SaveAsync(_clients, _days, resumeAt));
         }
         catch (PartitionLeaseLostException)
         {

@@ -77,7 +77,7 @@ public sealed partial class ValidatorWorker(
 
     private async Task<ValidatorPartition> OpenAsync(IDatabase redis, string prefix, int partition, RedisTransactionLedger ledger, MessageCodec codec, Output output)
     {
-        var lease = await PartitionLease.AcquireAsync(redis, $"{prefix}:p{partition}:lease");
+        var lease = await PartitionLease.AcquireAsync(redis, $"{prefix}:p{partition}");
         var store = new ValidatorStore(redis, $"{prefix}:p{partition}", lease);
         var restored = await Infrastructure.RetryAsync("Loading the checkpoint from Redis", store.LoadAsync, log, CancellationToken.None);
         // After a restart, the events decided again up to where the partition already holds them are not sent twice: a late
@@ -363,7 +363,9 @@ internal sealed partial class ValidatorPartition : IPartitionWork<RawEvent>
     // The changes are taken once and kept until stored: a retried checkpoint writes the same again.
     private ValidatorCheckpoint? _changes;
 
-    public async Task<bool> SaveAsync()
+    public long? StoredOffset => _store.StoredOffset;
+
+    public async Task<bool> SaveAsync(long? resumeAt)
     {
         // Mid-flush nothing is stored (nor committed): a restart flushes again from the checkpoint before it.
         if (_flushEnd is not null)
@@ -381,7 +383,7 @@ internal sealed partial class ValidatorPartition : IPartitionWork<RawEvent>
 
         try
         {
-            await _output.RetryAsync("Storing the checkpoint in Redis", () => _store.SaveAsync(_changes));
+            await _output.RetryAsync("Storing the checkpoint in Redis", () => _store.SaveAsync(_changes, resumeAt));
         }
         catch (PartitionLeaseLostException)
         {

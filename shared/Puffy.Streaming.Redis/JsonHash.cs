@@ -9,15 +9,18 @@ internal sealed class JsonHash<T>(IDatabase db, RedisKey key)
 {
     /// <summary>
     /// Sets and deletes fields in one MULTI/EXEC transaction (one round trip): a checkpoint is stored whole or not at
-    /// all, even if the writer dies half-way. Other commands for the same transaction may be added.
+    /// all, even if the writer dies half-way. Other commands for the same transaction may be added. Under a
+    /// <paramref name="lease"/>, it applies only while the lease is held, and stores <paramref name="resumeAt"/> with it.
     /// </summary>
     public async Task WriteAsync(
-        IEnumerable<(string Field, T? Value)> changes, Func<IBatch, IEnumerable<Task>>? alongside = null, PartitionLease? lease = null)
+        IEnumerable<(string Field, T? Value)> changes, Func<IBatch, IEnumerable<Task>>? alongside = null, PartitionLease? lease = null,
+        long? resumeAt = null)
     {
         var batch = db.CreateTransaction();
-        if (lease is not null)
-            batch.AddCondition(lease.Held);
-        var writes = Queue(batch, changes).ToList();
+        var writes = new List<Task>();
+        if (lease?.Enlist(batch, resumeAt) is { } offset)
+            writes.Add(offset);
+        writes.AddRange(Queue(batch, changes));
         if (alongside is not null)
             writes.AddRange(alongside(batch));
         if (writes.Count == 0)

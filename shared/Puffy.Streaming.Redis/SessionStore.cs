@@ -11,22 +11,26 @@ namespace Puffy.Streaming.Redis;
 /// <remarks>A partition-parallel sessionizer keeps one store per input partition (its own key prefix) under that partition's lease.</remarks>
 public sealed class SessionStore(IDatabase db, string keyPrefix, PartitionLease? lease = null)
 {
+    /// <summary>The input offset the stored state reflects, as of taking the lease (null: none stored, or no lease).</summary>
+    public long? StoredOffset => lease?.StoredOffset;
+
     private readonly JsonHash<ClientState> _states = new(db, keyPrefix + ":clients");
     private readonly RedisKey _byTime = keyPrefix + ":clients-by-time";
     private readonly JsonHash<DayState> _days = new(db, keyPrefix + ":days");
 
     /// <summary>
     /// Stores the changed client states and day tallies together, atomically, in one round trip; a forgotten client's
-    /// state is deleted.
+    /// state is deleted. Under a lease, <paramref name="resumeAt"/> (the input offset they reflect) is stored with them.
     /// </summary>
-    public Task SaveAsync(IReadOnlyCollection<ClientState> changes, IReadOnlyCollection<DayState>? days = null)
+    public Task SaveAsync(IReadOnlyCollection<ClientState> changes, IReadOnlyCollection<DayState>? days = null, long? resumeAt = null)
     {
         ArgumentNullException.ThrowIfNull(changes);
         days ??= [];
         return _states.WriteAsync(
             changes.Select(c => (c.ClientId, c.IsForgotten ? null : (ClientState?)c)),
             batch => ByTime(batch, changes).Concat(_days.Queue(batch, days.Select(d => (DayField(d.Day), d.Completed ? null : d)))).ToList(),
-            lease);
+            lease,
+            resumeAt);
     }
 
     // One ZADD and one ZREM for the whole checkpoint; a client changes at most once per checkpoint.

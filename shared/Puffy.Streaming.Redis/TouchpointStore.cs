@@ -10,12 +10,16 @@ namespace Puffy.Streaming.Redis;
 /// <remarks>A partition-parallel attribution keeps one store per input partition (its own key prefix) under that partition's lease.</remarks>
 public sealed class TouchpointStore(IDatabase db, string keyPrefix, PartitionLease? lease = null)
 {
+    /// <summary>The input offset the stored state reflects, as of taking the lease (null: none stored, or no lease).</summary>
+    public long? StoredOffset => lease?.StoredOffset;
+
     private readonly JsonHash<ClientTouchpoints> _clients = new(db, keyPrefix + ":touchpoints");
 
-    public Task SaveAsync(IReadOnlyCollection<ClientTouchpoints> changes)
+    /// <summary>Stores the changed clients; under a lease, with <paramref name="resumeAt"/>, the input offset they reflect.</summary>
+    public Task SaveAsync(IReadOnlyCollection<ClientTouchpoints> changes, long? resumeAt = null)
     {
         ArgumentNullException.ThrowIfNull(changes);
-        return _clients.WriteAsync(changes.Select(c => (c.ClientId, c.Touches.Count == 0 ? null : c)), lease: lease);
+        return _clients.WriteAsync(changes.Select(c => (c.ClientId, c.Touches.Count == 0 ? null : c)), lease: lease, resumeAt: resumeAt);
     }
 
     public Task<IReadOnlyList<ClientTouchpoints>> LoadAllAsync() => _clients.ReadAllAsync();

@@ -40,6 +40,9 @@ public sealed record ValidatorRestore(
 /// </summary>
 public sealed class ValidatorStore(IDatabase db, string keyPrefix, PartitionLease? lease = null)
 {
+    /// <summary>The input offset the stored state reflects, as of taking the lease (null: none stored, or no lease).</summary>
+    public long? StoredOffset => lease?.StoredOffset;
+
     private readonly RedisKey _state = keyPrefix + ":state";
     private readonly RedisKey _days = keyPrefix + ":days";
     private readonly RedisKey _buffer = keyPrefix + ":buffer";
@@ -48,13 +51,14 @@ public sealed class ValidatorStore(IDatabase db, string keyPrefix, PartitionLeas
 
     private RedisKey Seen(string day) => $"{keyPrefix}:seen:{day}";
 
-    public async Task SaveAsync(ValidatorCheckpoint checkpoint)
+    /// <summary>Stores a checkpoint; under a lease, with <paramref name="resumeAt"/>, the input offset it reflects.</summary>
+    public async Task SaveAsync(ValidatorCheckpoint checkpoint, long? resumeAt = null)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
         var batch = db.CreateTransaction();
-        if (lease is not null)
-            batch.AddCondition(lease.Held);
         var writes = new List<Task>();
+        if (lease?.Enlist(batch, resumeAt) is { } offset)
+            writes.Add(offset);
         var days = new HashSet<string>(StringComparer.Ordinal);
         foreach (var group in checkpoint.NewIds.GroupBy(i => Day(i.Time)))
         {

@@ -20,10 +20,19 @@ public interface IPartitionWork<T>
     void Accept(Merged<T> message);
 
     /// <summary>
-    /// Stores what changed since the last call; the stage's outputs are durable by then. False when nothing was stored
-    /// because another instance owns the partition now (it took the partition's lease).
+    /// Stores what changed since the last call, and with it, in the same transaction, <paramref name="resumeAt"/>: the offset
+    /// of the partition's first message the state does not reflect (null: unchanged since the last save). The stage's outputs
+    /// are durable by then. False when nothing was stored because another instance owns the partition now (it took the
+    /// partition's lease).
     /// </summary>
-    Task<bool> SaveAsync();
+    Task<bool> SaveAsync(long? resumeAt);
+
+    /// <summary>
+    /// Where the state loaded when the partition was opened ends: the offset stored with it by the last save of any owner, or
+    /// null when none was stored (the consumer group's committed offset is used then). The partition resumes there, not at
+    /// the group's commit: a commit can be refused, or its instance die, after the state was stored.
+    /// </summary>
+    long? StoredOffset { get; }
 
     /// <summary>
     /// False while what was processed has effects still to come that the state does not hold (the runtime then commits nothing
@@ -37,7 +46,8 @@ public interface IPartitionWork<T>
 /// their consumer group, and each partition is processed on its own, in its order, with its own state
 /// (<see cref="IPartitionWork{T}"/>). Nothing crosses partitions, so the result is the same for any number of instances and
 /// any assignment. A checkpoint makes the outputs durable (<c>flushOutputs</c>), stores each partition's changed state, then
-/// commits exactly what was processed. When partitions move (an instance starts, stops or dies), the revoked ones are
+/// commits exactly what was processed; the state carries the offset it reflects, and a partition opened again resumes at that
+/// offset, so state and position never part even when a commit fails after a save. When partitions move (an instance starts, stops or dies), the revoked ones are
 /// checkpointed before they are given up (inside the rebalance) and a new owner loads their state before its first message;
 /// partitions lost without a revocation (this instance was expelled from the group) are dropped unsaved: their new owner
 /// continues from the last checkpoint, and a save that arrives late is refused by the partition's lease.
@@ -121,6 +131,7 @@ public sealed class PartitionedStream<T, TWork> : IDisposable
     public async Task<int> PollAsync(TimeSpan wait, int maxMessages, CancellationToken cancellationToken)
     {
         _batch.Clear();
+        _polls++;
         ResumeAssigned();
         Batches.Consume(_consumer, wait, maxMessages, result =>
         {
@@ -136,9 +147,13 @@ public sealed class PartitionedStream<T, TWork> : IDisposable
             var p = result.Partition.Value;
             if (!_owned.TryGetValue(p, out var owned) || !ReferenceEquals(owned, owner) || owned.Fenced)
                 continue;
-            owned.Work ??= await _open(p);
+            if (owned.Work is null && !await OpenAsync(p, owned, result.Offset.Value))
+                continue;
+            // After a seek to the stored offset, what was fetched from the group's commit is not this state's to take.
+            if (owned.SoughtInPoll == _polls || result.Offset.Value < owned.Next)
+                continue;
             _replay.Observe(result.Message.Headers);
-            owned.Work.Accept(Decode(result));
+            owned.Work!.Accept(Decode(result));
             owned.Next = result.Offset.Value + 1;
             owned.Quiet.Restart();
             processed++;
@@ -146,6 +161,30 @@ public sealed class PartitionedStream<T, TWork> : IDisposable
 
         WarnAboutQuietPartitions(processed);
         return processed;
+    }
+
+    private long _polls;
+
+    // Loads a partition's state when its first message comes. When the state was stored at another offset than the group's
+    // commit (where fetching started), the partition goes on from the stored one: ahead, what the state already reflects is
+    // skipped; behind (a commit the state never saw), the partition is read again from there. False: this message is not taken.
+    private async Task<bool> OpenAsync(int partition, Owned owned, long offset)
+    {
+        var work = await _open(partition);
+        owned.Work = work;
+        if (work.StoredOffset is not { } stored)
+            return true;
+        owned.SavedAt = stored;
+        if (stored == offset)
+            return true;
+        _info(string.Create(CultureInfo.InvariantCulture,
+            $"Partition {partition} of {_topic}: its stored state ends at offset {stored}, the group's commit at {offset}; resuming at {stored}"));
+        owned.Next = stored;
+        if (stored > offset)
+            return false; // the messages up to it are skipped as they come (offset < Next)
+        _consumer.Seek(new TopicPartitionOffset(_topic, partition, stored));
+        owned.SoughtInPoll = _polls;
+        return false;
     }
 
     private bool _paused;
@@ -226,7 +265,9 @@ public sealed class PartitionedStream<T, TWork> : IDisposable
         foreach (var p in live)
         {
             var owned = _owned[p];
-            if (!await owned.Work!.SaveAsync())
+            // The offset travels with the state only where the state may reflect it (see IPartitionWork.MayCommit).
+            var resumeAt = owned.Work!.MayCommit && owned.Next != owned.SavedAt ? owned.Next : (long?)null;
+            if (!await owned.Work.SaveAsync(resumeAt))
             {
                 // Another instance owns it now and continues from the last checkpoint; this one must not commit it.
                 _warn(string.Create(CultureInfo.InvariantCulture,
@@ -235,6 +276,7 @@ public sealed class PartitionedStream<T, TWork> : IDisposable
                 continue;
             }
 
+            owned.SavedAt = resumeAt ?? owned.SavedAt;
             if (owned.Next > owned.Committed && owned.Work!.MayCommit)
                 offsets.Add(new TopicPartitionOffset(_topic, p, owned.Next));
         }
@@ -267,7 +309,7 @@ public sealed class PartitionedStream<T, TWork> : IDisposable
         foreach (var c in committed)
         {
             var p = c.Partition.Value;
-            _owned[p] = new Owned { Committed = c.Offset.Value, Next = c.Offset.Value };
+            _owned[p] = new Owned { Committed = c.Offset.Value, Next = c.Offset.Value, SavedAt = -1 };
             _assignedSincePoll.Add(c.TopicPartition);
             start.Add(new TopicPartitionOffset(c.TopicPartition, c.Offset.Value >= 0 ? c.Offset : Offset.Beginning));
         }
@@ -325,6 +367,12 @@ public sealed class PartitionedStream<T, TWork> : IDisposable
         public long Committed { get; set; }
 
         public long Next { get; set; }
+
+        /// <summary>The offset stored with the state by this instance's last save (or loaded with it); -1 before.</summary>
+        public long SavedAt { get; set; }
+
+        /// <summary>The poll in which the partition was sought to its stored offset (0: never).</summary>
+        public long SoughtInPoll { get; set; }
 
         public bool Fenced { get; set; }
 

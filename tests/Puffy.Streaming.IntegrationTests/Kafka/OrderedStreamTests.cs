@@ -29,26 +29,35 @@ public sealed class OrderedStreamTests(KafkaFixture kafka) : IClassFixture<Kafka
 
     private StreamProducer Producer() => new(kafka.Options.ProducerConfig(), MessageCodec.Catalogue, "test");
 
-    /// <summary>A partition's work that keeps what it is handed; <see cref="MayCommit"/> as the test sets it.</summary>
-    private sealed class Collect(List<Merged<Metric>> all) : IPartitionWork<Metric>
+    /// <summary>
+    /// A partition's work that keeps what it is handed and the offsets it is asked to store; <see cref="MayCommit"/> as the
+    /// test sets it; its state "stored" at <see cref="StoredOffset"/>.
+    /// </summary>
+    private sealed class Collect(List<Merged<Metric>> all, long? storedOffset = null) : IPartitionWork<Metric>
     {
         public bool MayCommit { get; set; } = true;
 
         public int Saves { get; private set; }
 
+        public List<long?> ResumeAts { get; } = [];
+
+        public long? StoredOffset => storedOffset;
+
         public void Accept(Merged<Metric> message) => all.Add(message);
 
-        public Task<bool> SaveAsync()
+        public Task<bool> SaveAsync(long? resumeAt)
         {
             Saves++;
+            ResumeAts.Add(resumeAt);
             return Task.FromResult(true);
         }
     }
 
-    private PartitionedStream<Metric, Collect> Stream(string topic, string group, StreamProducer producer, List<Merged<Metric>> all, Dictionary<int, Collect>? works = null) =>
+    private PartitionedStream<Metric, Collect> Stream(
+        string topic, string group, StreamProducer producer, List<Merged<Metric>> all, Dictionary<int, Collect>? works = null, Func<int, long?>? stored = null) =>
         new(kafka.Consumer(group), topic, PositionOf, producer, p =>
         {
-            var work = new Collect(all);
+            var work = new Collect(all, stored?.Invoke(p));
             works?.Add(p, work);
             return Task.FromResult(work);
         }, () => Task.CompletedTask, line => TestContext.Current.SendDiagnosticMessage(line));
@@ -138,6 +147,91 @@ public sealed class OrderedStreamTests(KafkaFixture kafka) : IClassFixture<Kafka
         Assert.Equal(heldCount, again.Count);
         Assert.All(again, m => Assert.Equal(heldPartition, m.Partition));
         Assert.Equal(Enumerable.Range(100, 50).Select(i => (double)i), second.Where(m => m.Record is not null && m.Record.Value >= 100).Select(m => m.Record!.Value).Order());
+    }
+
+    [Fact]
+    public async Task PollAsync_StateStoredAtAnotherOffsetThanTheGroupsCommit_ResumesExactlyWhereTheStateEnds()
+    {
+        var topic = await TopicAsync("stored");
+        var group = KafkaFixture.UniqueName("g");
+        using var producer = Producer();
+        for (var p = 0; p < 3; p++)
+        {
+            for (var i = 0; i < 40; i++)
+                producer.SendTo(topic, p, $"c-{p}", Item((1000 * p) + i));
+        }
+
+        producer.Flush(TestToken);
+        // The group committed 10, 30 and 20; the partitions' states were stored at 25 (a later save whose commit never came),
+        // at 5 (state older than the commit) and not at all.
+        using (var consumer = new ConsumerBuilder<byte[]?, byte[]?>(kafka.Consumer(group)).Build())
+            consumer.Commit([new TopicPartitionOffset(topic, 0, 10), new TopicPartitionOffset(topic, 1, 30), new TopicPartitionOffset(topic, 2, 20)]);
+        long?[] stored = [25, 5, null];
+
+        var works = new Dictionary<int, Collect>();
+        var all = new List<Merged<Metric>>();
+        using var stream = Stream(topic, group, producer, all, works, p => stored[p]);
+        stream.Start();
+        await ReadUntilAsync(stream, all, r => r.Count(m => m.Record is not null) >= 15 + 35 + 20);
+        // Nothing more may come: poll on until the last partition's end has certainly been reached once more.
+        await stream.PollAsync(TimeSpan.FromMilliseconds(500), 1000, TestToken);
+
+        Assert.Equal(Enumerable.Range(25, 15).Select(i => (long)i), all.Where(m => m.Partition == 0).Select(m => m.Offset));
+        Assert.Equal(Enumerable.Range(5, 35).Select(i => (long)i), all.Where(m => m.Partition == 1).Select(m => m.Offset));
+        Assert.Equal(Enumerable.Range(20, 20).Select(i => (long)i), all.Where(m => m.Partition == 2).Select(m => m.Offset));
+
+        // A checkpoint stores each partition's next offset with its state, and only when it moved.
+        await stream.CheckpointAsync();
+        await stream.CheckpointAsync();
+        Assert.All(works.Values, w => Assert.Equal([40, null], w.ResumeAts));
+    }
+
+    [Fact]
+    public async Task PollAsync_PartitionsPausedInAHoldBackThenMovedAwayAndBack_AreFetchedAgain()
+    {
+        var topic = await TopicAsync("paused");
+        var group = KafkaFixture.UniqueName("g");
+        using var producer = Producer();
+        void SendRound(int round)
+        {
+            for (var p = 0; p < 3; p++)
+                producer.SendTo(topic, p, $"c-{p}", Item((1000 * round) + p));
+            producer.Flush(TestToken);
+        }
+
+        SendRound(0);
+        var first = new List<Merged<Metric>>();
+        using var stream = Stream(topic, group, producer, first);
+        stream.Start();
+        await ReadUntilAsync(stream, first, r => r.Count(m => m.Record is not null) == 3);
+
+        // A hold-back pauses every partition; a second instance joins meanwhile and takes some of them.
+        var second = new List<Merged<Metric>>();
+        var other = Stream(topic, group, producer, second);
+        other.Start();
+        var until = DateTime.UtcNow + Deadline;
+        while (stream.Works.Count() == 3 && DateTime.UtcNow < until)
+        {
+            stream.Idle(TimeSpan.FromMilliseconds(50));
+            await other.PollAsync(TimeSpan.FromMilliseconds(50), 1000, TestToken);
+        }
+
+        Assert.True(stream.Works.Count() < 3, "the second instance never took a partition");
+        SendRound(1);
+        until = DateTime.UtcNow + Deadline;
+        while (!second.Any(m => m.Record is not null) && DateTime.UtcNow < until)
+        {
+            stream.Idle(TimeSpan.FromMilliseconds(50));
+            await other.PollAsync(TimeSpan.FromMilliseconds(50), 1000, TestToken);
+        }
+
+        // The hold-back ends; then the second instance leaves and its partitions come back, still paused in the client.
+        stream.Resume();
+        other.Dispose();
+        SendRound(2);
+        await ReadUntilAsync(stream, first, r => r.Count(m => m.Record is { Value: >= 2000 }) == 3);
+
+        Assert.Equal([2000.0, 2001.0, 2002.0], first.Where(m => m.Record is { Value: >= 2000 }).Select(m => m.Record!.Value).Order());
     }
 
     [Fact]

@@ -23,7 +23,7 @@ public sealed class TransactionLedgerTests(RedisServerFixture redis) : IClassFix
         var ledger = new RedisTransactionLedger(db, prefix, partitions, Window);
         var views = new RedisTransactionLedger.Partition[partitions];
         for (var p = 0; p < partitions; p++)
-            views[p] = ledger.For(p, await PartitionLease.AcquireAsync(db, $"{prefix}:p{p}:lease"));
+            views[p] = ledger.For(p, await PartitionLease.AcquireAsync(db, $"{prefix}:p{p}"));
         return (ledger, views);
     }
 
@@ -66,7 +66,7 @@ public sealed class TransactionLedgerTests(RedisServerFixture redis) : IClassFix
     {
         var prefix = NewPrefix();
         var (ledger, views) = await NewLedgerAsync(prefix, 1);
-        await PartitionLease.AcquireAsync(redis.Connection.GetDatabase(), $"{prefix}:p0:lease");
+        await PartitionLease.AcquireAsync(redis.Connection.GetDatabase(), $"{prefix}:p0");
         views[0].Register("T-1", new TransactionCandidate(T0.Ticks, 1));
         views[0].Through(T0.AddMinutes(1));
 

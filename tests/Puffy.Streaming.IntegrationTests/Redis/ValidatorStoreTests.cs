@@ -66,10 +66,10 @@ public sealed class ValidatorStoreTests(RedisServerFixture redis) : IClassFixtur
     {
         var db = redis.Connection.GetDatabase();
         var prefix = "test-" + Guid.NewGuid().ToString("N");
-        var first = await PartitionLease.AcquireAsync(db, prefix + ":lease");
+        var first = await PartitionLease.AcquireAsync(db, prefix);
         var stale = new ValidatorStore(db, prefix, first);
         await stale.SaveAsync(Checkpoint(State(T0), [], [], null, (1, T0)));
-        await PartitionLease.AcquireAsync(db, prefix + ":lease");
+        await PartitionLease.AcquireAsync(db, prefix);
 
         await Assert.ThrowsAsync<PartitionLeaseLostException>(() => stale.SaveAsync(Checkpoint(State(T0.AddHours(2)), [], [], null, (2, T0))));
         var loaded = await new ValidatorStore(db, prefix).LoadAsync();

@@ -149,9 +149,21 @@ internal sealed class StackHarness : IAsyncDisposable
 
     public string Logs() => string.Join("\n", State.Services.Keys.Select(s => $"== {s}\n{LocalStack.Tail(State.LogFile(s), 15)}"));
 
+    /// <summary>
+    /// <c>PUFFY_KEEP_STACKS=1</c>: each stack's folder (every service's log, the servers' data) stays after the stack is
+    /// stopped, for a post-mortem of a failed run; its path is in the test's diagnostic output.
+    /// </summary>
+    private static bool KeepStacks => Environment.GetEnvironmentVariable("PUFFY_KEEP_STACKS") == "1";
+
     public async ValueTask DisposeAsync()
     {
         await LocalStack.DownAsync(_root, TextWriter.Null);
+        if (KeepStacks)
+        {
+            TestContext.Current.SendDiagnosticMessage($"stack folder kept (PUFFY_KEEP_STACKS=1): {_root}");
+            return;
+        }
+
         try
         {
             Directory.Delete(_root, recursive: true);
