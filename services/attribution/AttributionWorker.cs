@@ -37,7 +37,7 @@ public sealed partial class AttributionWorker(
         using var stream = new PartitionedStream<SessionizedEvent, AttributionPartition>(
             clients.Consumer(options.Value.GroupId), Topics.SessionizedEvents, se => new StreamPosition(se.Event.Timestamp, se.Event.EventId, 0),
             producer, p => OpenAsync(redis, prefix, p, output), output.FlushAsync, line => LogKafka(line), line => LogProgress(line))
-            { StallWarningAfter = clients.Streams.StallWarning };
+            { StallWarningAfter = clients.Streams.StallWarning, InputInOrder = true };
         await clients.RunStageAsync(stream, producer, [], static () => { }, output.WriteAsync, stoppingToken);
     }
 
@@ -103,14 +103,14 @@ internal sealed partial class AttributionPartition(int partition, AttributionCor
     // The changes are taken once and kept until stored: a retried checkpoint writes the same touchpoints again.
     private IReadOnlyList<ClientTouchpoints>? _changes;
 
-    public long? StoredOffset => store.StoredOffset;
+    public ResumePoint? Stored => ResumePoint.Parse(store.StoredResume);
 
-    public async Task<bool> SaveAsync(long? resumeAt)
+    public async Task<bool> SaveAsync(ResumePoint? resumeAt)
     {
         _changes ??= core.TakeChanges();
         try
         {
-            await output.RetryAsync("Storing the checkpoint in Redis", () => store.SaveAsync(_changes, resumeAt));
+            await output.RetryAsync("Storing the checkpoint in Redis", () => store.SaveAsync(_changes, resumeAt?.ToText()));
         }
         catch (PartitionLeaseLostException)
         {

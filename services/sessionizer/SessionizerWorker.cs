@@ -40,7 +40,7 @@ public sealed partial class SessionizerWorker(
         using var stream = new PartitionedStream<ValidEvent, SessionizerPartition>(
             clients.Consumer(options.Value.GroupId), Topics.ValidEvents, ev => new StreamPosition(ev.Timestamp, ev.EventId, 0), producer,
             p => OpenAsync(redis, prefix, p, output), output.FlushAsync, line => LogKafka(line), line => LogProgress(line))
-            { StallWarningAfter = streams.StallWarning };
+            { StallWarningAfter = streams.StallWarning, InputInOrder = true };
         await clients.RunStageAsync(stream, producer, gates, () =>
         {
             // Downstream can go on with everything sent so far while this stage waits for it.
@@ -202,15 +202,15 @@ internal sealed partial class SessionizerPartition : IPartitionWork<ValidEvent>
     private IReadOnlyList<ClientState>? _clients;
     private IReadOnlyList<DayState>? _days;
 
-    public long? StoredOffset => _store.StoredOffset;
+    public ResumePoint? Stored => ResumePoint.Parse(_store.StoredResume);
 
-    public async Task<bool> SaveAsync(long? resumeAt)
+    public async Task<bool> SaveAsync(ResumePoint? resumeAt)
     {
         _clients ??= _core.TakeChanges();
         _days ??= _core.TakeDayChanges();
         try
         {
-            await _output.RetryAsync("Storing the checkpoint in Redis", () => _store.SaveAsync(_clients, _days, resumeAt));
+            await _output.RetryAsync("Storing the checkpoint in Redis", () => _store.SaveAsync(_clients, _days, resumeAt?.ToText()));
         }
         catch (PartitionLeaseLostException)
         {

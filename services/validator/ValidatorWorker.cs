@@ -363,9 +363,9 @@ internal sealed partial class ValidatorPartition : IPartitionWork<RawEvent>
     // The changes are taken once and kept until stored: a retried checkpoint writes the same again.
     private ValidatorCheckpoint? _changes;
 
-    public long? StoredOffset => _store.StoredOffset;
+    public ResumePoint? Stored => ResumePoint.Parse(_store.StoredResume);
 
-    public async Task<bool> SaveAsync(long? resumeAt)
+    public async Task<bool> SaveAsync(ResumePoint? resumeAt)
     {
         // Mid-flush nothing is stored (nor committed): a restart flushes again from the checkpoint before it.
         if (_flushEnd is not null)
@@ -383,7 +383,7 @@ internal sealed partial class ValidatorPartition : IPartitionWork<RawEvent>
 
         try
         {
-            await _output.RetryAsync("Storing the checkpoint in Redis", () => _store.SaveAsync(_changes, resumeAt));
+            await _output.RetryAsync("Storing the checkpoint in Redis", () => _store.SaveAsync(_changes, resumeAt?.ToText()));
         }
         catch (PartitionLeaseLostException)
         {

@@ -10,16 +10,16 @@ internal sealed class JsonHash<T>(IDatabase db, RedisKey key)
     /// <summary>
     /// Sets and deletes fields in one MULTI/EXEC transaction (one round trip): a checkpoint is stored whole or not at
     /// all, even if the writer dies half-way. Other commands for the same transaction may be added. Under a
-    /// <paramref name="lease"/>, it applies only while the lease is held, and stores <paramref name="resumeAt"/> with it.
+    /// <paramref name="lease"/>, it applies only while the lease is held, and stores <paramref name="resume"/> with it.
     /// </summary>
     public async Task WriteAsync(
         IEnumerable<(string Field, T? Value)> changes, Func<IBatch, IEnumerable<Task>>? alongside = null, PartitionLease? lease = null,
-        long? resumeAt = null)
+        string? resume = null)
     {
         var batch = db.CreateTransaction();
         var writes = new List<Task>();
-        if (lease?.Enlist(batch, resumeAt) is { } offset)
-            writes.Add(offset);
+        if (lease?.Enlist(batch, resume) is { } stored)
+            writes.Add(stored);
         writes.AddRange(Queue(batch, changes));
         if (alongside is not null)
             writes.AddRange(alongside(batch));

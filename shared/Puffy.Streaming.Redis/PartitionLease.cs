@@ -7,61 +7,62 @@ namespace Puffy.Streaming.Redis;
 /// Who may store a partition's state, and where in its input that state stands. Each instance that is assigned the partition
 /// takes the next epoch of its lease (INCR), and every checkpoint of that partition is a transaction on the condition that
 /// the epoch is still its own: an instance that was expelled from its consumer group without noticing (frozen, cut off) can
-/// then no longer overwrite what the partition's new owner stores. The same transaction stores the input offset the state
-/// reflects (<see cref="Enlist"/>), so state and position never part: a new owner resumes exactly where the state it loads
-/// ends, whatever the consumer group's commit says (a commit can fail, or the owner die, after the state was stored).
+/// then no longer overwrite what the partition's new owner stores. The same transaction stores where in its input the state
+/// ends (<see cref="Enlist"/>: the stream runtime's resume point, as text), so state and position never part: a new owner
+/// resumes exactly where the state it loads ends, whatever the consumer group's commit says (a commit can fail, or the owner
+/// die, after the state was stored).
 /// </summary>
 public sealed class PartitionLease
 {
-    private PartitionLease(RedisKey key, RedisKey offsetKey, long epoch, long? storedOffset)
+    private PartitionLease(RedisKey key, RedisKey resumeKey, long epoch, string? storedResume)
     {
         Key = key;
-        OffsetKey = offsetKey;
+        ResumeKey = resumeKey;
         Epoch = epoch;
-        StoredOffset = storedOffset;
+        StoredResume = storedResume;
     }
 
     /// <summary>The lease: <c>{partition key}:lease</c>, the epoch of its current owner.</summary>
     public RedisKey Key { get; }
 
-    /// <summary>The input offset the partition's stored state reflects: <c>{partition key}:offset</c>.</summary>
-    public RedisKey OffsetKey { get; }
+    /// <summary>Where in its input the partition's stored state ends: <c>{partition key}:resume</c>.</summary>
+    public RedisKey ResumeKey { get; }
 
     public long Epoch { get; }
 
     /// <summary>
-    /// The offset of the first input message the stored state does not reflect, as of taking the lease (the last checkpoint of
-    /// any owner before), or null when none was stored.
+    /// Where in its input the stored state ends, as of taking the lease (the last checkpoint of any owner before), or null
+    /// when none was stored.
     /// </summary>
-    public long? StoredOffset { get; }
+    public string? StoredResume { get; }
 
     /// <summary>The condition every checkpoint transaction of the partition carries.</summary>
     public Condition Held => Condition.StringEqual(Key, Epoch);
 
     /// <summary>
-    /// Takes the lease of the partition whose keys start with <paramref name="partitionKey"/>, and reads the offset its stored
-    /// state reflects. Read after the epoch is taken: no earlier owner can store anything after that.
+    /// Takes the lease of the partition whose keys start with <paramref name="partitionKey"/>, and reads where its stored state
+    /// ends. Read after the epoch is taken: no earlier owner can store anything after that.
     /// </summary>
     public static async Task<PartitionLease> AcquireAsync(IDatabase db, RedisKey partitionKey)
     {
         ArgumentNullException.ThrowIfNull(db);
         var key = partitionKey.Append(":lease");
-        var offsetKey = partitionKey.Append(":offset");
+        var resumeKey = partitionKey.Append(":resume");
         var epoch = await db.StringIncrementAsync(key);
-        var stored = await db.StringGetAsync(offsetKey);
-        return new PartitionLease(key, offsetKey, epoch, stored.HasValue ? (long)stored : null);
+        var stored = await db.StringGetAsync(resumeKey);
+        return new PartitionLease(key, resumeKey, epoch, stored.HasValue ? (string?)stored : null);
     }
 
     /// <summary>
     /// Makes <paramref name="transaction"/> a checkpoint of this partition: it applies only while this instance holds the lease,
-    /// and stores <paramref name="resumeAt"/> (the offset of the first input message its state does not reflect; null: unchanged)
-    /// with the state. Returns that write (null when there is none), to await with the transaction's others.
+    /// and stores <paramref name="resume"/> (where in its input the state ends; null: unchanged) with the state. Returns that
+    /// write (null when there is none), to await with the transaction's others.
     /// </summary>
-    public Task? Enlist(ITransaction transaction, long? resumeAt)
+    public Task? Enlist(ITransaction transaction, string? resume)
     {
         ArgumentNullException.ThrowIfNull(transaction);
         transaction.AddCondition(Held);
-        return resumeAt is { } offset ? transaction.StringSetAsync(OffsetKey, offset) : null;
+        return resume is null ? null : transaction.StringSetAsync(ResumeKey, resume);
     }
 
     /// <summary>Throws <see cref="PartitionLeaseLostException"/> when another instance took the lease since.</summary>

@@ -11,8 +11,8 @@ namespace Puffy.Streaming.Redis;
 /// <remarks>A partition-parallel sessionizer keeps one store per input partition (its own key prefix) under that partition's lease.</remarks>
 public sealed class SessionStore(IDatabase db, string keyPrefix, PartitionLease? lease = null)
 {
-    /// <summary>The input offset the stored state reflects, as of taking the lease (null: none stored, or no lease).</summary>
-    public long? StoredOffset => lease?.StoredOffset;
+    /// <summary>Where in its input the stored state ends, as of taking the lease (null: none stored, or no lease).</summary>
+    public string? StoredResume => lease?.StoredResume;
 
     private readonly JsonHash<ClientState> _states = new(db, keyPrefix + ":clients");
     private readonly RedisKey _byTime = keyPrefix + ":clients-by-time";
@@ -20,9 +20,9 @@ public sealed class SessionStore(IDatabase db, string keyPrefix, PartitionLease?
 
     /// <summary>
     /// Stores the changed client states and day tallies together, atomically, in one round trip; a forgotten client's
-    /// state is deleted. Under a lease, <paramref name="resumeAt"/> (the input offset they reflect) is stored with them.
+    /// state is deleted. Under a lease, <paramref name="resume"/> (where in their input they end) is stored with them.
     /// </summary>
-    public Task SaveAsync(IReadOnlyCollection<ClientState> changes, IReadOnlyCollection<DayState>? days = null, long? resumeAt = null)
+    public Task SaveAsync(IReadOnlyCollection<ClientState> changes, IReadOnlyCollection<DayState>? days = null, string? resume = null)
     {
         ArgumentNullException.ThrowIfNull(changes);
         days ??= [];
@@ -30,7 +30,7 @@ public sealed class SessionStore(IDatabase db, string keyPrefix, PartitionLease?
             changes.Select(c => (c.ClientId, c.IsForgotten ? null : (ClientState?)c)),
             batch => ByTime(batch, changes).Concat(_days.Queue(batch, days.Select(d => (DayField(d.Day), d.Completed ? null : d)))).ToList(),
             lease,
-            resumeAt);
+            resume);
     }
 
     // One ZADD and one ZREM for the whole checkpoint; a client changes at most once per checkpoint.

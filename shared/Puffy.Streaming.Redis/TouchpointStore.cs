@@ -10,16 +10,16 @@ namespace Puffy.Streaming.Redis;
 /// <remarks>A partition-parallel attribution keeps one store per input partition (its own key prefix) under that partition's lease.</remarks>
 public sealed class TouchpointStore(IDatabase db, string keyPrefix, PartitionLease? lease = null)
 {
-    /// <summary>The input offset the stored state reflects, as of taking the lease (null: none stored, or no lease).</summary>
-    public long? StoredOffset => lease?.StoredOffset;
+    /// <summary>Where in its input the stored state ends, as of taking the lease (null: none stored, or no lease).</summary>
+    public string? StoredResume => lease?.StoredResume;
 
     private readonly JsonHash<ClientTouchpoints> _clients = new(db, keyPrefix + ":touchpoints");
 
-    /// <summary>Stores the changed clients; under a lease, with <paramref name="resumeAt"/>, the input offset they reflect.</summary>
-    public Task SaveAsync(IReadOnlyCollection<ClientTouchpoints> changes, long? resumeAt = null)
+    /// <summary>Stores the changed clients; under a lease, with <paramref name="resume"/>, where in their input they end.</summary>
+    public Task SaveAsync(IReadOnlyCollection<ClientTouchpoints> changes, string? resume = null)
     {
         ArgumentNullException.ThrowIfNull(changes);
-        return _clients.WriteAsync(changes.Select(c => (c.ClientId, c.Touches.Count == 0 ? null : c)), lease: lease, resumeAt: resumeAt);
+        return _clients.WriteAsync(changes.Select(c => (c.ClientId, c.Touches.Count == 0 ? null : c)), lease: lease, resume: resume);
     }
 
     public Task<IReadOnlyList<ClientTouchpoints>> LoadAllAsync() => _clients.ReadAllAsync();

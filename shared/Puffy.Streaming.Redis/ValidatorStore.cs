@@ -40,8 +40,8 @@ public sealed record ValidatorRestore(
 /// </summary>
 public sealed class ValidatorStore(IDatabase db, string keyPrefix, PartitionLease? lease = null)
 {
-    /// <summary>The input offset the stored state reflects, as of taking the lease (null: none stored, or no lease).</summary>
-    public long? StoredOffset => lease?.StoredOffset;
+    /// <summary>Where in its input the stored state ends, as of taking the lease (null: none stored, or no lease).</summary>
+    public string? StoredResume => lease?.StoredResume;
 
     private readonly RedisKey _state = keyPrefix + ":state";
     private readonly RedisKey _days = keyPrefix + ":days";
@@ -51,14 +51,14 @@ public sealed class ValidatorStore(IDatabase db, string keyPrefix, PartitionLeas
 
     private RedisKey Seen(string day) => $"{keyPrefix}:seen:{day}";
 
-    /// <summary>Stores a checkpoint; under a lease, with <paramref name="resumeAt"/>, the input offset it reflects.</summary>
-    public async Task SaveAsync(ValidatorCheckpoint checkpoint, long? resumeAt = null)
+    /// <summary>Stores a checkpoint; under a lease, with <paramref name="resume"/>, where in its input it ends.</summary>
+    public async Task SaveAsync(ValidatorCheckpoint checkpoint, string? resume = null)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
         var batch = db.CreateTransaction();
         var writes = new List<Task>();
-        if (lease?.Enlist(batch, resumeAt) is { } offset)
-            writes.Add(offset);
+        if (lease?.Enlist(batch, resume) is { } stored)
+            writes.Add(stored);
         var days = new HashSet<string>(StringComparer.Ordinal);
         foreach (var group in checkpoint.NewIds.GroupBy(i => Day(i.Time)))
         {

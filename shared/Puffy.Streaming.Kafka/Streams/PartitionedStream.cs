@@ -20,19 +20,18 @@ public interface IPartitionWork<T>
     void Accept(Merged<T> message);
 
     /// <summary>
-    /// Stores what changed since the last call, and with it, in the same transaction, <paramref name="resumeAt"/>: the offset
-    /// of the partition's first message the state does not reflect (null: unchanged since the last save). The stage's outputs
-    /// are durable by then. False when nothing was stored because another instance owns the partition now (it took the
-    /// partition's lease).
+    /// Stores what changed since the last call, and with it, in the same transaction, <paramref name="resumeAt"/>: where in the
+    /// partition the state ends (null: unchanged since the last save). The stage's outputs are durable by then. False when
+    /// nothing was stored because another instance owns the partition now (it took the partition's lease).
     /// </summary>
-    Task<bool> SaveAsync(long? resumeAt);
+    Task<bool> SaveAsync(ResumePoint? resumeAt);
 
     /// <summary>
-    /// Where the state loaded when the partition was opened ends: the offset stored with it by the last save of any owner, or
-    /// null when none was stored (the consumer group's committed offset is used then). The partition resumes there, not at
-    /// the group's commit: a commit can be refused, or its instance die, after the state was stored.
+    /// Where the state loaded when the partition was opened ends: as stored with it by the last save of any owner, or null
+    /// when none was stored (the consumer group's committed offset is used then). The partition resumes there, not at the
+    /// group's commit: a commit can be refused, or its instance die, after the state was stored.
     /// </summary>
-    long? StoredOffset { get; }
+    ResumePoint? Stored { get; }
 
     /// <summary>
     /// False while what was processed has effects still to come that the state does not hold (the runtime then commits nothing
@@ -113,6 +112,15 @@ public sealed class PartitionedStream<T, TWork> : IDisposable
     /// <summary>The replay the latest input came from (header <c>puffy-replay</c>).</summary>
     public string? ReplayId => _replay.Current;
 
+    /// <summary>
+    /// The input is an ordered topic: each partition's records come in strictly increasing <see cref="StreamPosition"/>. A
+    /// record at or behind the last one taken on its partition is then a copy (sent again by an upstream instance restarted
+    /// from its checkpoint, or by one that lost the partition without knowing yet, e.g. after being frozen) and is dropped,
+    /// however late it comes: the state never sees an old event after newer ones. The last position taken is stored with
+    /// the state (<see cref="ResumePoint"/>).
+    /// </summary>
+    public bool InputInOrder { get; init; }
+
     /// <summary>How long an owned partition may go without a message while others move before it is logged (and again each time as long).</summary>
     public TimeSpan StallWarningAfter { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -153,17 +161,40 @@ public sealed class PartitionedStream<T, TWork> : IDisposable
             if (owned.SoughtInPoll == _polls || result.Offset.Value < owned.Next)
                 continue;
             _replay.Observe(result.Message.Headers);
-            owned.Work!.Accept(Decode(result));
+            var message = Decode(result);
             owned.Next = result.Offset.Value + 1;
             owned.Quiet.Restart();
+            if (InputInOrder && message.Record is not null)
+            {
+                if (owned.Taken is { } taken && message.Position <= taken)
+                {
+                    owned.Copies++;
+                    continue;
+                }
+
+                owned.Taken = message.Position;
+            }
+
+            owned.Work!.Accept(message);
             processed++;
         }
 
+        ReportCopies();
         WarnAboutQuietPartitions(processed);
         return processed;
     }
 
     private long _polls;
+
+    private void ReportCopies()
+    {
+        foreach (var (p, owned) in _owned.Where(o => o.Value.Copies > 0))
+        {
+            _info(string.Create(CultureInfo.InvariantCulture,
+                $"Partition {p} of {_topic}: dropped {owned.Copies} record(s) at or behind its last taken position {owned.Taken} (copies sent again upstream)"));
+            owned.Copies = 0;
+        }
+    }
 
     // Loads a partition's state when its first message comes. When the state was stored at another offset than the group's
     // commit (where fetching started), the partition goes on from the stored one: ahead, what the state already reflects is
@@ -172,9 +203,11 @@ public sealed class PartitionedStream<T, TWork> : IDisposable
     {
         var work = await _open(partition);
         owned.Work = work;
-        if (work.StoredOffset is not { } stored)
+        if (work.Stored is not { } point)
             return true;
-        owned.SavedAt = stored;
+        owned.Saved = point;
+        owned.Taken = point.Taken;
+        var stored = point.Offset;
         if (stored == offset)
             return true;
         _info(string.Create(CultureInfo.InvariantCulture,
@@ -266,7 +299,8 @@ public sealed class PartitionedStream<T, TWork> : IDisposable
         {
             var owned = _owned[p];
             // The offset travels with the state only where the state may reflect it (see IPartitionWork.MayCommit).
-            var resumeAt = owned.Work!.MayCommit && owned.Next != owned.SavedAt ? owned.Next : (long?)null;
+            var point = new ResumePoint(owned.Next, owned.Taken);
+            var resumeAt = owned.Work!.MayCommit && point != owned.Saved ? point : (ResumePoint?)null;
             if (!await owned.Work.SaveAsync(resumeAt))
             {
                 // Another instance owns it now and continues from the last checkpoint; this one must not commit it.
@@ -276,7 +310,7 @@ public sealed class PartitionedStream<T, TWork> : IDisposable
                 continue;
             }
 
-            owned.SavedAt = resumeAt ?? owned.SavedAt;
+            owned.Saved = resumeAt ?? owned.Saved;
             if (owned.Next > owned.Committed && owned.Work!.MayCommit)
                 offsets.Add(new TopicPartitionOffset(_topic, p, owned.Next));
         }
@@ -309,7 +343,7 @@ public sealed class PartitionedStream<T, TWork> : IDisposable
         foreach (var c in committed)
         {
             var p = c.Partition.Value;
-            _owned[p] = new Owned { Committed = c.Offset.Value, Next = c.Offset.Value, SavedAt = -1 };
+            _owned[p] = new Owned { Committed = c.Offset.Value, Next = c.Offset.Value };
             _assignedSincePoll.Add(c.TopicPartition);
             start.Add(new TopicPartitionOffset(c.TopicPartition, c.Offset.Value >= 0 ? c.Offset : Offset.Beginning));
         }
@@ -368,8 +402,14 @@ public sealed class PartitionedStream<T, TWork> : IDisposable
 
         public long Next { get; set; }
 
-        /// <summary>The offset stored with the state by this instance's last save (or loaded with it); -1 before.</summary>
-        public long SavedAt { get; set; }
+        /// <summary>What was stored with the state by this instance's last save (or loaded with it); null before.</summary>
+        public ResumePoint? Saved { get; set; }
+
+        /// <summary>The position of the last record taken (<see cref="InputInOrder"/>).</summary>
+        public StreamPosition? Taken { get; set; }
+
+        /// <summary>Copies dropped since the last report.</summary>
+        public long Copies { get; set; }
 
         /// <summary>The poll in which the partition was sought to its stored offset (0: never).</summary>
         public long SoughtInPoll { get; set; }

@@ -31,21 +31,21 @@ public sealed class OrderedStreamTests(KafkaFixture kafka) : IClassFixture<Kafka
 
     /// <summary>
     /// A partition's work that keeps what it is handed and the offsets it is asked to store; <see cref="MayCommit"/> as the
-    /// test sets it; its state "stored" at <see cref="StoredOffset"/>.
+    /// test sets it; its state "stored" at <see cref="Stored"/>.
     /// </summary>
-    private sealed class Collect(List<Merged<Metric>> all, long? storedOffset = null) : IPartitionWork<Metric>
+    private sealed class Collect(List<Merged<Metric>> all, ResumePoint? stored = null) : IPartitionWork<Metric>
     {
         public bool MayCommit { get; set; } = true;
 
         public int Saves { get; private set; }
 
-        public List<long?> ResumeAts { get; } = [];
+        public List<ResumePoint?> ResumeAts { get; } = [];
 
-        public long? StoredOffset => storedOffset;
+        public ResumePoint? Stored => stored;
 
         public void Accept(Merged<Metric> message) => all.Add(message);
 
-        public Task<bool> SaveAsync(long? resumeAt)
+        public Task<bool> SaveAsync(ResumePoint? resumeAt)
         {
             Saves++;
             ResumeAts.Add(resumeAt);
@@ -54,13 +54,14 @@ public sealed class OrderedStreamTests(KafkaFixture kafka) : IClassFixture<Kafka
     }
 
     private PartitionedStream<Metric, Collect> Stream(
-        string topic, string group, StreamProducer producer, List<Merged<Metric>> all, Dictionary<int, Collect>? works = null, Func<int, long?>? stored = null) =>
+        string topic, string group, StreamProducer producer, List<Merged<Metric>> all, Dictionary<int, Collect>? works = null,
+        Func<int, ResumePoint?>? stored = null, bool inOrder = false) =>
         new(kafka.Consumer(group), topic, PositionOf, producer, p =>
         {
             var work = new Collect(all, stored?.Invoke(p));
             works?.Add(p, work);
             return Task.FromResult(work);
-        }, () => Task.CompletedTask, line => TestContext.Current.SendDiagnosticMessage(line));
+        }, () => Task.CompletedTask, line => TestContext.Current.SendDiagnosticMessage(line)) { InputInOrder = inOrder };
 
     private static async Task<List<Merged<Metric>>> ReadUntilAsync(PartitionedStream<Metric, Collect> stream, List<Merged<Metric>> all, Func<List<Merged<Metric>>, bool> done)
     {
@@ -166,7 +167,7 @@ public sealed class OrderedStreamTests(KafkaFixture kafka) : IClassFixture<Kafka
         // at 5 (state older than the commit) and not at all.
         using (var consumer = new ConsumerBuilder<byte[]?, byte[]?>(kafka.Consumer(group)).Build())
             consumer.Commit([new TopicPartitionOffset(topic, 0, 10), new TopicPartitionOffset(topic, 1, 30), new TopicPartitionOffset(topic, 2, 20)]);
-        long?[] stored = [25, 5, null];
+        ResumePoint?[] stored = [new(25, null), new(5, null), null];
 
         var works = new Dictionary<int, Collect>();
         var all = new List<Merged<Metric>>();
@@ -183,7 +184,45 @@ public sealed class OrderedStreamTests(KafkaFixture kafka) : IClassFixture<Kafka
         // A checkpoint stores each partition's next offset with its state, and only when it moved.
         await stream.CheckpointAsync();
         await stream.CheckpointAsync();
-        Assert.All(works.Values, w => Assert.Equal([40, null], w.ResumeAts));
+        Assert.All(works.Values, w => Assert.Equal([new ResumePoint(40, null), null], w.ResumeAts));
+    }
+
+    [Fact]
+    public async Task PollAsync_OrderedInput_DropsRecordsAtOrBehindTheLastTakenAndResumesThatPositionFromTheState()
+    {
+        var topic = await TopicAsync("copies");
+        using var producer = Producer();
+        // Partition 0 as a restarted (or frozen and thawed) upstream instance writes it: 0..9, then 5..14 again, a mark
+        // at 3, then 15..19; partition 1 starts where a stored state says the last record taken was 7.
+        void Send(int p, IEnumerable<int> items)
+        {
+            foreach (var i in items)
+                producer.SendTo(topic, p, $"c-{p}", Item(i));
+        }
+
+        Send(0, Enumerable.Range(0, 10));
+        Send(0, Enumerable.Range(5, 10));
+        producer.MarkPartition(topic, 0, StreamMarkKind.Watermark, PositionOf(Item(3)));
+        Send(0, Enumerable.Range(15, 5));
+        Send(1, Enumerable.Range(0, 12));
+        producer.Flush(TestToken);
+
+        var works = new Dictionary<int, Collect>();
+        var all = new List<Merged<Metric>>();
+        using var stream = Stream(topic, KafkaFixture.UniqueName("g"), producer, all, works,
+            p => p == 1 ? new ResumePoint(0, PositionOf(Item(7))) : null, inOrder: true);
+        stream.Start();
+        await ReadUntilAsync(stream, all, r => r.Count(m => m.Record is not null) == 20 + 4);
+        await stream.PollAsync(TimeSpan.FromMilliseconds(500), 1000, TestToken);
+
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => (double)i), all.Where(m => m.Partition == 0 && m.Record is not null).Select(m => m.Record!.Value));
+        Assert.Single(all, m => m.Partition == 0 && m.Mark is not null);
+        Assert.Equal(Enumerable.Range(8, 4).Select(i => (double)i), all.Where(m => m.Partition == 1).Select(m => m.Record!.Value));
+
+        // The state stores the offset and the last position taken, for the next owner.
+        await stream.CheckpointAsync();
+        Assert.Equal(new ResumePoint(26, PositionOf(Item(19))), Assert.Single(works[0].ResumeAts));
+        Assert.Equal(new ResumePoint(12, PositionOf(Item(11))), Assert.Single(works[1].ResumeAts));
     }
 
     [Fact]

@@ -36,24 +36,24 @@ public sealed class SessionStoreTests(RedisServerFixture redis) : IClassFixture<
     }
 
     [Fact]
-    public async Task SaveAsync_UnderALease_StoresTheInputOffsetWithTheStateAndOnlyWhileTheLeaseIsHeld()
+    public async Task SaveAsync_UnderALease_StoresWhereTheInputStandsWithTheStateAndOnlyWhileTheLeaseIsHeld()
     {
         var db = redis.Connection.GetDatabase();
         var prefix = "test-" + Guid.NewGuid().ToString("N");
         var first = await PartitionLease.AcquireAsync(db, prefix);
-        Assert.Null(first.StoredOffset);
+        Assert.Null(first.StoredResume);
         var store = new SessionStore(db, prefix, first);
-        await store.SaveAsync([Open("a", T0)], resumeAt: 120);
+        await store.SaveAsync([Open("a", T0)], resume: "120|638764128001230000|0|e-a");
         await store.SaveAsync([Open("b", T0)]); // no offset: the stored one stays
 
         var second = await PartitionLease.AcquireAsync(db, prefix);
         // The earlier owner, unaware it was replaced, can store neither state nor offset any more.
-        await Assert.ThrowsAsync<PartitionLeaseLostException>(() => store.SaveAsync([Open("c", T0)], resumeAt: 180));
+        await Assert.ThrowsAsync<PartitionLeaseLostException>(() => store.SaveAsync([Open("c", T0)], resume: "180"));
         var third = await PartitionLease.AcquireAsync(db, prefix);
 
-        Assert.Equal(120, second.StoredOffset);
-        Assert.Equal(120, third.StoredOffset);
-        Assert.Equal(third.StoredOffset, new SessionStore(db, prefix, third).StoredOffset);
+        Assert.Equal("120|638764128001230000|0|e-a", second.StoredResume);
+        Assert.Equal(second.StoredResume, third.StoredResume);
+        Assert.Equal(third.StoredResume, new SessionStore(db, prefix, third).StoredResume);
         Assert.Equal(["a", "b"], (await store.LoadAllAsync()).Select(c => c.ClientId).Order(StringComparer.Ordinal));
     }
 
