@@ -46,7 +46,7 @@ internal static class BenchCommand
                                                           + "(own client and transaction ids), so events per second of event time grow N-fold");
         var rate = CliOptions.OptionalCount("--rate", "With --stack: also replay generated traffic of this many events per second of event time (see --duration)");
         var duration = CliOptions.Duration("--duration", "How much event time --rate generates", TimeSpan.FromMinutes(30));
-        var instances = CliOptions.Count("--instances", "With --stack: instances of each partition-parallel service (validator, sessionizer, attribution)", 1);
+        var instances = CliOptions.Count("--instances", "With --stack: instances of each partition-parallel service (validator, sessionizer, attribution) and of the monitor (one runs it, the others stand by)", 1);
         var command = new Command("bench", "Replays --data once and a synthetic scale-up (each copy shifted by the data set's span, with its "
                                            + "own client and transaction ids) and reports events/s and memory. With --stack, through the five "
                                            + "services, with a JSON and HTML load report (events/s, lag over time, latency, CPU and memory per process).")

@@ -104,11 +104,14 @@ internal static class LocalStack
 {
     public static IReadOnlyList<string> LongRunning { get; } = ["validator", "sessionizer", "attribution", "monitor"];
 
-    /// <summary>
-    /// The services that run as any number of instances sharing their input's partitions (<c>stack up --instances N</c>);
-    /// the monitor runs as one (see the README's "Scale-out").
-    /// </summary>
+    /// <summary>The services that run as any number of instances sharing their input's partitions (<c>stack up --instances N</c>).</summary>
     public static IReadOnlyList<string> PartitionParallel { get; } = ["validator", "sessionizer", "attribution"];
+
+    /// <summary>
+    /// The services that run as any number of instances of which one, elected through its group, runs the stage while the others
+    /// stand by to take over (<c>stack up --instances N</c>): the monitor, whose state spans its whole input (README, "Scale-out").
+    /// </summary>
+    public static IReadOnlyList<string> SingleOwner { get; } = ["monitor"];
 
     /// <summary>The instances of the long-running services: <c>sessionizer</c>, <c>sessionizer-2</c>, … for each service.</summary>
     public static IEnumerable<string> InstanceNames(int instances) =>
@@ -116,7 +119,8 @@ internal static class LocalStack
             .Select(i => i == 1 ? s : string.Create(CultureInfo.InvariantCulture, $"{s}-{i}")));
 
     /// <summary>How many instances of <paramref name="service"/> a stack started with <paramref name="instances"/> runs.</summary>
-    public static int InstancesOf(string service, int instances) => PartitionParallel.Contains(service) ? instances : 1;
+    public static int InstancesOf(string service, int instances) =>
+        PartitionParallel.Contains(service) || SingleOwner.Contains(service) ? instances : 1;
 
     /// <summary>The service an instance name belongs to (<c>sessionizer-2</c> → <c>sessionizer</c>).</summary>
     public static string ServiceOf(string instance)
@@ -199,7 +203,7 @@ internal static class LocalStack
 
     /// <param name="kafkaBootstrap">A Kafka to use; null starts the local test broker.</param>
     /// <param name="rabbitMq">Start RabbitMQ (with its management UI) for the monitor's alert delivery.</param>
-    /// <param name="instances">Instances of each partition-parallel service (<see cref="PartitionParallel"/>).</param>
+    /// <param name="instances">Instances of each partition-parallel service (<see cref="PartitionParallel"/>) and single-owner service (<see cref="SingleOwner"/>).</param>
     public static async Task<StackState> UpAsync(
         string root, int partitions, string? kafkaBootstrap, bool rabbitMq, int instances, TextWriter output, CancellationToken cancellationToken = default)
     {
@@ -470,7 +474,8 @@ internal static class LocalStack
 
     /// <summary>
     /// Per ordered stage: its consumer lag per partition and, for the partition-parallel ones, each instance (its client id
-    /// in the group) with the partitions the group assigned it.
+    /// in the group) with the partitions the group assigned it; then the monitor's lag (its topics added up per partition)
+    /// and which of its instances runs it.
     /// </summary>
     public static IEnumerable<string> LagLines(StackState state)
     {
@@ -495,9 +500,60 @@ internal static class LocalStack
         catch (Confluent.Kafka.KafkaException e)
         {
             lines.Add($"consumer lag unreadable: {e.Message}");
+            return lines;
+        }
+
+        try
+        {
+            foreach (var (service, group, topics) in SingleOwnerStages)
+            {
+                // The lag over the stage's topics, added up per partition number.
+                using var probe = new Confluent.Kafka.ConsumerBuilder<byte[]?, byte[]?>(state.Kafka.ProbeConfig(group)).Build();
+                var lag = new long[state.Partitions];
+                foreach (var topic in topics)
+                {
+                    var partitions = Enumerable.Range(0, state.Partitions).Select(p => new Confluent.Kafka.TopicPartition(topic, p)).ToList();
+                    var i = 0;
+                    foreach (var l in ConsumerLag.PerPartition(probe, partitions, TimeSpan.FromSeconds(5)))
+                        lag[i++] += l;
+                }
+
+                var instances = state.Services.Keys.Where(i => ServiceOf(i) == service).Order(StringComparer.Ordinal).ToList();
+                lines.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"{service,-11} {instances.Count} instance{(instances.Count == 1 ? "" : "s")} (one runs, any other stands by), {state.Partitions} partitions of {topics.Length} topics: lag {PerPartition(lag)}"));
+                lines.AddRange(instances.Select(i => $"            {i,-14} {RoleFromLog(state.LogFile(i)) ?? "starting"} (from its log)"));
+            }
+        }
+        catch (Confluent.Kafka.KafkaException e)
+        {
+            lines.Add($"consumer lag unreadable: {e.Message}");
         }
 
         return lines;
+    }
+
+    /// <summary>The single-owner stages: their service, consumer group and input topics.</summary>
+    public static IReadOnlyList<(string Service, string Group, string[] Topics)> SingleOwnerStages { get; } =
+    [
+        ("monitor", ConsumerGroups.Monitor, [Topics.Metrics, Topics.DeadLetters, Topics.Sessions, Topics.AttributedOrders]),
+    ];
+
+    /// <summary>Whether an instance of a single-owner stage runs it or stands by, by its log's last such line; null without any.</summary>
+    internal static string? RoleFromLog(string logFile)
+    {
+        if (!File.Exists(logFile))
+            return null;
+        string? role = null;
+        foreach (var line in File.ReadLines(logFile))
+        {
+            if (line.Contains("This instance runs the stage", StringComparison.Ordinal))
+                role = "runs the stage";
+            else if (line.Contains("Standing by:", StringComparison.Ordinal) || line.Contains("gave the stage up", StringComparison.Ordinal)
+                     || line.Contains("lost the stage", StringComparison.Ordinal) || line.Contains("another instance runs the stage now", StringComparison.Ordinal))
+                role = "stands by";
+        }
+
+        return role;
     }
 
     /// <summary>The members of a consumer group and the partitions of <paramref name="topic"/> each owns, as the group's coordinator says.</summary>

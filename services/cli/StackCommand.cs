@@ -19,7 +19,7 @@ internal static class StackCommand
         var upState = CliOptions.State();
         var partitions = CliOptions.Partitions();
         var noRabbitMq = new Option<bool>("--no-rabbitmq") { Description = "Start no RabbitMQ: the monitor delivers no alerts" };
-        var instances = CliOptions.Count("--instances", "Instances of each partition-parallel service (validator, sessionizer, attribution); they share the partitions", 1);
+        var instances = CliOptions.Count("--instances", "Instances of each partition-parallel service (validator, sessionizer, attribution), which share the partitions, and of the monitor, of which one runs while the others stand by", 1);
         var up = new Command("up", "Starts, as background processes under the state folder: Redis, ClickHouse, a Kafka-protocol broker "
                                    + "(unless KAFKA_BOOTSTRAP names a Kafka), RabbitMQ (alert delivery; Alerting__Webhooks__0=URL "
                                    + "names a webhook) and the validator, sessionizer, attribution and monitor services.")

@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Text;
-using Confluent.Kafka;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -9,406 +5,60 @@ using Puffy.Streaming.Alerting;
 using Puffy.Streaming.ClickHouse;
 using Puffy.Streaming.Contracts;
 using Puffy.Streaming.Hosting;
-using Puffy.Streaming.Logging;
-using Puffy.Streaming.Kafka;
 using Puffy.Streaming.Kafka.Streams;
-using Puffy.Streaming.Pipeline.Marketing;
-using Puffy.Streaming.Pipeline.Monitoring;
-using Puffy.Streaming.Redis;
 using Core = Puffy.Streaming.Pipeline.Monitoring.MonitorOptions;
 
 namespace Puffy.Streaming.Monitor;
 
 /// <summary>
-/// Metrics → alerts (topic and ClickHouse) and file_stats; dead letters → the dead_letters table; sessions and orders →
-/// marketing_daily. Poison → poison_messages and its alert: consumers' copies of messages they could not decode (from
-/// their headers), and every message the monitor will not take — a metric its rules reject (<see cref="MonitorCore.Check"/>),
-/// a dead letter with a reason not in the contract, values no table can hold. Each producer keys its metrics by
-/// its own name, so every producer's metrics arrive in the order it sent them, which is all the rules depend on; the
-/// partition-parallel sessionizer keys them by name and input partition (<c>sessionizer#p/P</c>), and the monitor sums
-/// a day's partitions (<see cref="PartitionDayMetrics"/>) once every partition is past it, before the rules see the day;
-/// a partition-parallel validator's file metrics (<c>validator#p/P</c>) are summed once every partition has completed
-/// the file (<see cref="PartitionFileMetrics"/>), and the rules and file_stats see whole files.
-/// At each checkpoint the rules' memory, the file totals, the sessions and orders newly counted in marketing_daily and
-/// the input positions they reflect are saved to Redis in one transaction, after the outputs are flushed and before
-/// the offsets are committed. A restarted monitor loads them and skips the redelivered messages the saved state
-/// already holds, so it continues exactly; a session or order sent twice upstream is counted once.
-/// With alert delivery on (<c>RabbitMq:Host</c>), each new alert is also published to RabbitMQ at the checkpoint, after
-/// the topic and ClickHouse have it and before the state that marks it raised is saved: a restarted monitor does not
-/// raise (or publish) it again, except after a crash between the two, when it is published again under the same id.
+/// The monitor: metrics, dead letters, sessions and orders in; alerts (topic, ClickHouse, RabbitMQ), file_stats, dead_letters,
+/// poison_messages and marketing_daily out (<see cref="MonitorStage"/>). Its state spans its whole input (a day's rules need
+/// every producer's metrics, marketing_daily every session and order), so one instance runs it at a time
+/// (<see cref="SingleOwnerStream{TWork}"/>): any further instance stands by and takes over, from the last checkpoint, when
+/// the running one stops or dies.
 /// </summary>
 public sealed partial class MonitorWorker(
     ServiceClients clients, IOptions<MonitorOptions> options, IHostApplicationLifetime lifetime, ILogger<MonitorWorker> log,
     AlertPublisher? publisher = null)
     : StreamWorker(lifetime, log)
 {
+    /// <summary>What the monitor reads: every partition of these, through one state.</summary>
+    public static IReadOnlyList<string> Inputs { get; } = [Topics.Metrics, Topics.DeadLetters, Topics.Sessions, Topics.AttributedOrders];
+
     protected override async Task RunAsync(CancellationToken stoppingToken)
     {
         var streams = clients.Streams;
         var codec = await clients.CodecAsync(stoppingToken);
         await clients.EnsureTopicsAsync(stoppingToken);
         using var clickHouse = await clients.ClickHouseAsync(stoppingToken);
-        var store = new MonitorStore<MonitorCheckpoint>(await clients.RedisAsync(stoppingToken), clients.Redis.KeyPrefix + ":monitor");
-        var writer = new ClickHouseWriter(clickHouse, batchSize: 10_000);
+        var redis = await clients.RedisAsync(stoppingToken);
         using var producer = clients.Producer(codec, "monitor");
-        string[] inputs = [Topics.Metrics, Topics.DeadLetters, Topics.Sessions, Topics.AttributedOrders];
-        using var consumer = new AssignedConsumer(clients.Consumer(options.Value.GroupId), line => LogKafka(line));
-        consumer.Start(inputs.Select(t => (t, producer.PartitionsOf(t))), streams.StartupTimeout);
-
-        var o = options.Value;
-        var monitor = new MonitorCore(new Core
-        {
-            MissingClientIdWarningPercent = o.MissingClientIdWarningPercent,
-            MissingClientIdCriticalPercent = o.MissingClientIdCriticalPercent,
-            DeadLetterWarningPercent = o.DeadLetterWarningPercent,
-            DeadLetterCriticalPercent = o.DeadLetterCriticalPercent,
-            AnomalySigmas = o.AnomalySigmas,
-            RowsCollapsePercent = o.RowsCollapsePercent,
-            AnomalyWindowDays = o.AnomalyWindowDays,
-            DirectShareJumpPoints = o.DirectShareJumpPoints,
-            IdleAfter = o.IdleAfter,
-        });
-        var files = new Dictionary<string, FileStatsRow>(StringComparer.Ordinal);
-        var changedFiles = new HashSet<string>(StringComparer.Ordinal);
-        var marketing = new MarketingDaily { TrackChanges = true };
-        var marketingChanged = false;
-        var sessionDays = new PartitionDayMetrics();
-        var validatorFiles = new PartitionFileMetrics();
-        var positions = new Dictionary<(string Topic, int Partition), long>();
-        if (await Infrastructure.RetryAsync("Loading the monitor state from Redis", store.LoadStateAsync, log, stoppingToken) is { } saved)
-        {
-            monitor.Restore(saved.Rules);
-            if (saved.SessionDays is { } partials)
-                sessionDays.Restore(partials);
-            if (saved.ValidatorFiles is { } fileParts)
-                validatorFiles.Restore(fileParts);
-            marketing.Restore(
-                await Infrastructure.RetryAsync("Loading the marketing sessions from Redis", store.LoadSessionsAsync, log, stoppingToken),
-                await Infrastructure.RetryAsync("Loading the marketing orders from Redis", store.LoadOrdersAsync, log, stoppingToken));
-            marketing.TakeChanges();
-            foreach (var row in saved.Files)
-                files[row.File] = row with { DeadLettered = new SortedDictionary<string, long>(row.DeadLettered.ToDictionary(), StringComparer.Ordinal) };
-            foreach (var p in saved.Positions)
-                positions[(p.Topic, p.Partition)] = p.Next;
-            LogRestored(saved.Rules.Alerts.Count, saved.Files.Count, saved.Positions.Count);
-        }
-
-        var unpublished = new List<Alert>();
-        var restoredPositions = new Dictionary<(string Topic, int Partition), long>(positions);
-        long redelivered = 0, counted = 0, tooLate = 0;
-        var changed = false;
-        var checkpoint = Stopwatch.StartNew();
-        var idleCheck = Stopwatch.StartNew();
-        var topicList = string.Join(", ", inputs);
-        LogStarted(topicList);
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            // The replay the input comes from names every line logged for it and travels on with the outputs.
-            using var replay = PuffyLogging.Replay(consumer.ReplayId);
-            producer.ReplayId = consumer.ReplayId;
-            foreach (var result in consumer.Poll(TimeSpan.FromMilliseconds(200), streams.PollBatch, stoppingToken))
-            {
-                var at = (result.Topic, result.Partition.Value);
-                if (result.Offset.Value < restoredPositions.GetValueOrDefault(at, long.MinValue))
-                {
-                    redelivered++; // already in the saved state, and its outputs were written before it was saved
-                    continue;
-                }
-
-                positions[at] = result.Offset.Value + 1;
-                changed = true;
-                var value = result.Message.Value;
-                switch (result.Topic)
-                {
-                    case Topics.Metrics when TryDecode<Metric>(codec, value, out var metric):
-                        // The key names the producer; a metric the rules would not take is set aside, never counted.
-                        var sender = result.Message.Key is { } key ? Encoding.UTF8.GetString(key) : string.Empty;
-                        var partial = MetricProducers.TryParsePartition(sender, out var producerName, out var part, out var parts);
-                        if (monitor.Check(metric, partial ? producerName : sender, part: partial) is { } problem)
-                        {
-                            await Reject(result, PoisonReasons.InvalidMetric, $"{Describe(metric)} from '{sender}': {problem}");
-                            break;
-                        }
-
-                        if (partial && producerName is not (MetricProducers.Sessionizer or MetricProducers.Validator))
-                        {
-                            await Reject(result, PoisonReasons.InvalidMetric, $"{Describe(metric)} from '{sender}': only the sessionizer and the validator send metrics per partition");
-                            break;
-                        }
-
-                        // A partition-parallel stage's partitions are summed first; the rules see whole days and whole files,
-                        // and a sum is checked as a whole metric (a part only as far as one partition's share can be).
-                        PartitionSums sums = producerName == MetricProducers.Sessionizer ? sessionDays : validatorFiles;
-                        IReadOnlyList<Metric> wholes = partial ? sums.Accept(metric, part, parts) : [metric];
-                        List<string>? wrongSums = null;
-                        foreach (var whole in wholes)
-                        {
-                            if (partial && monitor.Check(whole, producerName) is { } wrong)
-                            {
-                                (wrongSums ??= []).Add($"{Describe(whole)}: {wrong}");
-                                continue;
-                            }
-
-                            FileStats(files, changedFiles, whole);
-                            foreach (var alert in monitor.Accept(whole))
-                                await Raise(alert);
-                        }
-
-                        if (wrongSums is not null)
-                            await Reject(result, PoisonReasons.InvalidMetric, $"summed over the {parts} partitions of the {producerName} when '{sender}' completed them: {string.Join("; ", wrongSums)}");
-                        break;
-                    case Topics.DeadLetters when TryDecode<DeadLetter>(codec, value, out var deadLetter):
-                        if (!DeadLetterReasons.All.Contains(deadLetter.Reason, StringComparer.Ordinal))
-                        {
-                            await Reject(result, PoisonReasons.InvalidMessage, $"a dead letter with the reason '{deadLetter.Reason}', which is no reason of the contract");
-                            break;
-                        }
-
-                        try
-                        {
-                            await writer.AddAsync(deadLetter, CancellationToken.None);
-                        }
-                        catch (UnstorableRowException e)
-                        {
-                            await Reject(result, PoisonReasons.InvalidMessage, e.Message);
-                        }
-
-                        break;
-                    case Topics.DeadLetters:
-                        // A consumer's copy of a message it could not decode (or bytes that are no dead letter at all).
-                        await Poison(FromHeaders(result, DateTime.UtcNow));
-                        break;
-                    case Topics.Sessions when TryDecode<Session>(codec, value, out var session):
-                        if (Unstorable(session) is { } badSession)
-                        {
-                            await Reject(result, PoisonReasons.InvalidMessage, badSession);
-                            break;
-                        }
-
-                        // A restarted sessionizer sends the sessions it closed after its last checkpoint again.
-                        if (marketing.Add(session))
-                            marketingChanged = true;
-                        else
-                            counted++;
-                        break;
-                    case Topics.AttributedOrders when TryDecode<AttributedOrder>(codec, value, out var order):
-                        if (Unstorable(order) is { } badOrder)
-                        {
-                            await Reject(result, PoisonReasons.InvalidMessage, badOrder);
-                            break;
-                        }
-
-                        if (marketing.Add(order))
-                            marketingChanged = true;
-                        else
-                            counted++;
-                        break;
-                    default:
-                        // Undecodable input of a topic other than the dead letters: route it there, as every consumer does.
-                        LogPoison(result.Topic, result.Partition.Value, result.Offset.Value);
-                        producer.SendRaw(Topics.DeadLetters, DeadLetterHeaders.Route(result, DeadLetterReasons.PoisonMessage, "the message cannot be decoded"));
-                        break;
-                }
-            }
-
-            if (idleCheck.Elapsed >= TimeSpan.FromSeconds(10))
-            {
-                foreach (var alert in monitor.CheckIdle(DateTime.UtcNow))
-                {
-                    await Raise(alert);
-                    changed = true;
-                }
-
-                idleCheck.Restart();
-            }
-
-            if (checkpoint.Elapsed >= streams.CheckpointInterval)
-            {
-                await Checkpoint();
-                checkpoint.Restart();
-            }
-        }
-
-        await Checkpoint();
-
-        Task Reject(ConsumeResult<byte[]?, byte[]?> message, string reason, string detail) =>
-            Poison(PoisonMessageRow.Of(message.Topic, message.Partition.Value, message.Offset.Value, reason, detail, "monitor",
-                message.Message.Key, message.Message.Value, DateTime.UtcNow));
-
-        async Task Poison(PoisonMessageRow row)
-        {
-            // Counted and stored on its own (semantics §2), alerted once per day; never part of the row accounting.
-            LogRejected(row.Topic, row.Partition, row.Offset, row.Reason, row.Detail);
-            await writer.AddAsync(row, CancellationToken.None);
-            foreach (var alert in monitor.AcceptPoison(row.Received, $"{row.Topic}[{row.Partition}]@{row.Offset} ({row.Reason}): {row.Detail}"))
-                await Raise(alert);
-        }
-
-        async Task Raise(Alert alert)
-        {
-            // Ops page on errors: a critical or error alert is logged at Error, warnings at Warning, the rest at Information.
-            var level = alert.Severity switch
-            {
-                Severity.Critical or Severity.Error => LogLevel.Error,
-                Severity.Warning => LogLevel.Warning,
-                _ => LogLevel.Information,
-            };
-            var day = RunDay(alert.Day);
-            LogAlert(level, alert.Rule, day, alert.Severity, alert.Message);
-            producer.Send(Topics.Alerts, $"{alert.Rule}:{day}", alert);
-            await writer.AddAsync(alert, CancellationToken.None);
-            if (publisher is not null)
-                unpublished.Add(alert);
-        }
-
-        async Task Checkpoint()
-        {
-            foreach (var file in changedFiles)
-                await writer.AddAsync(files[file], CancellationToken.None);
-            changedFiles.Clear();
-            if (marketingChanged)
-            {
-                foreach (var row in marketing.ChangedRows())
-                    await writer.AddAsync(row, CancellationToken.None);
-                marketingChanged = false;
-            }
-
-            producer.Flush(CancellationToken.None);
-            await Infrastructure.RetryAsync("Flushing ClickHouse", () => writer.FlushAsync(CancellationToken.None), log, stoppingToken);
-            foreach (var alert in unpublished)
-                await Infrastructure.RetryAsync("Publishing an alert to RabbitMQ", () => publisher!.PublishAsync(alert, CancellationToken.None), log, stoppingToken);
-            unpublished.Clear();
-            if (changed)
-            {
-                var state = new MonitorCheckpoint(monitor.Save(), files.Values.OrderBy(f => f.File, StringComparer.Ordinal).ToList(),
-                    positions.OrderBy(p => p.Key.Topic, StringComparer.Ordinal).ThenBy(p => p.Key.Partition).Select(p => new InputPosition(p.Key.Topic, p.Key.Partition, p.Value)).ToList(),
-                    sessionDays.State(), validatorFiles.State());
-                var (sessions, orders) = marketing.TakeChanges();
-                await Infrastructure.RetryAsync("Storing the monitor state in Redis", () => store.SaveAsync(state, sessions, orders, marketing.ForgottenBefore), log, stoppingToken);
-                changed = false;
-            }
-
-            if (redelivered > 0 || counted > 0)
-            {
-                LogSkipped(redelivered, counted);
-                redelivered = counted = 0;
-            }
-
-            if (marketing.TooLate > tooLate)
-            {
-                LogTooLate(marketing.TooLate - tooLate, marketing.ForgottenBefore);
-                tooLate = marketing.TooLate;
-            }
-
-            consumer.Commit();
-        }
+        var prefix = clients.Redis.KeyPrefix + ":monitor";
+        using var stream = new SingleOwnerStream<MonitorStage>(
+            clients.Consumer(options.Value.GroupId), Inputs, producer,
+            () => MonitorStage.OpenAsync(redis, prefix, Rules(options.Value), codec, producer, new ClickHouseWriter(clickHouse, batchSize: 10_000),
+                publisher, log, stoppingToken),
+            line => LogKafka(line), line => LogProgress(line))
+            { StallWarningAfter = streams.StallWarning };
+        await clients.RunStageAsync(stream, producer, [], static () => { }, () => stream.Work?.TickAsync() ?? Task.CompletedTask, stoppingToken);
     }
 
-    private static bool TryDecode<T>(MessageCodec codec, byte[]? value, out T message)
-        where T : class
+    private static Core Rules(MonitorOptions o) => new()
     {
-        message = null!;
-        if (value is null)
-            return false;
-        try
-        {
-            message = codec.Deserialize<T>(value);
-            return true;
-        }
-        catch (InvalidMessageException)
-        {
-            return false;
-        }
-    }
-
-    /// <summary>file_stats from the metric snapshots of the ingestor (rows, columns, errors) and the validator (outcomes).</summary>
-    private static void FileStats(Dictionary<string, FileStatsRow> files, HashSet<string> changed, Metric m)
-    {
-        if (!m.Name.StartsWith("file.", StringComparison.Ordinal) || m.Source.Length == 0)
-            return;
-        var row = files.GetValueOrDefault(m.Source) ?? new FileStatsRow(m.Source, m.Day, 0, string.Empty, 0, new SortedDictionary<string, long>(StringComparer.Ordinal), null);
-        // The monitor checked the metric: its counts are whole, non-negative and far inside a long.
-        row = m.Name switch
-        {
-            // The ingestor announces every reading of a file: one that failed before is readable now.
-            MetricNames.FileSchema => row with { Columns = m.Dimension, Unreadable = false, Error = null },
-            MetricNames.FileRows => row with { Rows = (long)m.Value },
-            MetricNames.FileValid => row with { Valid = (long)m.Value },
-            MetricNames.FileDeadLettered => row with { DeadLettered = new SortedDictionary<string, long>(row.DeadLettered.ToDictionary(), StringComparer.Ordinal) { [m.Dimension] = (long)m.Value } },
-            MetricNames.FileUnreadable => row with { Unreadable = true, Error = m.Dimension },
-            MetricNames.FileHeaderUnusable => row with { Error = row.Error ?? m.Dimension },
-            _ => row,
-        };
-        files[m.Source] = row;
-        changed.Add(m.Source);
-    }
-
-    /// <summary>A poison copy on the dead-letter topic: what its headers say about the message a consumer could not decode.</summary>
-    private static PoisonMessageRow FromHeaders(ConsumeResult<byte[]?, byte[]?> result, DateTime received)
-    {
-        string? Header(string name) =>
-            result.Message.Headers?.TryGetLastBytes(name, out var bytes) == true ? Encoding.UTF8.GetString(bytes) : null;
-        var topic = Header(DeadLetterHeaders.SourceTopic);
-        var partition = int.TryParse(Header(DeadLetterHeaders.SourcePartition), CultureInfo.InvariantCulture, out var p) ? p : result.Partition.Value;
-        var offset = long.TryParse(Header(DeadLetterHeaders.SourceOffset), CultureInfo.InvariantCulture, out var off) ? off : result.Offset.Value;
-        var detail = Header(DeadLetterHeaders.Detail) ?? "not a dead letter, and without the headers of a consumer's copy";
-        return PoisonMessageRow.Of(topic ?? result.Topic, topic is null ? result.Partition.Value : partition, topic is null ? result.Offset.Value : offset,
-            PoisonReasons.Undecodable, detail, topic is null ? "monitor" : $"a consumer of {topic}", result.Message.Key, result.Message.Value, received);
-    }
-
-    private static string Describe(Metric m) =>
-        string.Create(CultureInfo.InvariantCulture, $"{m.Name} = {m.Value} (day {RunDay(m.Day)}, file '{m.Source}', dimension '{m.Dimension}')");
-
-    /// <summary>Why a session cannot be counted in marketing_daily (a start ClickHouse cannot store), or null.</summary>
-    private static string? Unstorable(Session s) =>
-        RowBinaryWriter.IsStorable(s.Start) ? null : $"session {s.SessionId} starts at {s.Start:O}, outside what the tables can hold";
-
-    /// <summary>Why an order cannot be counted in marketing_daily (a time or revenue the tables cannot hold), or null.</summary>
-    private static string? Unstorable(AttributedOrder o)
-    {
-        if (!RowBinaryWriter.IsStorable(o.PurchaseTime) || !RowBinaryWriter.IsStorable(o.FirstClick.SessionStart)
-            || !RowBinaryWriter.IsStorable(o.LastClick.SessionStart) || !RowBinaryWriter.IsStorable(o.LastNonDirect.SessionStart))
-            return $"order {o.TransactionId} carries a time outside what the tables can hold";
-        return Math.Abs(o.Revenue) > MaxRevenue ? $"order {o.TransactionId} has the revenue {o.Revenue}, beyond what the tables can hold" : null;
-    }
-
-    // Decimal(18, 2) holds up to 10^16 - 0.01; a marketing_daily sum must fit too.
-    private const decimal MaxRevenue = 1_000_000_000_000m;
-
-    private static string RunDay(DateOnly? day) => day?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "unknown";
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Restored the monitor state: {Alerts} alerts raised, {Files} files, positions on {Partitions} partitions")]
-    private partial void LogRestored(int alerts, int files, int partitions);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Skipped {Messages} redelivered messages already in the restored state and {Counted} sessions or orders already counted")]
-    private partial void LogSkipped(long messages, long counted);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Contributions} sessions or orders not counted in marketing_daily: they touch a day before {Day}, whose row is final")]
-    private partial void LogTooLate(long contributions, DateOnly day);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Monitoring {Topics}")]
-    private partial void LogStarted(string topics);
-
-    [LoggerMessage(Message = "Alert {Rule} for {Day} ({Severity}): {AlertMessage}")]
-    private partial void LogAlert(LogLevel level, string rule, string day, Severity severity, string alertMessage);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Undecodable message {Topic}[{Partition}]@{Offset} sent to the dead letters")]
-    private partial void LogPoison(string topic, int partition, long offset);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Poison message {Topic}[{Partition}]@{Offset} set aside ({Reason}): {Detail}")]
-    private partial void LogRejected(string topic, int partition, long offset, string reason, string detail);
+        MissingClientIdWarningPercent = o.MissingClientIdWarningPercent,
+        MissingClientIdCriticalPercent = o.MissingClientIdCriticalPercent,
+        DeadLetterWarningPercent = o.DeadLetterWarningPercent,
+        DeadLetterCriticalPercent = o.DeadLetterCriticalPercent,
+        AnomalySigmas = o.AnomalySigmas,
+        RowsCollapsePercent = o.RowsCollapsePercent,
+        AnomalyWindowDays = o.AnomalyWindowDays,
+        DirectShareJumpPoints = o.DirectShareJumpPoints,
+        IdleAfter = o.IdleAfter,
+    };
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Detail}")]
     private partial void LogKafka(string detail);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Detail}")]
+    private partial void LogProgress(string detail);
 }
-
-/// <summary>
-/// What the monitor saves at a checkpoint besides the marketing contributions: its rules' memory, the file totals, the
-/// sessionizer's and the validator's partition metrics not yet summed, and the input they reflect.
-/// </summary>
-internal sealed record MonitorCheckpoint(
-    MonitorState Rules, IReadOnlyList<FileStatsRow> Files, IReadOnlyList<InputPosition> Positions, PartitionDayMetricsState? SessionDays = null,
-    PartitionFileMetricsState? ValidatorFiles = null);
-
-/// <summary>The next offset to apply of one input partition.</summary>
-internal sealed record InputPosition(string Topic, int Partition, long Next);

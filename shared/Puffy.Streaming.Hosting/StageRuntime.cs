@@ -4,7 +4,7 @@ using Puffy.Streaming.Logging;
 
 namespace Puffy.Streaming.Hosting;
 
-/// <summary>The loop every partition-parallel stage runs: back-pressure, poll, write, checkpoint.</summary>
+/// <summary>The loop every consuming stage runs: back-pressure, poll, write, checkpoint.</summary>
 public static class StageRuntime
 {
     /// <summary>
@@ -12,11 +12,9 @@ public static class StageRuntime
     /// first, e.g. to mark progress), hands each poll's messages to their partitions, runs <paramref name="afterBatch"/> (e.g.
     /// writes ClickHouse rows), and checkpoints at the configured interval and once more when stopped.
     /// </summary>
-    public static async Task RunStageAsync<T, TWork>(
-        this ServiceClients clients, PartitionedStream<T, TWork> stream, StreamProducer producer, IReadOnlyList<LagGate> gates,
+    public static async Task RunStageAsync(
+        this ServiceClients clients, IStageStream stream, StreamProducer producer, IReadOnlyList<LagGate> gates,
         Action beforeWaiting, Func<Task> afterBatch, CancellationToken stoppingToken)
-        where T : class
-        where TWork : class, IPartitionWork<T>
     {
         ArgumentNullException.ThrowIfNull(clients);
         ArgumentNullException.ThrowIfNull(stream);
@@ -49,7 +47,7 @@ public static class StageRuntime
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            // Stopping: the last checkpoint below, then leaving the group hands the partitions over.
+            // Stopping: the last checkpoint below, then leaving the group hands the input over.
         }
 
         await stream.CheckpointAsync();

@@ -12,9 +12,10 @@ namespace Puffy.Streaming.Redis;
 /// day <see cref="MarketingDaily"/> remembers the id by), with a set naming the stored days. A checkpoint writes the
 /// state and the new contributions, and deletes the days the table has forgotten, in one MULTI/EXEC transaction, so a
 /// restart sees one checkpoint whole and the stored ids stay within the table's horizon. Writing the same contributions
-/// again changes nothing.
+/// again changes nothing. Under a <paramref name="lease"/> (the stage's, taken by the instance that runs it), a checkpoint
+/// applies only while that instance still holds it; otherwise it throws <see cref="PartitionLeaseLostException"/>.
 /// </summary>
-public sealed class MonitorStore<TState>(IDatabase db, string keyPrefix)
+public sealed class MonitorStore<TState>(IDatabase db, string keyPrefix, PartitionLease? lease = null)
     where TState : class
 {
     private readonly RedisKey _state = keyPrefix + ":state";
@@ -34,6 +35,7 @@ public sealed class MonitorStore<TState>(IDatabase db, string keyPrefix)
         var stored = _storedDays ??= await ReadStoredDaysAsync();
         var batch = db.CreateTransaction();
         var writes = new List<Task>();
+        lease?.Enlist(batch, null);
         foreach (var day in sessions.Where(s => s.Day >= forgetBefore).GroupBy(s => s.Day))
             writes.AddRange(Sessions(day.Key).Queue(batch, day.Select(s => (s.SessionId, (SessionContribution?)s))));
         foreach (var day in orders.Where(o => o.Day() >= forgetBefore).GroupBy(o => o.Day()))
@@ -50,11 +52,19 @@ public sealed class MonitorStore<TState>(IDatabase db, string keyPrefix)
 
         writes.Add(batch.StringSetAsync(_state, StateJson.Serialize(state)));
         if (!await batch.ExecuteAsync())
+        {
+            if (lease is not null)
+                await lease.EnsureHeldAsync(db);
             throw new CheckpointNotAppliedException($"{_state}: the checkpoint transaction was not applied");
+        }
+
         await Task.WhenAll(writes);
         stored.UnionWith(added);
         stored.ExceptWith(forgotten);
     }
+
+    /// <summary>False when another instance took the lease since this store's was taken (true without a lease).</summary>
+    public async Task<bool> HoldsLeaseAsync() => lease is null || await db.StringGetAsync(lease.Key) == lease.Epoch;
 
     /// <summary>The state of the last checkpoint, or null when none was saved.</summary>
     public async Task<TState?> LoadStateAsync()

@@ -51,7 +51,7 @@ public interface IPartitionWork<T>
 /// partitions lost without a revocation (this instance was expelled from the group) are dropped unsaved: their new owner
 /// continues from the last checkpoint, and a save that arrives late is refused by the partition's lease.
 /// </summary>
-public sealed class PartitionedStream<T, TWork> : IDisposable
+public sealed class PartitionedStream<T, TWork> : IStageStream, IDisposable
     where T : class
     where TWork : class, IPartitionWork<T>
 {

@@ -49,6 +49,27 @@ public sealed class MonitorStoreTests(RedisServerFixture redis) : IClassFixture<
     }
 
     [Fact]
+    public async Task SaveAsync_UnderALeaseAnotherInstanceTook_StoresNothingAndThrows()
+    {
+        var prefix = "test-" + Guid.NewGuid().ToString("N") + ":monitor";
+        var db = redis.Connection.GetDatabase();
+        var first = new MonitorStore<State>(db, prefix, await PartitionLease.AcquireAsync(db, prefix));
+        Assert.True(await first.HoldsLeaseAsync());
+        await first.SaveAsync(new State("first", [10]), [Session("s1")], []);
+
+        // A standby takes the stage over: its lease ends the first instance's.
+        var second = new MonitorStore<State>(db, prefix, await PartitionLease.AcquireAsync(db, prefix));
+
+        Assert.False(await first.HoldsLeaseAsync());
+        await Assert.ThrowsAsync<PartitionLeaseLostException>(() => first.SaveAsync(new State("stale", [12]), [Session("s2")], []));
+        Assert.Equal("first", (await second.LoadStateAsync())!.Note);
+        Assert.Equal(["s1"], (await second.LoadSessionsAsync()).Select(s => s.SessionId));
+        Assert.True(await second.HoldsLeaseAsync());
+        await second.SaveAsync(new State("second", [12]), [Session("s2")], []);
+        Assert.Equal("second", (await first.LoadStateAsync())!.Note);
+    }
+
+    [Fact]
     public async Task SaveAsync_ForgetBefore_DeletesTheEarlierDaysFromRedisAndKeepsTheRest()
     {
         var prefix = "test-" + Guid.NewGuid().ToString("N") + ":monitor";

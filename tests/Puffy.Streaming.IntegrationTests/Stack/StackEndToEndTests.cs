@@ -34,10 +34,12 @@ public sealed class StackEndToEndTests
         // `stack status` reads each stage's own lag: none once everything is processed.
         var status = LocalStack.LagLines(stack.State).ToList();
         var lagLines = status.Where(line => !line.StartsWith(' ')).ToList();
-        Assert.Equal(3, lagLines.Count);
+        Assert.Equal(4, lagLines.Count); // the three ordered stages and the monitor
         Assert.All(lagLines, line => Assert.EndsWith("lag [0] 0, [1] 0, [2] 0, [3] 0", line, StringComparison.Ordinal));
         // Each partition-parallel stage's one instance, with every partition the group gave it.
         Assert.Equal(LocalStack.PartitionParallel.Count, status.Count(line => line.Contains("partitions 0, 1, 2, 3", StringComparison.Ordinal)));
+        // The monitor's one instance runs its stage.
+        Assert.Contains(status, line => line.Contains("monitor ", StringComparison.Ordinal) && line.EndsWith("runs the stage (from its log)", StringComparison.Ordinal));
 
         // The replay id travels with the data (message header) and names the lines every service logs for it.
         foreach (var service in LocalStack.LongRunning)

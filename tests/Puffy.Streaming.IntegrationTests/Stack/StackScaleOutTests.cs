@@ -9,7 +9,8 @@ namespace Puffy.Streaming.IntegrationTests.Stack;
 /// <summary>
 /// The partition-parallel services (validator, sessionizer, attribution) as several instances of their consumer group: the real
 /// data through any number of instances and partitions gives exactly the embedded run's summary, marketing_daily and
-/// file_stats, also when one instance of every service is killed with SIGKILL mid-replay while the others run on.
+/// file_stats, also when one instance of every service is killed with SIGKILL mid-replay while the others run on. The monitor
+/// runs as one instance of several, the others standing by to take over.
 /// </summary>
 [Collection(StackCollection.Name)]
 public sealed partial class StackScaleOutTests
@@ -133,6 +134,50 @@ public sealed partial class StackScaleOutTests
         Assert.True(woken.Contains("Lost partition(s)", StringComparison.Ordinal) || woken.Contains("was taken over by another instance", StringComparison.Ordinal),
             "the frozen instance did not notice its partitions had moved:\n" + woken);
         Assert.Equal(frozen, stack.State.Services[service + "-2"]);
+    }
+
+    /// <summary>
+    /// The monitor runs on one instance while the other stands by. Frozen, the running one is expelled from the election group,
+    /// the standby takes the stage over from the last checkpoint under a newer lease, and the thawed one writes nothing stale
+    /// (its checkpoint finds the lease gone) and stands by.
+    /// </summary>
+    [Fact]
+    public async Task Replay_RunningMonitorFrozenPastItsSessionTimeout_TheStandbyTakesOverAndTheResultIsExact()
+    {
+        var embedded = StackHarness.Embedded(StackHarness.RealData, Ct);
+        await using var stack = await StackHarness.UpAsync(rabbitMq: false, partitions: 4, instances: 2, Ct);
+
+        var replay = stack.ReplayAsync(StackHarness.RealData, "50000x", Ct);
+        Assert.True(await stack.WaitForRowsAsync("orders", 40, Ct), "no progress before the freeze:\n" + stack.Logs());
+        Assert.False(replay.IsCompleted, "the replay finished before the freeze");
+        string[] monitors = ["monitor", "monitor-2"];
+        var running = monitors.Where(m => LocalStack.RoleFromLog(stack.State.LogFile(m)) == "runs the stage").ToList();
+        var frozenName = Assert.Single(running);
+        var standby = monitors.Single(m => m != frozenName);
+        Assert.Equal("stands by", LocalStack.RoleFromLog(stack.State.LogFile(standby)));
+
+        var frozen = stack.State.Services[frozenName];
+        BackgroundProcess.Freeze(frozen);
+        try
+        {
+            var until = DateTime.UtcNow.AddMinutes(2);
+            while (LocalStack.RoleFromLog(stack.State.LogFile(standby)) != "runs the stage" && DateTime.UtcNow < until)
+                await Task.Delay(200, Ct); // polling the standby's log for the takeover
+            Assert.Equal("runs the stage", LocalStack.RoleFromLog(stack.State.LogFile(standby)));
+        }
+        finally
+        {
+            BackgroundProcess.Thaw(frozen);
+        }
+
+        Assert.Equal(0, await replay);
+        await stack.WaitUntilProcessedAsync(Ct);
+
+        Assert.Equal(embedded.ToJson(), (await stack.SummaryAsync(Ct)).ToJson());
+        await stack.AssertMonitorTablesEqualAsync(embedded, Ct);
+        Assert.Contains("Restored the monitor state under lease epoch 2", LocalStack.Tail(stack.State.LogFile(standby), 5000), StringComparison.Ordinal);
+        Assert.Equal("stands by", LocalStack.RoleFromLog(stack.State.LogFile(frozenName)));
+        Assert.Equal(frozen, stack.State.Services[frozenName]);
     }
 
     [GeneratedRegex(@"Partition \d+: lease epoch (\d+); restored (?:the touchpoints of )?(\d+)")]
