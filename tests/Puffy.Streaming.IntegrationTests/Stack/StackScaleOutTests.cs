@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Puffy.Streaming.Cli;
 using Puffy.Streaming.Contracts;
+using Puffy.Streaming.Embedded;
 using Puffy.Streaming.LocalServers;
 
 namespace Puffy.Streaming.IntegrationTests.Stack;
@@ -107,28 +108,12 @@ public sealed partial class StackScaleOutTests
         Assert.True(await stack.WaitForRowsAsync("orders", 40, Ct), "no progress before the freeze:\n" + stack.Logs());
         Assert.False(replay.IsCompleted, "the replay finished before the freeze");
 
-        // SIGSTOP: sockets open, no heartbeats. The group expels it after the session timeout and gives its partitions to
-        // the other instance, which loads their last checkpoint under a newer lease.
+        // The group expels it after the session timeout and gives its partitions to the other instance, which loads their
+        // last checkpoint under a newer lease.
         var frozen = stack.State.Services[service + "-2"];
-        BackgroundProcess.Freeze(frozen);
-        try
-        {
-            var log = stack.State.LogFile(service);
-            var until = DateTime.UtcNow.AddMinutes(2);
-            while (LocalStack.OwnedFromLog(log, input) != "0, 1, 2, 3" && DateTime.UtcNow < until)
-                await Task.Delay(200, Ct); // polling the survivor's log for the takeover
-            Assert.Equal("0, 1, 2, 3", LocalStack.OwnedFromLog(log, input));
-        }
-        finally
-        {
-            BackgroundProcess.Thaw(frozen);
-        }
-
-        Assert.Equal(0, await replay);
-        await stack.WaitUntilProcessedAsync(Ct);
-
-        Assert.Equal(embedded.ToJson(), (await stack.SummaryAsync(Ct)).ToJson());
-        await stack.AssertMonitorTablesEqualAsync(embedded, Ct);
+        var log = stack.State.LogFile(service);
+        await FreezeUntilAsync(frozen, () => LocalStack.OwnedFromLog(log, input) == "0, 1, 2, 3", $"{service} did not take over every partition");
+        await AssertReplayEndsExactlyAsync(stack, replay, embedded);
         // Woken up, it learnt that its partitions were gone (or had its checkpoint refused by the lease), and carried on.
         var woken = LocalStack.Tail(stack.State.LogFile(service + "-2"), 5000);
         Assert.True(woken.Contains("Lost partition(s)", StringComparison.Ordinal) || woken.Contains("was taken over by another instance", StringComparison.Ordinal),
@@ -157,27 +142,40 @@ public sealed partial class StackScaleOutTests
         Assert.Equal("stands by", LocalStack.RoleFromLog(stack.State.LogFile(standby)));
 
         var frozen = stack.State.Services[frozenName];
-        BackgroundProcess.Freeze(frozen);
-        try
-        {
-            var until = DateTime.UtcNow.AddMinutes(2);
-            while (LocalStack.RoleFromLog(stack.State.LogFile(standby)) != "runs the stage" && DateTime.UtcNow < until)
-                await Task.Delay(200, Ct); // polling the standby's log for the takeover
-            Assert.Equal("runs the stage", LocalStack.RoleFromLog(stack.State.LogFile(standby)));
-        }
-        finally
-        {
-            BackgroundProcess.Thaw(frozen);
-        }
-
-        Assert.Equal(0, await replay);
-        await stack.WaitUntilProcessedAsync(Ct);
-
-        Assert.Equal(embedded.ToJson(), (await stack.SummaryAsync(Ct)).ToJson());
-        await stack.AssertMonitorTablesEqualAsync(embedded, Ct);
+        await FreezeUntilAsync(frozen, () => LocalStack.RoleFromLog(stack.State.LogFile(standby)) == "runs the stage", $"{standby} did not take the monitor over");
+        await AssertReplayEndsExactlyAsync(stack, replay, embedded);
         Assert.Contains("Restored the monitor state under lease epoch 2", LocalStack.Tail(stack.State.LogFile(standby), 5000), StringComparison.Ordinal);
         Assert.Equal("stands by", LocalStack.RoleFromLog(stack.State.LogFile(frozenName)));
         Assert.Equal(frozen, stack.State.Services[frozenName]);
+    }
+
+    /// <summary>
+    /// Freezes a process (SIGSTOP: sockets open, no heartbeats) until <paramref name="tookOver"/> holds (polling the logs, up to
+    /// two minutes), then thaws it.
+    /// </summary>
+    private static async Task FreezeUntilAsync(int pid, Func<bool> tookOver, string failure)
+    {
+        BackgroundProcess.Freeze(pid);
+        try
+        {
+            var until = DateTime.UtcNow.AddMinutes(2);
+            while (!tookOver() && DateTime.UtcNow < until)
+                await Task.Delay(200, Ct); // polling the logs for the takeover
+            Assert.True(tookOver(), failure);
+        }
+        finally
+        {
+            BackgroundProcess.Thaw(pid);
+        }
+    }
+
+    /// <summary>The replay succeeds, every service catches up, and ClickHouse holds exactly the embedded run's figures.</summary>
+    private static async Task AssertReplayEndsExactlyAsync(StackHarness stack, Task<int> replay, RunSummary embedded)
+    {
+        Assert.Equal(0, await replay);
+        await stack.WaitUntilProcessedAsync(Ct);
+        Assert.Equal(embedded.ToJson(), (await stack.SummaryAsync(Ct)).ToJson());
+        await stack.AssertMonitorTablesEqualAsync(embedded, Ct);
     }
 
     [GeneratedRegex(@"Partition \d+: lease epoch (\d+); restored (?:the touchpoints of )?(\d+)")]
