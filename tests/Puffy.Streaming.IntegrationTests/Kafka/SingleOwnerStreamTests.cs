@@ -58,6 +58,30 @@ public sealed class SingleOwnerStreamTests(KafkaFixture kafka) : IClassFixture<K
 
     private StreamProducer Producer() => new(kafka.Options.ProducerConfig(), MessageCodec.Catalogue, "test");
 
+    /// <summary>A test's stage: two fresh input topics, a fresh group, the producers, the shared store and what was taken.</summary>
+    private sealed class Stage(string[] topics, string group, IProducer<byte[]?, byte[]?> raw, StreamProducer producer) : IDisposable
+    {
+        public string[] Topics => topics;
+
+        public string Group => group;
+
+        public StreamProducer Producer => producer;
+
+        public Dictionary<TopicPartition, long> Store { get; } = [];
+
+        public List<Taken> Taken { get; } = [];
+
+        public void Send(int n) => SingleOwnerStreamTests.Send(raw, topics, n);
+
+        public void Dispose()
+        {
+            raw.Dispose();
+            producer.Dispose();
+        }
+    }
+
+    private async Task<Stage> StageAsync() => new(await TopicsAsync(), KafkaFixture.UniqueName("g"), kafka.Producer(), Producer());
+
     private SingleOwnerStream<Whole> Stream(string group, string[] topics, StreamProducer producer, Instance instance, TimeSpan? fencedGrace = null) =>
         new(kafka.Consumer(group), topics, producer, instance.OpenAsync,
             line => TestContext.Current.SendDiagnosticMessage($"{instance.Name}: {line}"))
@@ -101,13 +125,9 @@ public sealed class SingleOwnerStreamTests(KafkaFixture kafka) : IClassFixture<K
     [Fact]
     public async Task PollAsync_TwoInstances_OneRunsTheStageAndAfterItStopsTheOtherResumesWhereTheStoredStateEnds()
     {
-        var topics = await TopicsAsync();
-        var group = KafkaFixture.UniqueName("g");
-        using var raw = kafka.Producer();
-        using var producer = Producer();
-        var store = new Dictionary<TopicPartition, long>();
-        var taken = new List<Taken>();
-        Send(raw, topics, 10); // 50 messages
+        using var stage = await StageAsync();
+        var (topics, group, producer, store, taken) = (stage.Topics, stage.Group, stage.Producer, stage.Store, stage.Taken);
+        stage.Send(10); // 50 messages
 
         var a = new Instance("a", store, taken);
         var b = new Instance("b", store, taken);
@@ -130,7 +150,7 @@ public sealed class SingleOwnerStreamTests(KafkaFixture kafka) : IClassFixture<K
         await running.CheckpointAsync();
         Assert.Equal(5, store.Count);
         Assert.All(store.Values, next => Assert.Equal(10, next));
-        Send(raw, topics, 4); // offsets 10..13 of every partition
+        stage.Send(4); // offsets 10..13 of every partition
         await running.PollAsync(TimeSpan.FromMilliseconds(500), 3, TestToken); // part of them, processed but not stored
 
         // The running instance stops: leaving the group hands the stage over after a last checkpoint.
@@ -158,14 +178,12 @@ public sealed class SingleOwnerStreamTests(KafkaFixture kafka) : IClassFixture<K
     [Fact]
     public async Task PollAsync_StoredPositionsDifferFromTheCommit_ResumesWhereTheStoredStateEnds()
     {
-        var topics = await TopicsAsync();
-        var group = KafkaFixture.UniqueName("g");
-        using var raw = kafka.Producer();
-        using var producer = Producer();
-        Send(raw, topics, 8); // 40 messages
+        using var stage = await StageAsync();
+        var (topics, group, producer, store, taken) = (stage.Topics, stage.Group, stage.Producer, stage.Store, stage.Taken);
+        stage.Send(8); // 40 messages
         // The state stands at 5 and 2 in two partitions; nothing was committed; the rest was never stored.
-        var store = new Dictionary<TopicPartition, long> { [new TopicPartition(topics[0], 1)] = 5, [new TopicPartition(topics[1], 2)] = 2 };
-        var taken = new List<Taken>();
+        store[new TopicPartition(topics[0], 1)] = 5;
+        store[new TopicPartition(topics[1], 2)] = 2;
         var instance = new Instance("a", store, taken);
         using var stream = Stream(group, topics, producer, instance);
         stream.Start();
@@ -181,19 +199,15 @@ public sealed class SingleOwnerStreamTests(KafkaFixture kafka) : IClassFixture<K
     [Fact]
     public async Task CheckpointAsync_SaveRefusedBecauseAnotherInstanceTookTheLease_CommitsNothingAndTakesTheStageAgainFromTheStoredState()
     {
-        var topics = await TopicsAsync();
-        var group = KafkaFixture.UniqueName("g");
-        using var raw = kafka.Producer();
-        using var producer = Producer();
-        var store = new Dictionary<TopicPartition, long>();
-        var taken = new List<Taken>();
+        using var stage = await StageAsync();
+        var (topics, group, producer, store, taken) = (stage.Topics, stage.Group, stage.Producer, stage.Store, stage.Taken);
         var instance = new Instance("a", store, taken);
         using var stream = Stream(group, topics, producer, instance, fencedGrace: TimeSpan.Zero);
         stream.Start();
-        Send(raw, topics, 3);
+        stage.Send(3);
         await PollUntilAsync(() => taken.Count >= 15, stream);
         await stream.CheckpointAsync();
-        Send(raw, topics, 2);
+        stage.Send(2);
         await PollUntilAsync(() => taken.Count >= 25, stream);
 
         instance.Opened[^1].Refuse = true;
