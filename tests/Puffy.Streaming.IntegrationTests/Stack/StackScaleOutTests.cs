@@ -132,20 +132,23 @@ public sealed partial class StackScaleOutTests
         var embedded = StackHarness.Embedded(StackHarness.RealData, Ct);
         await using var stack = await StackHarness.UpAsync(rabbitMq: false, partitions: 4, instances: 2, Ct);
 
+        // The election settles first (the local broker can hold a group's first assignment for tens of seconds).
+        string[] monitors = ["monitor", "monitor-2"];
+        string? Role(string instance) => LocalStack.RoleFromLog(stack.State.LogFile(instance));
+        var settled = DateTime.UtcNow.AddMinutes(2);
+        while (!(monitors.Count(m => Role(m) == "runs the stage") == 1 && monitors.Count(m => Role(m) == "stands by") == 1) && DateTime.UtcNow < settled)
+            await Task.Delay(200, Ct); // polling the instances' logs for the election
+        var frozenName = Assert.Single(monitors, m => Role(m) == "runs the stage");
+        var standby = Assert.Single(monitors, m => Role(m) == "stands by");
+
         var replay = stack.ReplayAsync(StackHarness.RealData, "50000x", Ct);
         Assert.True(await stack.WaitForRowsAsync("orders", 40, Ct), "no progress before the freeze:\n" + stack.Logs());
         Assert.False(replay.IsCompleted, "the replay finished before the freeze");
-        string[] monitors = ["monitor", "monitor-2"];
-        var running = monitors.Where(m => LocalStack.RoleFromLog(stack.State.LogFile(m)) == "runs the stage").ToList();
-        var frozenName = Assert.Single(running);
-        var standby = monitors.Single(m => m != frozenName);
-        Assert.Equal("stands by", LocalStack.RoleFromLog(stack.State.LogFile(standby)));
-
         var frozen = stack.State.Services[frozenName];
-        await FreezeUntilAsync(frozen, () => LocalStack.RoleFromLog(stack.State.LogFile(standby)) == "runs the stage", $"{standby} did not take the monitor over");
+        await FreezeUntilAsync(frozen, () => Role(standby) == "runs the stage", $"{standby} did not take the monitor over");
         await AssertReplayEndsExactlyAsync(stack, replay, embedded);
         Assert.Contains("Restored the monitor state under lease epoch 2", LocalStack.Tail(stack.State.LogFile(standby), 5000), StringComparison.Ordinal);
-        Assert.Equal("stands by", LocalStack.RoleFromLog(stack.State.LogFile(frozenName)));
+        Assert.Equal("stands by", Role(frozenName));
         Assert.Equal(frozen, stack.State.Services[frozenName]);
     }
 
