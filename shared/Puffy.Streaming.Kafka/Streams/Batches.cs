@@ -2,7 +2,7 @@ using Confluent.Kafka;
 
 namespace Puffy.Streaming.Kafka.Streams;
 
-/// <summary>The consume step both assigned consumers share.</summary>
+/// <summary>The consume step both stream runtimes share, and what a stalled partition holds.</summary>
 internal static class Batches
 {
     /// <summary>
@@ -40,5 +40,13 @@ internal static class Batches
             if (!result.IsPartitionEOF)
                 receive(result);
         }
+    }
+
+    /// <summary>Messages the broker holds in <paramref name="partition"/> from <paramref name="next"/> on (from the consumer's last fetch; 0 when unknown).</summary>
+    public static long Waiting(IConsumer<byte[]?, byte[]?> consumer, TopicPartition partition, long next)
+    {
+        var high = consumer.GetWatermarkOffsets(partition).High.Value;
+        next = Math.Max(next, 0);
+        return high >= 0 && high > next ? high - next : 0;
     }
 }

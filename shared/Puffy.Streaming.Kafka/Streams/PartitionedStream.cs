@@ -280,12 +280,7 @@ public sealed class PartitionedStream<T, TWork> : IStageStream, IDisposable
     }
 
     // Messages the broker holds beyond what was processed (from the consumer's last fetch; 0 when unknown).
-    private long Waiting(int partition, Owned owned)
-    {
-        var marks = _consumer.GetWatermarkOffsets(new TopicPartition(_topic, partition));
-        var next = Math.Max(owned.Next, 0);
-        return marks.High.Value >= 0 && marks.High.Value > next ? marks.High.Value - next : 0;
-    }
+    private long Waiting(int partition, Owned owned) => Batches.Waiting(_consumer, new TopicPartition(_topic, partition), owned.Next);
 
     /// <summary>Makes the outputs durable, stores every owned partition's changed state, then commits what was processed.</summary>
     public Task CheckpointAsync() => CheckpointAsync([.. _owned.Keys]);

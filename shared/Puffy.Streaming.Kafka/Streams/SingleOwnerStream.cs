@@ -360,12 +360,7 @@ public sealed class SingleOwnerStream<TWork> : IStageStream, IDisposable
             $"{_group}: {string.Join(", ", stalled.Select(s => $"{s.Partition.Topic}[{s.Partition.Partition.Value}] ({s.Waiting} messages waiting)"))} delivered nothing for {StallWarningAfter.TotalSeconds:0} s or more"));
     }
 
-    private long Waiting(TopicPartition partition)
-    {
-        var marks = _input.GetWatermarkOffsets(partition);
-        var next = Math.Max(_next.GetValueOrDefault(partition), 0);
-        return marks.High.Value >= 0 && marks.High.Value > next ? marks.High.Value - next : 0;
-    }
+    private long Waiting(TopicPartition partition) => Batches.Waiting(_input, partition, _next.GetValueOrDefault(partition));
 
     private bool _disposed;
 
