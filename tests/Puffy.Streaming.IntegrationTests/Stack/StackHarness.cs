@@ -19,6 +19,11 @@ internal sealed class StackHarness : IAsyncDisposable
 {
     private readonly string _root;
 
+    /// <summary>Cancelled on dispose: stops every replay still running (a test that failed mid-replay leaves none behind).</summary>
+    private readonly CancellationTokenSource _replays = new();
+
+    private readonly List<Task> _running = [];
+
     private StackState _state;
 
     private StackHarness(string root, StackState state)
@@ -56,14 +61,24 @@ internal sealed class StackHarness : IAsyncDisposable
     }
 
     public Task<int> ReplayAsync(string data, string speed, CancellationToken cancellationToken) =>
-        StackCommand.RunIngestorAsync(State, data, speed, cancellationToken);
+        Replay(token => StackCommand.RunIngestorAsync(State, data, speed, token), cancellationToken);
 
     /// <summary>A replay whose ingestor's pid is handed to <paramref name="started"/> (to kill it).</summary>
     public Task<int> ReplayAsync(string data, string speed, Action<int> started, CancellationToken cancellationToken) =>
-        StackCommand.RunIngestorAsync(State, data, speed, log: null, quiet: true, started: started, cancellationToken: cancellationToken);
+        Replay(token => StackCommand.RunIngestorAsync(State, data, speed, log: null, quiet: true, started: started, cancellationToken: token), cancellationToken);
 
     public Task<int> ReplayAsync(string data, string speed, string replayId, CancellationToken cancellationToken) =>
-        StackCommand.RunIngestorAsync(State, data, speed, log: null, quiet: false, replayId: replayId, cancellationToken: cancellationToken);
+        Replay(token => StackCommand.RunIngestorAsync(State, data, speed, log: null, quiet: false, replayId: replayId, cancellationToken: token), cancellationToken);
+
+    /// <summary>Runs a replay that the harness stops on dispose if the test has not awaited it to its end.</summary>
+    private Task<int> Replay(Func<CancellationToken, Task<int>> run, CancellationToken cancellationToken)
+    {
+        var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _replays.Token);
+        var replay = run(linked.Token);
+        lock (_running)
+            _running.Add(replay.ContinueWith(_ => linked.Dispose(), TaskScheduler.Default));
+        return replay;
+    }
 
     public Task WaitUntilProcessedAsync(CancellationToken cancellationToken) =>
         StackCommand.WaitUntilProcessedAsync(State, TimeSpan.FromMinutes(10), cancellationToken);
@@ -157,6 +172,12 @@ internal sealed class StackHarness : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await _replays.CancelAsync();
+        Task[] running;
+        lock (_running)
+            running = [.. _running];
+        await Task.WhenAll(running); // each ingestor stopped (the continuations end whether the replay failed or not)
+        _replays.Dispose();
         await LocalStack.DownAsync(_root, TextWriter.Null);
         if (KeepStacks)
         {
