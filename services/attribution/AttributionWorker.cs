@@ -36,7 +36,7 @@ public sealed partial class AttributionWorker(
         var output = new Output(producer, writer, log, stoppingToken);
         using var stream = new PartitionedStream<SessionizedEvent, AttributionPartition>(
             clients.Consumer(options.Value.GroupId), Topics.SessionizedEvents, se => new StreamPosition(se.Event.Timestamp, se.Event.EventId, 0),
-            producer, p => OpenAsync(redis, prefix, p, output), output.FlushAsync, line => LogKafka(line), line => LogProgress(line))
+            producer, p => output.OpenAsync(p, () => OpenAsync(redis, prefix, p, output)), output.FlushAsync, line => LogKafka(line), line => LogProgress(line))
             { StallWarningAfter = clients.Streams.StallWarning, InputInOrder = true };
         await clients.RunStageAsync(stream, producer, [], static () => { }, output.WriteAsync, stoppingToken);
     }

@@ -39,7 +39,7 @@ public sealed partial class SessionizerWorker(
         var gates = clients.Gates(producer, (ConsumerGroups.Attribution, Topics.SessionizedEvents), (ConsumerGroups.Monitor, Topics.Sessions));
         using var stream = new PartitionedStream<ValidEvent, SessionizerPartition>(
             clients.Consumer(options.Value.GroupId), Topics.ValidEvents, ev => new StreamPosition(ev.Timestamp, ev.EventId, 0), producer,
-            p => OpenAsync(redis, prefix, p, output), output.FlushAsync, line => LogKafka(line), line => LogProgress(line))
+            p => output.OpenAsync(p, () => OpenAsync(redis, prefix, p, output)), output.FlushAsync, line => LogKafka(line), line => LogProgress(line))
             { StallWarningAfter = streams.StallWarning, InputInOrder = true };
         await clients.RunStageAsync(stream, producer, gates, () =>
         {

@@ -43,7 +43,7 @@ public sealed partial class ValidatorWorker(
         var output = new Output(producer, partitions, () => clients.HoldBackAsync(gates, static () => { }, stoppingToken).GetAwaiter().GetResult(), log, stoppingToken);
         using var stream = new PartitionedStream<RawEvent, ValidatorPartition>(
             clients.Consumer(options.Value.GroupId), Topics.RawEvents, raw => new StreamPosition(raw.StreamTime, raw.SourceFile, raw.Line), producer,
-            p => OpenAsync(redis, prefix, p, ledger, codec, output), output.FlushAsync, line => LogKafka(line), line => LogProgress(line))
+            p => output.OpenAsync(p, () => OpenAsync(redis, prefix, p, ledger, codec, output)), output.FlushAsync, line => LogKafka(line), line => LogProgress(line))
             { StallWarningAfter = streams.StallWarning };
         var forget = Stopwatch.StartNew();
         await clients.RunStageAsync(stream, producer, gates, () =>
@@ -79,7 +79,7 @@ public sealed partial class ValidatorWorker(
     {
         var lease = await PartitionLease.AcquireAsync(redis, $"{prefix}:p{partition}");
         var store = new ValidatorStore(redis, $"{prefix}:p{partition}", lease);
-        var restored = await Infrastructure.RetryAsync("Loading the checkpoint from Redis", store.LoadAsync, log, CancellationToken.None);
+        var restored = await store.LoadAsync();
         // After a restart, the events decided again up to where the partition already holds them are not sent twice: a late
         // duplicate could reach the sessionizer after it forgot the client.
         var writtenUpTo = restored.State is null ? null

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
@@ -27,7 +28,18 @@ public static partial class Infrastructure
     [GeneratedRegex(@"(?<key>(?:^|[,;])\s*(?:password|pwd)\s*=)[^,;]*", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex PasswordItem();
 
-    /// <summary>Runs <paramref name="step"/> until it succeeds, waiting 0.2 s, 0.4 s, … up to 30 s between attempts.</summary>
+    /// <summary>
+    /// How long one attempt may go unanswered before it is logged at Warning (and again each time as long): a server that
+    /// froze holds its connections open and answers nothing, so a call can wait up to its client's timeout (minutes for
+    /// ClickHouse) with nothing else to say why the stage stopped. The service's <c>Streams:StallWarning</c>.
+    /// </summary>
+    public static TimeSpan SlowCallWarning { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Runs <paramref name="step"/> until it succeeds, waiting 0.2 s, 0.4 s, … up to 30 s between attempts. An attempt is
+    /// never abandoned (a checkpoint started at shutdown still completes); one that runs longer than
+    /// <see cref="SlowCallWarning"/> is logged while it waits.
+    /// </summary>
     public static async Task RetryAsync(string what, Func<Task> step, ILogger logger, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(step);
@@ -35,7 +47,21 @@ public static partial class Infrastructure
         {
             try
             {
-                await step();
+                var call = step();
+                var started = Stopwatch.GetTimestamp();
+                while (!call.IsCompleted)
+                {
+                    try
+                    {
+                        await call.WaitAsync(SlowCallWarning, CancellationToken.None);
+                    }
+                    catch (TimeoutException) when (!call.IsCompleted)
+                    {
+                        LogSlow(logger, what, attempt, Stopwatch.GetElapsedTime(started).TotalSeconds);
+                    }
+                }
+
+                await call;
                 return;
             }
             catch (Exception e) when (IsTransient(e) && !cancellationToken.IsCancellationRequested)
@@ -56,6 +82,9 @@ public static partial class Infrastructure
         await RetryAsync(what, untyped, logger, cancellationToken);
         return result;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{What}: no answer for {WaitedSeconds:0} s (attempt {Attempt}), still waiting")]
+    private static partial void LogSlow(ILogger logger, string what, int attempt, double waitedSeconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{What} failed (attempt {Attempt}), retrying in {DelaySeconds:0.0} s: {Error}")]
     private static partial void LogRetry(ILogger logger, string what, int attempt, double delaySeconds, string error);

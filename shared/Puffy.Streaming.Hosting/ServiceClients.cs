@@ -22,6 +22,9 @@ public sealed partial class ServiceClients(
     private ConnectionMultiplexer? _redis;
     private CachedSchemaRegistryClient? _registry;
 
+    // One setting per process: calls to Redis, ClickHouse and RabbitMQ that go unanswered that long are logged too.
+    private readonly TimeSpan _slowCall = Infrastructure.SlowCallWarning = streams.Value.StallWarning;
+
     public StreamOptions Streams => streams.Value;
 
     public RedisOptions Redis => redis.Value;

@@ -28,6 +28,13 @@ public abstract class StageOutput(StreamProducer producer, ClickHouseWriter? wri
     }
 
     public Task RetryAsync(string what, Func<Task> step) => Infrastructure.RetryAsync(what, step, log, stoppingToken);
+
+    /// <summary>
+    /// Opens a newly assigned partition (takes its lease, loads its state), retried like any other call to Redis: a Redis
+    /// that froze or restarted while the group moved partitions delays the partition, it does not stop the service.
+    /// </summary>
+    public Task<TWork> OpenAsync<TWork>(int partition, Func<Task<TWork>> open) =>
+        Infrastructure.RetryAsync(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Opening partition {partition} (its lease and state in Redis)"), open, log, stoppingToken);
 }
 
 /// <summary>

@@ -41,8 +41,8 @@ public sealed class StreamOptions
     public long MaxLagBytesPerPartition { get; set; } = 2 * 1024 * 1024;
 
     /// <summary>
-    /// How long a stage may wait (on back-pressure, or on a silent input partition) before it logs a Warning saying
-    /// what it waits for; repeated each time as long.
+    /// How long a stage may wait (on back-pressure, on a silent input partition, or on a call to Redis, ClickHouse or
+    /// RabbitMQ that gets no answer) before it logs a Warning saying what it waits for; repeated each time as long.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan StallWarning { get; set; } = TimeSpan.FromSeconds(30);
