@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.IO.Hashing;
 using System.Text;
 
 namespace Puffy.Streaming.Pipeline.Validation;
@@ -40,7 +41,7 @@ public static class EventId
         return Hash128(buf[..n]);
     }
 
-    private static UInt128 Hash128(ReadOnlySpan<byte> data) => new(XxHash64.Hash(data, 0), XxHash64.Hash(data, 1));
+    private static UInt128 Hash128(ReadOnlySpan<byte> data) => new(XxHash64.HashToUInt64(data, 0), XxHash64.HashToUInt64(data, 1));
 
     public static string ToText(UInt128 id) => string.Create(32, id, static (span, value) => Format(value, span));
 

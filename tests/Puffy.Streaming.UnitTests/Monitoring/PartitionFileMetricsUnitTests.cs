@@ -79,7 +79,7 @@ public sealed class PartitionFileMetricsUnitTests
     private static string RawKey(RawEvent raw) => string.IsNullOrEmpty(raw.ClientId) ? $"{raw.SourceFile}:{raw.Line}" : raw.ClientId;
 
     private static int PartitionOf(string key, int partitions) =>
-        (int)(XxHash64.Hash(System.Text.Encoding.UTF8.GetBytes(key), 0) % (ulong)partitions);
+        (int)(System.IO.Hashing.XxHash64.HashToUInt64(System.Text.Encoding.UTF8.GetBytes(key)) % (ulong)partitions);
 
     public enum Interleaving
     {

@@ -111,7 +111,7 @@ public sealed class PartitionParallelUnitTests
 
     // Any fixed function of the client id will do: what matters is that a client's events share a partition.
     private static int PartitionOf(string clientId, int partitions) =>
-        (int)(XxHash64.Hash(System.Text.Encoding.UTF8.GetBytes(clientId), 0) % (ulong)partitions);
+        (int)(System.IO.Hashing.XxHash64.HashToUInt64(System.Text.Encoding.UTF8.GetBytes(clientId)) % (ulong)partitions);
 
     [Theory]
     [InlineData(1, 0, 1)]
