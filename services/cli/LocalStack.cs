@@ -302,8 +302,9 @@ internal static class LocalStack
     {
         var env = state.Environment();
         // The instance's name in its consumer group; a dead instance's partitions move to the others within the session timeout.
-        env["Kafka__Consumer__client.id"] = service;
-        env["Kafka__Consumer__session.timeout.ms"] = "10000";
+        // (`_` for `.`: the launcher's /bin/sh would drop a variable whose name holds a dot.)
+        env["Kafka__Consumer__client_id"] = service;
+        env["Kafka__Consumer__session_timeout_ms"] = "10000";
         foreach (var (k, v) in state.ServiceEnvironment?.GetValueOrDefault(ServiceOf(service)) ?? [])
             env[k] = v;
         foreach (var (k, v) in state.ServiceEnvironment?.GetValueOrDefault(service) ?? [])

@@ -9,6 +9,9 @@ namespace Puffy.Streaming.Kafka;
 /// and admin client of the project gets its settings from <see cref="ProducerConfig"/>, <see cref="ConsumerConfig"/> or
 /// <see cref="AdminConfig"/>. <see cref="Producer"/> and <see cref="Consumer"/> take librdkafka property names verbatim
 /// (<c>"linger.ms": "50"</c>), so any client setting needs no code here; <see cref="Security"/> goes to every client.
+/// In every section a name may use <c>_</c> for <c>.</c> (<c>Kafka__Consumer__session_timeout_ms</c>): <c>/bin/sh</c>
+/// (dash) drops an environment variable whose name holds a dot before it starts a program, and no librdkafka setting
+/// that can be given as text has a <c>_</c> in its name.
 /// </summary>
 public sealed class KafkaOptions
 {
@@ -35,9 +38,9 @@ public sealed class KafkaOptions
     /// <summary>A file whose content (trimmed) is the <c>sasl.password</c>, so the secret need not sit in the environment.</summary>
     public string? SaslPasswordFile { get; set; }
 
-    public ProducerConfig ProducerConfig() => Secure(KafkaConfig.Producer(BootstrapServers, Producer));
+    public ProducerConfig ProducerConfig() => Secure(KafkaConfig.Producer(BootstrapServers, Dotted(Producer)));
 
-    public ConsumerConfig ConsumerConfig(string groupId) => Secure(KafkaConfig.Consumer(BootstrapServers, groupId, Consumer));
+    public ConsumerConfig ConsumerConfig(string groupId) => Secure(KafkaConfig.Consumer(BootstrapServers, groupId, Dotted(Consumer)));
 
     /// <summary>A consumer that only reads group offsets and watermarks (lag probes): no consumer overrides.</summary>
     public ConsumerConfig ProbeConfig(string groupId) => Secure(KafkaConfig.Consumer(BootstrapServers, groupId));
@@ -68,11 +71,14 @@ public sealed class KafkaOptions
         return options;
     }
 
+    private static IEnumerable<KeyValuePair<string, string>> Dotted(Dictionary<string, string> settings) =>
+        settings.Select(s => KeyValuePair.Create(s.Key.Replace('_', '.'), s.Value));
+
     private TConfig Secure<TConfig>(TConfig config)
         where TConfig : ClientConfig
     {
-        foreach (var (key, value) in Security)
-            config.Set(key.Replace('_', '.'), value);
+        foreach (var (key, value) in Dotted(Security))
+            config.Set(key, value);
         if (!string.IsNullOrWhiteSpace(SaslPasswordFile))
             config.SaslPassword = File.ReadAllText(SaslPasswordFile).Trim();
         return config;
