@@ -301,10 +301,10 @@ internal static class LocalStack
     public static int StartService(StackState state, string service)
     {
         var env = state.Environment();
-        // The instance's name in its consumer group; a dead instance's partitions move to the others within the session timeout.
-        // (`_` for `.`: the launcher's /bin/sh would drop a variable whose name holds a dot.)
+        // The instance's name in its consumer group (`_` for `.`: the launcher's /bin/sh drops a variable whose name holds a
+        // dot). The session timeout stays librdkafka's 45 s: with 10 s, the local broker's group coordinator held the
+        // monitor's election for minutes after a kill (its JOINING and SYNCING timers are one session timeout each).
         env["Kafka__Consumer__client_id"] = service;
-        env["Kafka__Consumer__session_timeout_ms"] = "10000";
         foreach (var (k, v) in state.ServiceEnvironment?.GetValueOrDefault(ServiceOf(service)) ?? [])
             env[k] = v;
         foreach (var (k, v) in state.ServiceEnvironment?.GetValueOrDefault(service) ?? [])

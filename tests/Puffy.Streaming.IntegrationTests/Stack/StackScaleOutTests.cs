@@ -54,7 +54,7 @@ public sealed partial class StackScaleOutTests
     {
         var embedded = StackHarness.Embedded(StackHarness.RealData, Ct);
         await using var stack = await StackHarness.UpAsync(rabbitMq: false, partitions: 4, instances: 2, Ct);
-        // The instances to kill must own partitions first (the local broker's group join can take tens of seconds).
+        // The instances to kill must own partitions first (the local broker holds a group's rebalance up to a session timeout).
         Assert.True(await LocalStack.WaitForAssignmentsAsync(stack.State, TimeSpan.FromMinutes(2), Ct), "an instance owns no partition:\n" + stack.Logs());
 
         // Paced (14 days in about 25 s) so the kill lands while rows are still arriving.
@@ -132,7 +132,7 @@ public sealed partial class StackScaleOutTests
         var embedded = StackHarness.Embedded(StackHarness.RealData, Ct);
         await using var stack = await StackHarness.UpAsync(rabbitMq: false, partitions: 4, instances: 2, Ct);
 
-        // The election settles first (the local broker can hold a group's first assignment for tens of seconds).
+        // The election settles first (the local broker holds a group's rebalance up to a session timeout).
         string[] monitors = ["monitor", "monitor-2"];
         string? Role(string instance) => LocalStack.RoleFromLog(stack.State.LogFile(instance));
         var settled = DateTime.UtcNow.AddMinutes(2);
