@@ -1,4 +1,7 @@
+using System.Buffers.Binary;
 using System.Net;
+using System.Runtime.InteropServices;
+using Avro.IO;
 using Avro.Specific;
 using Confluent.Kafka;
 using Confluent.SchemaRegistry;
@@ -76,17 +79,37 @@ public sealed class MessageCodec
         T Deserialize(ReadOnlyMemory<byte> frame);
     }
 
+    /// <summary>
+    /// One message type's serde. The first message written, and the first frame read under each schema id, go through
+    /// Confluent's serializer and deserializer, which register or fetch the schema and resolve a writer schema that
+    /// differs from ours. Once a schema id is known to stand for exactly this type's schema, frames under it are
+    /// written and read by Apache Avro's own datum writer and reader for that schema, the same ones Confluent's serdes
+    /// run inside, with the same framing: the bytes are identical, without the serdes' per-message schema look-ups
+    /// (hashing the schema) and task continuations.
+    /// </summary>
     private sealed class Serde<TMessage, TRecord> : ISerde<TMessage>
         where TRecord : class, ISpecificRecord
     {
+        private readonly ISchemaRegistryClient _registry;
         private readonly AvroSerializer<TRecord> _serializer;
         private readonly AvroDeserializer<TRecord> _deserializer;
         private readonly SerializationContext _context;
         private readonly Func<TMessage, TRecord> _toRecord;
         private readonly Func<TRecord, TMessage> _fromRecord;
+        private readonly Avro.Schema _schema;
+        private readonly string _parsingForm;
+        private readonly SpecificDatumWriter<TRecord> _writer;
+        private readonly SpecificDatumReader<TRecord> _reader;
+
+        // The id this type is written under (learnt from the first frame Confluent's serializer writes), and the ids
+        // whose schema is, or is not, exactly ours. Read without a lock: a race only sends a frame down the slow path.
+        private int? _writeId;
+        private volatile Dictionary<int, bool> _readIds = [];
+        private readonly Lock _gate = new();
 
         public Serde(ISchemaRegistryClient registry, MessageType type, Func<TMessage, TRecord> toRecord, Func<TRecord, TMessage> fromRecord)
         {
+            _registry = registry;
             _toRecord = toRecord;
             _fromRecord = fromRecord;
             // Marks share topics with other records: they are registered under their record name, the rest under the topic.
@@ -94,15 +117,69 @@ public sealed class MessageCodec
             _serializer = new AvroSerializer<TRecord>(registry, new AvroSerializerConfig { AutoRegisterSchemas = true, SubjectNameStrategy = strategy, BufferBytes = 512 });
             _deserializer = new AvroDeserializer<TRecord>(registry, new AvroDeserializerConfig { SubjectNameStrategy = strategy });
             _context = new SerializationContext(MessageComponentType.Value, type.Topic ?? type.Subject);
+            _schema = type.Schema;
+            _parsingForm = Avro.SchemaNormalization.ToParsingForm(_schema);
+            _writer = new SpecificDatumWriter<TRecord>(_schema);
+            _reader = new SpecificDatumReader<TRecord>(_schema, _schema);
         }
 
         public byte[] Serialize(TMessage message)
         {
             var record = _toRecord(message);
-            return InlineScheduler.Run(() => _serializer.SerializeAsync(record, _context));
+            if (_writeId is { } id)
+                return Write(id, record);
+            var frame = InlineScheduler.Run(() => _serializer.SerializeAsync(record, _context));
+            _writeId = WireFormat.SchemaIdOf(frame);
+            return frame;
+        }
+
+        [ThreadStatic]
+        private static MemoryStream? t_buffer;
+
+        private byte[] Write(int id, TRecord record)
+        {
+            var buffer = t_buffer ??= new MemoryStream(512);
+            buffer.SetLength(0);
+            buffer.WriteByte(0);
+            Span<byte> idBytes = stackalloc byte[4];
+            BinaryPrimitives.WriteInt32BigEndian(idBytes, id);
+            buffer.Write(idBytes);
+            _writer.Write(record, new BinaryEncoder(buffer));
+            return buffer.ToArray();
         }
 
         public TMessage Deserialize(ReadOnlyMemory<byte> frame)
+        {
+            var id = WireFormat.SchemaIdOf(frame.Span);
+            var record = id is { } known && _readIds.TryGetValue(known, out var ours) && ours ? Read(frame) : ReadResolving(frame, id);
+            try
+            {
+                return _fromRecord(record);
+            }
+            catch (Exception e) when (e is Avro.AvroException or InvalidCastException or NullReferenceException or ArgumentException or OverflowException)
+            {
+                throw new InvalidMessageException($"not a valid {typeof(TMessage).Name}: {e.Message}", e);
+            }
+        }
+
+        private TRecord Read(ReadOnlyMemory<byte> frame)
+        {
+            var body = frame[WireFormat.HeaderLength..];
+            using var stream = MemoryMarshal.TryGetArray(body, out var segment)
+                ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+                : new MemoryStream(body.ToArray(), writable: false);
+            try
+            {
+                return _reader.Read(null!, new BinaryDecoder(stream));
+            }
+            catch (Exception e) when (e is Avro.AvroException or EndOfStreamException or InvalidCastException or ArgumentException or OverflowException
+                                          or IndexOutOfRangeException or FormatException or System.Text.DecoderFallbackException)
+            {
+                throw new InvalidMessageException($"not a {typeof(TMessage).Name} message: {e.GetType().Name}: {e.Message}", e);
+            }
+        }
+
+        private TRecord ReadResolving(ReadOnlyMemory<byte> frame, int? id)
         {
             TRecord record;
             try
@@ -114,13 +191,30 @@ public sealed class MessageCodec
                 throw new InvalidMessageException($"not a {typeof(TMessage).Name} message: {e.GetType().Name}: {e.Message}", e);
             }
 
+            if (id is { } known && !_readIds.ContainsKey(known))
+                Learn(known);
+            return record;
+        }
+
+        // The deserializer has just fetched the writer schema of this id, so the registry client answers from its cache.
+        private void Learn(int id)
+        {
+            bool ours;
             try
             {
-                return _fromRecord(record);
+                var writer = InlineScheduler.Run(() => _registry.GetSchemaAsync(id));
+                ours = writer.SchemaType == SchemaType.Avro && writer.References.Count == 0
+                       && Avro.SchemaNormalization.ToParsingForm(Avro.Schema.Parse(writer.SchemaString)) == _parsingForm;
             }
-            catch (Exception e) when (e is Avro.AvroException or InvalidCastException or NullReferenceException or ArgumentException or OverflowException)
+            catch (Exception e) when (e is SchemaRegistryException or HttpRequestException or Avro.AvroException)
             {
-                throw new InvalidMessageException($"not a valid {typeof(TMessage).Name}: {e.Message}", e);
+                return;
+            }
+
+            lock (_gate)
+            {
+                if (!_readIds.ContainsKey(id))
+                    _readIds = new Dictionary<int, bool>(_readIds) { [id] = ours };
             }
         }
 

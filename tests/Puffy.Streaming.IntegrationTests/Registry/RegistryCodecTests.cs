@@ -145,4 +145,45 @@ public sealed class RegistryCodecTests : IAsyncLifetime
         Assert.Equal(SampleEvent, codec.Deserialize<ValidEvent>(current));
         Assert.Equal(typeof(Wire.ValidEvent), WireFormat.Of<ValidEvent>().Record);
     }
+
+    /// <summary>
+    /// Once the current schema's frames are read directly (without Confluent's deserializer), a frame under another id
+    /// of the same subject is still resolved against its own writer schema, however often it comes.
+    /// </summary>
+    [Fact]
+    public async Task Deserialize_OlderVersionAfterTheCurrentOneIsReadDirectly_StillFillsTheNewFieldFromItsDefault()
+    {
+        var json = JsonNode.Parse(WireFormat.SchemaOf<ValidEvent>().ToString())!;
+        var fields = json["fields"]!.AsArray();
+        fields.Remove(fields.Single(f => (string?)f!["name"] == "landing_channel"));
+        var olderId = _registry.Register(Topics.ValidEvents + "-value", json.ToJsonString());
+        using var client = Client();
+        var codec = await MessageCodec.CreateAsync(client);
+        var current = codec.Serialize(SampleEvent);
+        for (var i = 0; i < 3; i++)
+            Assert.Equal(SampleEvent, codec.Deserialize<ValidEvent>(current));
+        var withoutChannel = codec.Serialize(SampleEvent with { LandingChannel = null });
+        var older = new byte[withoutChannel.Length - 1];
+        withoutChannel.AsSpan(0, older.Length).CopyTo(older);
+        BinaryPrimitives.WriteInt32BigEndian(older.AsSpan(1), olderId);
+
+        for (var i = 0; i < 3; i++)
+            Assert.Equal(SampleEvent with { LandingChannel = null }, codec.Deserialize<ValidEvent>(older));
+        Assert.Equal(SampleEvent, codec.Deserialize<ValidEvent>(current));
+    }
+
+    /// <summary>A registry that answers with a schema other than ours under an id is never read as ours.</summary>
+    [Fact]
+    public async Task Deserialize_FrameOfAnotherSubjectsId_IsAnInvalidMessageEveryTime()
+    {
+        using var client = Client();
+        var codec = await MessageCodec.CreateAsync(client);
+        var current = codec.Serialize(SampleEvent);
+        codec.Deserialize<ValidEvent>(current);
+        codec.Deserialize<ValidEvent>(current);
+        var metric = codec.Serialize(new Metric(null, MetricNames.Heartbeat, "", 1, ""));
+
+        for (var i = 0; i < 3; i++)
+            Assert.Throws<InvalidMessageException>(() => codec.Deserialize<ValidEvent>(metric));
+    }
 }
