@@ -10,7 +10,8 @@ public static class StageRuntime
     /// <summary>
     /// Runs a stage until it is stopped: holds back while a downstream group is too far behind (<paramref name="beforeWaiting"/>
     /// first, e.g. to mark progress), hands each poll's messages to their partitions, runs <paramref name="afterBatch"/> (e.g.
-    /// writes ClickHouse rows), and checkpoints at the configured interval and once more when stopped.
+    /// writes ClickHouse rows), and checkpoints at the configured interval, sooner when the input taken since the last commit
+    /// nears what upstream's back-pressure allows, and once more when stopped.
     /// </summary>
     public static async Task RunStageAsync(
         this ServiceClients clients, IStageStream stream, StreamProducer producer, IReadOnlyList<LagGate> gates,
@@ -38,7 +39,7 @@ public static class StageRuntime
                 stream.Resume();
                 await stream.PollAsync(TimeSpan.FromMilliseconds(100), streams.PollBatch, stoppingToken);
                 await afterBatch();
-                if (checkpoint.Elapsed >= streams.CheckpointInterval)
+                if (checkpoint.Elapsed >= streams.CheckpointInterval || (checkpoint.Elapsed >= streams.CheckpointInterval / 10 && CommitSoon(streams, stream)))
                 {
                     await stream.CheckpointAsync();
                     checkpoint.Restart();
@@ -52,6 +53,13 @@ public static class StageRuntime
 
         await stream.CheckpointAsync();
     }
+
+    // Upstream holds back once this stage's committed lag on a partition passes Streams:MaxLagPerPartition messages or
+    // Streams:MaxLagBytesPerPartition bytes. Committing at half of either, instead of only every CheckpointInterval, keeps
+    // upstream sending as long as this stage keeps up; checkpoints stay at least a tenth of the interval apart.
+    private static bool CommitSoon(StreamOptions streams, IStageStream stream) =>
+        streams.MaxLagPerPartition > 0
+        && stream.CheckpointDue(streams.MaxLagPerPartition / 2, streams.MaxLagBytesPerPartition > 0 ? streams.MaxLagBytesPerPartition / 2 : long.MaxValue);
 }
 
 /// <summary>Partition counts a partition-parallel stage depends on.</summary>

@@ -27,4 +27,11 @@ public interface IStageStream
 
     /// <summary>Makes the outputs durable, stores the changed state with where it stands in the input, then commits.</summary>
     Task CheckpointAsync();
+
+    /// <summary>
+    /// True when an input partition has taken at least <paramref name="messages"/> messages, or <paramref name="bytes"/> bytes
+    /// of message values, since its last commit, and a checkpoint may commit them. Upstream producers hold back on the
+    /// committed lag (<c>LagGate</c>): a stage that commits before it reaches their limits keeps them sending while it keeps up.
+    /// </summary>
+    bool CheckpointDue(long messages, long bytes);
 }

@@ -163,6 +163,7 @@ public sealed class PartitionedStream<T, TWork> : IStageStream, IDisposable
             _replay.Observe(result.Message.Headers);
             var message = Decode(result);
             owned.Next = result.Offset.Value + 1;
+            owned.UncommittedBytes += result.Message.Value?.Length ?? 0;
             owned.Quiet.Restart();
             if (InputInOrder && message.Record is not null)
             {
@@ -325,8 +326,17 @@ public sealed class PartitionedStream<T, TWork> : IStageStream, IDisposable
         }
 
         foreach (var o in offsets)
-            _owned[o.Partition.Value].Committed = o.Offset.Value;
+        {
+            var owned = _owned[o.Partition.Value];
+            owned.Committed = o.Offset.Value;
+            owned.UncommittedBytes = 0;
+        }
     }
+
+    /// <inheritdoc />
+    public bool CheckpointDue(long messages, long bytes) =>
+        _owned.Values.Any(o => o is { Work.MayCommit: true, Fenced: false } && o.Next > o.Committed
+                               && (o.Next - Math.Max(o.Committed, 0) >= messages || o.UncommittedBytes >= bytes));
 
     private List<TopicPartitionOffset> Assigned(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartition> partitions)
     {
@@ -396,6 +406,9 @@ public sealed class PartitionedStream<T, TWork> : IStageStream, IDisposable
         public long Committed { get; set; }
 
         public long Next { get; set; }
+
+        /// <summary>Bytes of the message values taken since the last commit.</summary>
+        public long UncommittedBytes { get; set; }
 
         /// <summary>What was stored with the state by this instance's last save (or loaded with it); null before.</summary>
         public ResumePoint? Saved { get; set; }

@@ -52,6 +52,7 @@ public sealed class SingleOwnerStream<TWork> : IStageStream, IDisposable
     private readonly Action<string> _info;
     private readonly Dictionary<TopicPartition, long> _next = [];
     private readonly Dictionary<TopicPartition, long> _committed = [];
+    private readonly Dictionary<TopicPartition, long> _uncommittedBytes = [];
     private readonly Dictionary<TopicPartition, Stopwatch> _quiet = [];
     private readonly List<ConsumeResult<byte[]?, byte[]?>> _batch = [];
     private readonly ReplayHeader _replay = new();
@@ -175,6 +176,7 @@ public sealed class SingleOwnerStream<TWork> : IStageStream, IDisposable
                 continue;
             _replay.Observe(result.Message.Headers);
             _next[at] = result.Offset.Value + 1;
+            _uncommittedBytes[at] = _uncommittedBytes.GetValueOrDefault(at) + (result.Message.Value?.Length ?? 0);
             _quiet[at].Restart();
             await _work!.AcceptAsync(result);
             processed++;
@@ -238,8 +240,17 @@ public sealed class SingleOwnerStream<TWork> : IStageStream, IDisposable
         }
 
         foreach (var o in offsets)
+        {
             _committed[o.TopicPartition] = o.Offset.Value;
+            _uncommittedBytes[o.TopicPartition] = 0;
+        }
     }
+
+    /// <inheritdoc />
+    public bool CheckpointDue(long messages, long bytes) =>
+        _work is not null && !_fenced && _next.Any(n =>
+            _committed.GetValueOrDefault(n.Key, long.MinValue) is var committed && n.Value > committed
+            && (n.Value - Math.Max(committed, 0) >= messages || _uncommittedBytes.GetValueOrDefault(n.Key) >= bytes));
 
     private void PollElection(TimeSpan wait)
     {
@@ -292,6 +303,7 @@ public sealed class SingleOwnerStream<TWork> : IStageStream, IDisposable
         _input.Unassign();
         _next.Clear();
         _committed.Clear();
+        _uncommittedBytes.Clear();
         _quiet.Clear();
         _paused = false;
     }

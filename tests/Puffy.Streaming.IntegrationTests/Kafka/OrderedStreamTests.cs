@@ -150,6 +150,47 @@ public sealed class OrderedStreamTests(KafkaFixture kafka) : IClassFixture<Kafka
         Assert.Equal(Enumerable.Range(100, 50).Select(i => (double)i), second.Where(m => m.Record is not null && m.Record.Value >= 100).Select(m => m.Record!.Value).Order());
     }
 
+    /// <summary>
+    /// What the stage loop checks to commit before upstream's back-pressure limits: a partition that has taken that many
+    /// messages or bytes since its last commit, and may commit them, makes a checkpoint due; one that holds its commit back
+    /// does not, and after a checkpoint nothing is due.
+    /// </summary>
+    [Fact]
+    public async Task CheckpointDue_CountsMessagesAndBytesTakenSinceTheLastCommitPerPartition()
+    {
+        var topic = await TopicAsync("due");
+        using var producer = Producer();
+        for (var i = 0; i < 90; i++)
+            producer.Send(topic, "c-0", Item(i));
+        producer.Flush(TestToken);
+        var works = new Dictionary<int, Collect>();
+        var all = new List<Merged<Metric>>();
+        using var stream = Stream(topic, KafkaFixture.UniqueName("g"), producer, all, works);
+        stream.Start();
+        await ReadUntilAsync(stream, all, r => r.Count(m => m.Record is not null) == 90);
+        var bytes = MessageCodec.Catalogue.Serialize(Item(0)).Length;
+
+        // All 90 on one partition (one key): the limits are per partition, not summed over the topic.
+        Assert.True(stream.CheckpointDue(90, long.MaxValue));
+        Assert.False(stream.CheckpointDue(91, long.MaxValue));
+        Assert.True(stream.CheckpointDue(long.MaxValue, 90L * bytes - 90));
+        Assert.False(stream.CheckpointDue(long.MaxValue, 90L * bytes + 90));
+        var work = Assert.Single(works.Values);
+        work.MayCommit = false;
+        Assert.False(stream.CheckpointDue(1, 1));
+        work.MayCommit = true;
+
+        await stream.CheckpointAsync();
+
+        Assert.False(stream.CheckpointDue(1, 1));
+        for (var i = 90; i < 100; i++)
+            producer.Send(topic, "c-0", Item(i));
+        producer.Flush(TestToken);
+        await ReadUntilAsync(stream, all, r => r.Count(m => m.Record is not null) == 100);
+        Assert.True(stream.CheckpointDue(10, long.MaxValue));
+        Assert.False(stream.CheckpointDue(11, long.MaxValue));
+    }
+
     [Fact]
     public async Task PollAsync_StateStoredAtAnotherOffsetThanTheGroupsCommit_ResumesExactlyWhereTheStateEnds()
     {

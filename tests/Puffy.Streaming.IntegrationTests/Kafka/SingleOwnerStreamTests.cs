@@ -175,6 +175,34 @@ public sealed class SingleOwnerStreamTests(KafkaFixture kafka) : IClassFixture<K
         Assert.All(second, t => Assert.True(t.Offset >= 10));
     }
 
+    /// <summary>The stage loop's early-commit check counts per input partition what was taken since its last commit.</summary>
+    [Fact]
+    public async Task CheckpointDue_CountsMessagesAndBytesTakenSinceTheLastCommitPerPartition()
+    {
+        using var stage = await StageAsync();
+        var (topics, group, producer, store, taken) = (stage.Topics, stage.Group, stage.Producer, stage.Store, stage.Taken);
+        stage.Send(6); // 6 per partition, 5 partitions
+        var instance = new Instance("a", store, taken);
+        using var stream = Stream(group, topics, producer, instance);
+        Assert.False(stream.CheckpointDue(1, 1));
+        stream.Start();
+        await PollUntilAsync(() => taken.Count >= 30, stream);
+        var bytes = Message("k0", $"{topics[0]}/0/0").Value!.Length;
+
+        Assert.True(stream.CheckpointDue(6, long.MaxValue));
+        Assert.False(stream.CheckpointDue(7, long.MaxValue));
+        Assert.True(stream.CheckpointDue(long.MaxValue, 6L * bytes - 6));
+        Assert.False(stream.CheckpointDue(long.MaxValue, 6L * (bytes + 5)));
+
+        await stream.CheckpointAsync();
+
+        Assert.False(stream.CheckpointDue(1, 1));
+        stage.Send(2);
+        await PollUntilAsync(() => taken.Count >= 40, stream);
+        Assert.True(stream.CheckpointDue(2, long.MaxValue));
+        Assert.False(stream.CheckpointDue(3, long.MaxValue));
+    }
+
     [Fact]
     public async Task PollAsync_StoredPositionsDifferFromTheCommit_ResumesWhereTheStoredStateEnds()
     {
