@@ -322,8 +322,11 @@ public sealed class PartitionedStream<T, TWork> : IStageStream, IDisposable
             // The group moved on (this instance is being reassigned or was expelled): the next poll says which partitions
             // it keeps; what was not committed is processed again by their owner, from the last checkpoint.
             _warn($"Commit on {_topic} refused while the group rebalances ({e.Error.Code}); the next poll takes the new assignment");
+            _rebalancing = true;
             return;
         }
+
+        _rebalancing = false;
 
         foreach (var o in offsets)
         {
@@ -333,13 +336,19 @@ public sealed class PartitionedStream<T, TWork> : IStageStream, IDisposable
         }
     }
 
+    // A commit was refused because the group rebalances. librdkafka rejoins the group only once no commit is outstanding,
+    // so committing early again (up to ten times a second) could hold the rebalance off indefinitely: until the group has
+    // assigned or revoked something, or a commit at the regular interval goes through, nothing is due early.
+    private bool _rebalancing;
+
     /// <inheritdoc />
     public bool CheckpointDue(long messages, long bytes) =>
-        _owned.Values.Any(o => o is { Work.MayCommit: true, Fenced: false } && o.Next > o.Committed
+        !_rebalancing && _owned.Values.Any(o => o is { Work.MayCommit: true, Fenced: false } && o.Next > o.Committed
                                && (o.Next - Math.Max(o.Committed, 0) >= messages || o.UncommittedBytes >= bytes));
 
     private List<TopicPartitionOffset> Assigned(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartition> partitions)
     {
+        _rebalancing = false;
         if (partitions.Count == 0)
             return []; // an incremental rebalance that moved nothing here
         // Each partition starts at its group's committed offset, or at the beginning when nothing was committed yet.
@@ -360,6 +369,7 @@ public sealed class PartitionedStream<T, TWork> : IStageStream, IDisposable
 
     private void Revoked(List<TopicPartitionOffset> partitions)
     {
+        _rebalancing = false;
         var revoked = partitions.Select(p => p.Partition.Value).Where(_owned.ContainsKey).ToList();
         if (revoked.Count == 0)
             return;
@@ -372,6 +382,7 @@ public sealed class PartitionedStream<T, TWork> : IStageStream, IDisposable
 
     private void Lost(List<TopicPartitionOffset> partitions)
     {
+        _rebalancing = false;
         var lost = partitions.Select(p => p.Partition.Value).Where(_owned.ContainsKey).ToList();
         if (lost.Count == 0)
             return;

@@ -236,8 +236,11 @@ public sealed class SingleOwnerStream<TWork> : IStageStream, IDisposable
         {
             // The stored state carries the positions: a missed commit only delays what lag watchers see.
             _warn($"Commit on {_group} failed ({e.Error.Code} {e.Error.Reason}); the stored state keeps the positions, the next checkpoint commits them");
+            _commitFailed = true;
             return;
         }
+
+        _commitFailed = false;
 
         foreach (var o in offsets)
         {
@@ -246,9 +249,12 @@ public sealed class SingleOwnerStream<TWork> : IStageStream, IDisposable
         }
     }
 
+    // After a failed commit only the regular interval retries: never a commit attempt on every poll.
+    private bool _commitFailed;
+
     /// <inheritdoc />
     public bool CheckpointDue(long messages, long bytes) =>
-        _work is not null && !_fenced && _next.Any(n =>
+        _work is not null && !_fenced && !_commitFailed && _next.Any(n =>
             _committed.GetValueOrDefault(n.Key, long.MinValue) is var committed && n.Value > committed
             && (n.Value - Math.Max(committed, 0) >= messages || _uncommittedBytes.GetValueOrDefault(n.Key) >= bytes));
 
