@@ -336,9 +336,9 @@ public sealed class PartitionedStream<T, TWork> : IStageStream, IDisposable
         }
     }
 
-    // A commit was refused because the group rebalances. librdkafka rejoins the group only once no commit is outstanding,
-    // so committing early again (up to ten times a second) could hold the rebalance off indefinitely: until the group has
-    // assigned or revoked something, or a commit at the regular interval goes through, nothing is due early.
+    // A commit was refused because the group rebalances. Committing early again (up to ten times a second) held such a
+    // rebalance off for minutes (a two-instance group on the local broker): until the group has assigned or revoked
+    // something, or a commit at the regular interval goes through, nothing is due early.
     private bool _rebalancing;
 
     /// <inheritdoc />
