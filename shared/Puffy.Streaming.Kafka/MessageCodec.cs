@@ -96,7 +96,6 @@ public sealed class MessageCodec
         private readonly SerializationContext _context;
         private readonly Func<TMessage, TRecord> _toRecord;
         private readonly Func<TRecord, TMessage> _fromRecord;
-        private readonly Avro.Schema _schema;
         private readonly string _parsingForm;
         private readonly SpecificDatumWriter<TRecord> _writer;
         private readonly SpecificDatumReader<TRecord> _reader;
@@ -117,10 +116,9 @@ public sealed class MessageCodec
             _serializer = new AvroSerializer<TRecord>(registry, new AvroSerializerConfig { AutoRegisterSchemas = true, SubjectNameStrategy = strategy, BufferBytes = 512 });
             _deserializer = new AvroDeserializer<TRecord>(registry, new AvroDeserializerConfig { SubjectNameStrategy = strategy });
             _context = new SerializationContext(MessageComponentType.Value, type.Topic ?? type.Subject);
-            _schema = type.Schema;
-            _parsingForm = Avro.SchemaNormalization.ToParsingForm(_schema);
-            _writer = new SpecificDatumWriter<TRecord>(_schema);
-            _reader = new SpecificDatumReader<TRecord>(_schema, _schema);
+            _parsingForm = Avro.SchemaNormalization.ToParsingForm(type.Schema);
+            _writer = new SpecificDatumWriter<TRecord>(type.Schema);
+            _reader = new SpecificDatumReader<TRecord>(type.Schema, type.Schema);
         }
 
         public byte[] Serialize(TMessage message)

@@ -34,4 +34,11 @@ public interface IStageStream
     /// committed lag (<c>LagGate</c>): a stage that commits before it reaches their limits keeps them sending while it keeps up.
     /// </summary>
     bool CheckpointDue(long messages, long bytes);
+
+    /// <summary>
+    /// <see cref="CheckpointDue"/> for one input partition: <paramref name="next"/> is the offset after the last message taken,
+    /// <paramref name="committed"/> the last commit (negative when none: counted from offset 0).
+    /// </summary>
+    protected static bool UncommittedReaches(long next, long committed, long uncommittedBytes, long messages, long bytes) =>
+        next > committed && (next - Math.Max(committed, 0) >= messages || uncommittedBytes >= bytes);
 }

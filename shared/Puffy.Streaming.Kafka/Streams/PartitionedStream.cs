@@ -343,8 +343,8 @@ public sealed class PartitionedStream<T, TWork> : IStageStream, IDisposable
 
     /// <inheritdoc />
     public bool CheckpointDue(long messages, long bytes) =>
-        !_rebalancing && _owned.Values.Any(o => o is { Work.MayCommit: true, Fenced: false } && o.Next > o.Committed
-                               && (o.Next - Math.Max(o.Committed, 0) >= messages || o.UncommittedBytes >= bytes));
+        !_rebalancing && _owned.Values.Any(o => o is { Work.MayCommit: true, Fenced: false }
+                                                && IStageStream.UncommittedReaches(o.Next, o.Committed, o.UncommittedBytes, messages, bytes));
 
     private List<TopicPartitionOffset> Assigned(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartition> partitions)
     {

@@ -254,9 +254,8 @@ public sealed class SingleOwnerStream<TWork> : IStageStream, IDisposable
 
     /// <inheritdoc />
     public bool CheckpointDue(long messages, long bytes) =>
-        _work is not null && !_fenced && !_commitFailed && _next.Any(n =>
-            _committed.GetValueOrDefault(n.Key, long.MinValue) is var committed && n.Value > committed
-            && (n.Value - Math.Max(committed, 0) >= messages || _uncommittedBytes.GetValueOrDefault(n.Key) >= bytes));
+        _work is not null && !_fenced && !_commitFailed && _next.Any(n => IStageStream.UncommittedReaches(
+            n.Value, _committed.GetValueOrDefault(n.Key, long.MinValue), _uncommittedBytes.GetValueOrDefault(n.Key), messages, bytes));
 
     private void PollElection(TimeSpan wait)
     {
