@@ -31,6 +31,55 @@ public sealed record RawEvent(
     long? OversizedBytes = null)
 {
     public const int SchemaVersion = 1;
+
+    /// <summary>
+    /// A row whose text stays in the file's bytes (valid UTF-8, <paramref name="originalRowUtf8"/>) until something asks
+    /// for <see cref="OriginalRow"/>: most rows are never dead-lettered, so their text need not become a string. Only for a
+    /// reader that keeps those bytes unchanged until the row is decided (the embedded pipeline does, per file).
+    /// </summary>
+    public RawEvent(string sourceFile, long line, DateOnly? fileDay, ReadOnlyMemory<byte> originalRowUtf8, string? clientId,
+        string? pageUrl, string? referrer, string? timestamp, string? eventName, string? eventData, string? userAgent,
+        DateTime streamTime)
+        : this(sourceFile, line, fileDay, null!, null, clientId, pageUrl, referrer, timestamp, eventName, eventData, userAgent, streamTime) =>
+        _originalRowUtf8 = originalRowUtf8;
+
+    private string? _originalRow = OriginalRow;
+    private readonly ReadOnlyMemory<byte> _originalRowUtf8;
+
+    /// <summary>The row's text exactly as read (decoded on first use when the row was made from its bytes).</summary>
+    public string OriginalRow
+    {
+        get => _originalRow ??= System.Text.Encoding.UTF8.GetString(_originalRowUtf8.Span);
+        init => _originalRow = value;
+    }
+
+    // Equality by value, as for any record; the row's text counts whether it is held as a string or as bytes.
+    public bool Equals(RawEvent? other) =>
+        other is not null && (ReferenceEquals(this, other) ||
+            SourceFile == other.SourceFile && Line == other.Line && FileDay == other.FileDay && OriginalRow == other.OriginalRow
+            && ParseError == other.ParseError && ClientId == other.ClientId && PageUrl == other.PageUrl && Referrer == other.Referrer
+            && Timestamp == other.Timestamp && EventName == other.EventName && EventData == other.EventData
+            && UserAgent == other.UserAgent && StreamTime == other.StreamTime && OversizedBytes == other.OversizedBytes);
+
+    public override int GetHashCode()
+    {
+        var hash = new HashCode();
+        hash.Add(SourceFile);
+        hash.Add(Line);
+        hash.Add(FileDay);
+        hash.Add(OriginalRow);
+        hash.Add(ParseError);
+        hash.Add(ClientId);
+        hash.Add(PageUrl);
+        hash.Add(Referrer);
+        hash.Add(Timestamp);
+        hash.Add(EventName);
+        hash.Add(EventData);
+        hash.Add(UserAgent);
+        hash.Add(StreamTime);
+        hash.Add(OversizedBytes);
+        return hash.ToHashCode();
+    }
 }
 
 /// <summary>An event that passed every check of semantics §2 (topic <see cref="Topics.ValidEvents"/>).</summary>

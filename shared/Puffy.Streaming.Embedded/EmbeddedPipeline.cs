@@ -162,7 +162,7 @@ public sealed class EmbeddedPipeline
                 }
             }
 
-            var ingestor = new IngestorCore { OnMetric = m => Emit(new Item(null, default, m)), MaxRowBytes = _maxRowBytes };
+            var ingestor = new IngestorCore { OnMetric = m => Emit(new Item(null, default, m)), MaxRowBytes = _maxRowBytes, RowTextFromContent = true };
             var contents = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var path in files)
             {
@@ -185,6 +185,7 @@ public sealed class EmbeddedPipeline
                 var id = FileContent.Id(content.Span);
                 if (contents.TryGetValue(id, out var original))
                 {
+                    ReturnBuffer(name);
                     Emit(new Item(null, default, new FileEnd(name, day, 0, null, null, SameAs: original)));
                     continue;
                 }
@@ -211,8 +212,12 @@ public sealed class EmbeddedPipeline
         }
     }
 
-    // One buffer for every file: a fresh array per file would land on the large-object heap and force full GCs.
-    private byte[] _fileBuffer = [];
+    // A file's rows keep their text as a slice of its bytes (most never need it as a string), so its buffer stays
+    // untouched until the validator has decided every row of the file (its file.complete metric), then serves a later
+    // file. Usually two are in use: the file being read and the one before it, whose last rows wait in the reorder
+    // buffer. A fresh array per file would land on the large-object heap and force full collections.
+    private readonly ConcurrentQueue<byte[]> _freeBuffers = new();
+    private readonly ConcurrentDictionary<string, byte[]> _fileBuffers = new(StringComparer.Ordinal);
 
     private ReadOnlyMemory<byte> ReadFile(string path)
     {
@@ -220,18 +225,46 @@ public sealed class EmbeddedPipeline
         var length = RandomAccess.GetLength(handle);
         if (length > Array.MaxLength)
             throw new IOException($"{path} is larger than {Array.MaxLength} bytes");
-        if (_fileBuffer.Length < length)
-            _fileBuffer = new byte[Math.Max(length, _fileBuffer.Length * 2L)];
+        var buffer = TakeBuffer(length);
         var read = 0;
-        while (read < length)
+        try
         {
-            var n = RandomAccess.Read(handle, _fileBuffer.AsSpan(read, (int)length - read), read);
-            if (n == 0)
-                break;
-            read += n;
+            while (read < length)
+            {
+                var n = RandomAccess.Read(handle, buffer.AsSpan(read, (int)length - read), read);
+                if (n == 0)
+                    break;
+                read += n;
+            }
+        }
+        catch
+        {
+            _freeBuffers.Enqueue(buffer);
+            throw;
         }
 
-        return _fileBuffer.AsMemory(0, read);
+        _fileBuffers[Path.GetFileName(path)] = buffer;
+        return buffer.AsMemory(0, read);
+    }
+
+    private byte[] TakeBuffer(long length)
+    {
+        // A free buffer large enough; smaller ones are dropped (the files grew past them).
+        while (_freeBuffers.TryDequeue(out var free))
+        {
+            if (free.Length >= length)
+                return free;
+        }
+
+        // A quarter to spare, so files of about the same size share buffers.
+        return new byte[Math.Min(Array.MaxLength, length + length / 4)];
+    }
+
+    /// <summary>No row of the file is read any more: its buffer serves a later file.</summary>
+    private void ReturnBuffer(string file)
+    {
+        if (_fileBuffers.TryRemove(file, out var buffer))
+            _freeBuffers.Enqueue(buffer);
     }
 
     /// <summary>Feeds one file's bytes; call <see cref="Finish"/> after the last one.</summary>
@@ -271,6 +304,8 @@ public sealed class EmbeddedPipeline
 
     private void OnMetric(Metric metric)
     {
+        if (metric.Name == MetricNames.FileComplete)
+            ReturnBuffer(metric.Source);
         // The cores' own metrics: one the monitor would reject is a bug, never input to set aside.
         if (_monitor.Check(metric) is { } problem)
             throw new InvalidOperationException($"the pipeline produced an invalid metric: {problem}");

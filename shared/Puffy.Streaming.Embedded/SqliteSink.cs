@@ -43,13 +43,16 @@ public sealed class SqliteSink : IPipelineSink, IDisposable
         _writer.Start();
     }
 
+    // A small page cache (2 MiB): with no journal and one long transaction, SQLite writes pages out as the cache fills
+    // instead of holding the whole database (30 MiB on the real data) in memory until the commit; the process then
+    // touches that much less fresh memory, and first-touch page faults were a fifth of its CPU.
     private const string Schema = """
         PRAGMA page_size = 65536;
         PRAGMA locking_mode = EXCLUSIVE;
         PRAGMA journal_mode = OFF;
         PRAGMA synchronous = OFF;
         PRAGMA temp_store = MEMORY;
-        PRAGMA cache_size = -65536;
+        PRAGMA cache_size = -2048;
         CREATE TABLE events (
             event_id TEXT NOT NULL, session_id TEXT NOT NULL, client_id TEXT NOT NULL, ts TEXT NOT NULL,
             event_name TEXT NOT NULL, page_url TEXT, referrer TEXT, user_agent TEXT, device TEXT NOT NULL,

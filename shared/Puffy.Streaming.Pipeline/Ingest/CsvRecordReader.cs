@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using System.Text.Unicode;
 
@@ -5,7 +6,27 @@ namespace Puffy.Streaming.Pipeline.Ingest;
 
 /// <summary>One CSV record: its text as read and its fields, or why it could not be split.</summary>
 /// <remarks>The field list is reused by the next read: copy what must outlive it.</remarks>
-public readonly record struct CsvRecord(long Line, string Text, IReadOnlyList<string>? Fields, string? Error);
+public readonly record struct CsvRecord(long Line, string Text, IReadOnlyList<string>? Fields, string? Error)
+{
+    /// <summary>A record split straight from its bytes (ASCII): its text is only made when asked for.</summary>
+    internal CsvRecord(long line, ReadOnlyMemory<byte> ascii, IReadOnlyList<string> fields)
+        : this(line, null!, fields, null) => Ascii = ascii;
+
+    private readonly string? _text = Text;
+
+    /// <summary>The record's text exactly as read (without its line end).</summary>
+    public string Text
+    {
+        get => _text ?? Encoding.ASCII.GetString(Ascii.Span);
+        init => _text = value;
+    }
+
+    /// <summary>The record's bytes when it is all ASCII and was split from them (its text not made yet); empty otherwise.</summary>
+    public ReadOnlyMemory<byte> Ascii { get; }
+
+    /// <summary>The length of <see cref="Text"/>, without making it.</summary>
+    public int TextLength => _text?.Length ?? Ascii.Length;
+}
 
 /// <summary>
 /// RFC 4180 reader over a file's bytes. A record normally is one line; a quoted field may span lines.
@@ -21,6 +42,7 @@ public sealed class CsvRecordReader
     private long _line = 1;
     private StringPool? _pool;
     private ulong _pooled;
+    private char[] _chars = new char[256];
 
     public CsvRecordReader(ReadOnlyMemory<byte> data)
     {
@@ -57,26 +79,27 @@ public sealed class CsvRecordReader
         var start = _pos;
         var line = _line;
         var (end, next, lines, unterminated) = FindRecordEnd(span, start);
-        string? error = null;
-        List<string>? fields = null;
+        string? error;
+        var bytes = span[start..end];
         if (unterminated)
         {
             error = "unterminated quoted field";
         }
-        else if (Decode(span[start..end]) is not { } text)
+        else if (AsciiOrUtf8(bytes) is not { } ascii)
         {
             error = "not valid UTF-8";
         }
         else
         {
-            fields = _fields;
-            fields.Clear();
-            error = Split(text, fields, _pool, _pooled);
+            error = Split(bytes, ascii, _fields, _pool, _pooled, ref _chars);
             if (error is null)
             {
                 _pos = next;
                 _line += lines;
-                record = new CsvRecord(line, text, fields, null);
+                // An ASCII record's text is made only when asked for; most are never needed as one string.
+                record = ascii
+                    ? new CsvRecord(line, _data.Slice(start, end - start), _fields)
+                    : new CsvRecord(line, Encoding.UTF8.GetString(bytes), _fields, null);
                 return true;
             }
         }
@@ -97,14 +120,9 @@ public sealed class CsvRecordReader
         return true;
     }
 
-    /// <summary>The text of valid UTF-8, or null.</summary>
-    private static string? Decode(ReadOnlySpan<byte> bytes)
-    {
-        // Most rows are ASCII: one check and one widening copy, instead of validating, counting and decoding.
-        if (Ascii.IsValid(bytes))
-            return string.Create(bytes.Length, bytes, static (chars, ascii) => Ascii.ToUtf16(ascii, chars, out _));
-        return Utf8.IsValid(bytes) ? Encoding.UTF8.GetString(bytes) : null;
-    }
+    /// <summary>True for ASCII, false for other valid UTF-8, null for bytes that are not UTF-8.</summary>
+    private static bool? AsciiOrUtf8(ReadOnlySpan<byte> bytes) =>
+        Ascii.IsValid(bytes) ? true : Utf8.IsValid(bytes) ? false : null;
 
     /// <summary>Finds where the record starting at <paramref name="start"/> ends (exclusive, without CR/LF).</summary>
     private static (int End, int Next, long Lines, bool Unterminated) FindRecordEnd(ReadOnlySpan<byte> span, int start)
@@ -140,60 +158,75 @@ public sealed class CsvRecordReader
         end > start && span[end - 1] == (byte)'\r' ? end - 1 : end;
 
     /// <summary>Splits one record's text into fields; returns an error text when the quoting is broken.</summary>
-    internal static string? Split(string text, List<string> fields) => Split(text, fields, null, 0);
-
-    private static string? Split(string text, List<string> fields, StringPool? pool, ulong pooled)
+    internal static string? Split(string text, List<string> fields)
     {
-        // The field about to be added is number fields.Count.
-        string Field(int start, int length) =>
-            pool is not null && fields.Count < 64 && (pooled & (1UL << fields.Count)) != 0
-                ? pool.Get(text.AsSpan(start, length))
-                : text.Substring(start, length);
+        var chars = Array.Empty<char>();
+        return Split(Encoding.UTF8.GetBytes(text), Ascii.IsValid(text), fields, null, 0, ref chars);
+    }
 
+    /// <summary>
+    /// Splits one record (valid UTF-8, <paramref name="ascii"/> when all of it is ASCII) into <paramref name="fields"/>;
+    /// returns an error text when the quoting is broken. Quotes and commas are single bytes that never occur inside a
+    /// multi-byte character, so the bytes split as the text would; positions in errors count the text's chars.
+    /// </summary>
+    private static string? Split(ReadOnlySpan<byte> row, bool ascii, List<string> fields, StringPool? pool, ulong pooled, ref char[] chars)
+    {
+        fields.Clear();
         var i = 0;
         while (true)
         {
-            if (i < text.Length && text[i] == '"')
+            if (i < row.Length && row[i] == (byte)'"')
             {
                 i++;
-                var q = text.IndexOf('"', i);
+                var q = row[i..].IndexOf((byte)'"');
                 if (q < 0)
                     return "unterminated quoted field";
-                if (q + 1 < text.Length && text[q + 1] == '"')
+                q += i;
+                if (q + 1 < row.Length && row[q + 1] == (byte)'"')
                 {
-                    // Escaped quotes inside: assemble the value piece by piece.
-                    var sb = new StringBuilder(text.Length - i);
-                    while (true)
+                    // Escaped quotes inside: gather the value's bytes piece by piece, then decode them.
+                    var value = ArrayPool<byte>.Shared.Rent(row.Length);
+                    try
                     {
-                        sb.Append(text, i, q - i);
-                        if (q + 1 < text.Length && text[q + 1] == '"')
+                        var n = 0;
+                        while (true)
                         {
-                            sb.Append('"');
-                            i = q + 2;
-                            q = text.IndexOf('"', i);
-                            if (q < 0)
-                                return "unterminated quoted field";
-                            continue;
+                            row[i..q].CopyTo(value.AsSpan(n));
+                            n += q - i;
+                            if (q + 1 < row.Length && row[q + 1] == (byte)'"')
+                            {
+                                value[n++] = (byte)'"';
+                                i = q + 2;
+                                var r = row[i..].IndexOf((byte)'"');
+                                if (r < 0)
+                                    return "unterminated quoted field";
+                                q = i + r;
+                                continue;
+                            }
+
+                            i = q + 1;
+                            break;
                         }
 
-                        i = q + 1;
-                        break;
+                        fields.Add(Text(value.AsSpan(0, n), ascii));
                     }
-
-                    fields.Add(sb.ToString());
+                    finally
+                    {
+                        ArrayPool<byte>.Shared.Return(value);
+                    }
                 }
                 else
                 {
-                    fields.Add(Field(i, q - i));
+                    fields.Add(Field(row.Slice(i, q - i), ascii, fields.Count, pool, pooled, ref chars));
                     i = q + 1;
                 }
 
-                if (i == text.Length)
+                if (i == row.Length)
                     return null;
-                if (text[i] != ',')
-                    return $"unexpected character after closing quote at position {i + 1}";
+                if (row[i] != (byte)',')
+                    return $"unexpected character after closing quote at position {Position(row, i, ascii)}";
                 i++;
-                if (i == text.Length)
+                if (i == row.Length)
                 {
                     fields.Add(string.Empty);
                     return null;
@@ -203,19 +236,46 @@ public sealed class CsvRecordReader
             }
 
             // One scan finds the field's end and any quote before it.
-            var next = text.AsSpan(i).IndexOfAny(',', '"');
-            if (next >= 0 && text[i + next] == '"')
-                return $"quote inside an unquoted field at position {i + next + 1}";
-            var stop = next < 0 ? text.Length : i + next;
-            fields.Add(Field(i, stop - i));
+            var next = row[i..].IndexOfAny((byte)',', (byte)'"');
+            if (next >= 0 && row[i + next] == (byte)'"')
+                return $"quote inside an unquoted field at position {Position(row, i + next, ascii)}";
+            var stop = next < 0 ? row.Length : i + next;
+            fields.Add(Field(row[i..stop], ascii, fields.Count, pool, pooled, ref chars));
             if (next < 0)
                 return null;
             i = stop + 1;
-            if (i == text.Length)
+            if (i == row.Length)
             {
                 fields.Add(string.Empty);
                 return null;
             }
         }
+    }
+
+    /// <summary>The 1-based position in the record's text of the char at byte <paramref name="index"/>.</summary>
+    private static int Position(ReadOnlySpan<byte> row, int index, bool ascii) =>
+        (ascii ? index : Encoding.UTF8.GetCharCount(row[..index])) + 1;
+
+    // ASCII: one widening copy, instead of validating, counting and decoding.
+    private static string Text(ReadOnlySpan<byte> value, bool ascii) =>
+        ascii ? string.Create(value.Length, value, static (text, bytes) => Ascii.ToUtf16(bytes, text, out _)) : Encoding.UTF8.GetString(value);
+
+    /// <summary>Field number <paramref name="column"/>: from the pool when its column is pooled, else a new string.</summary>
+    private static string Field(ReadOnlySpan<byte> value, bool ascii, int column, StringPool? pool, ulong pooled, ref char[] chars)
+    {
+        if (value.IsEmpty)
+            return string.Empty;
+        if (pool is null || column >= 64 || (pooled & (1UL << column)) == 0)
+            return Text(value, ascii);
+
+        // A UTF-8 field has at most as many chars as bytes.
+        if (chars.Length < value.Length)
+            chars = new char[Math.Max(value.Length, chars.Length * 2)];
+        int length;
+        if (ascii)
+            Ascii.ToUtf16(value, chars, out length);
+        else
+            length = Encoding.UTF8.GetChars(value, chars);
+        return pool.Get(chars.AsSpan(0, length));
     }
 }

@@ -26,6 +26,13 @@ public sealed class IngestorCore
     /// </summary>
     public int MaxRowBytes { get; init; } = DefaultMaxRowBytes;
 
+    /// <summary>
+    /// Rows keep their text as a slice of the content given to <see cref="ReadFile"/>, decoded only when asked for (a
+    /// dead letter), instead of as a string each. Only for a caller that keeps that content unchanged until every row
+    /// of the file is decided.
+    /// </summary>
+    public bool RowTextFromContent { get; init; }
+
     /// <summary>Called with the file's metrics (schema, rows, header problems) as they become known.</summary>
     public Action<Metric> OnMetric { get; init; } = static _ => { };
 
@@ -65,7 +72,7 @@ public sealed class IngestorCore
         {
             rows++;
             // A string of n chars is at most 3n UTF-8 bytes: only long rows need counting.
-            if (rec.Text.Length > MaxRowBytes / 3 && System.Text.Encoding.UTF8.GetByteCount(rec.Text) is var bytes && bytes > MaxRowBytes)
+            if (rec.TextLength > MaxRowBytes / 3 && System.Text.Encoding.UTF8.GetByteCount(rec.Text) is var bytes && bytes > MaxRowBytes)
             {
                 yield return new RawEvent(fileName, rec.Line, day, Excerpt(rec.Text), null, null, null, null, null, null, null, null, StreamTime, bytes);
                 continue;
@@ -86,15 +93,11 @@ public sealed class IngestorCore
             var ts = f[iTs];
             if (EventTime.TryParse(ts, out var t) && EventTime.IsPlausibleFor(t, day) && t > StreamTime)
                 StreamTime = t;
-            yield return new RawEvent(fileName, rec.Line, day, rec.Text, null,
-                f[iClient],
-                iPage >= 0 ? f[iPage] : null,
-                iRef >= 0 ? f[iRef] : null,
-                ts,
-                f[iName],
-                iData >= 0 ? f[iData] : null,
-                iUa >= 0 ? f[iUa] : null,
-                StreamTime);
+            var (client, page, referrer, name) = (f[iClient], iPage >= 0 ? f[iPage] : null, iRef >= 0 ? f[iRef] : null, f[iName]);
+            var (data, ua) = (iData >= 0 ? f[iData] : null, iUa >= 0 ? f[iUa] : null);
+            yield return RowTextFromContent && !rec.Ascii.IsEmpty
+                ? new RawEvent(fileName, rec.Line, day, rec.Ascii, client, page, referrer, ts, name, data, ua, StreamTime)
+                : new RawEvent(fileName, rec.Line, day, rec.Text, null, client, page, referrer, ts, name, data, ua, StreamTime);
         }
 
         OnMetric(new Metric(day, MetricNames.FileRows, string.Empty, rows, fileName));

@@ -39,6 +39,17 @@ public sealed class RealDataFactsUnitTests(RealDataRun run) : IClassFixture<Real
     }
 
     [Fact]
+    public void Run_RealData_EveryDeadLetterCarriesItsRowExactlyAsItStandsInItsFile()
+    {
+        // The files have no line breaks inside quotes and LF line ends: line n of the file is row n's text.
+        var lines = run.Files.ToDictionary(f => Path.GetFileName(f), f => File.ReadAllText(f).Split('\n'));
+
+        Assert.Equal(8_849, run.DeadLetters.Count);
+        foreach (var d in run.DeadLetters)
+            Assert.Equal(lines[d.SourceFile][d.Line - 1], d.OriginalRow);
+    }
+
+    [Fact]
     public void Run_RealData_EmptyClientIdsAreDeadLetteredWithTheirShareOnMarchSecond()
     {
         Assert.Equal(2_908, run.Summary.DeadLetterReasons[DeadLetterReasons.MissingClientId]);

@@ -1,0 +1,171 @@
+using System.Text;
+using Puffy.Streaming.Contracts;
+using Puffy.Streaming.Embedded;
+using Puffy.Streaming.Pipeline.Ingest;
+
+namespace Puffy.Streaming.UnitTests.Rules;
+
+/// <summary>
+/// A row's text as read: rows are split straight from their bytes, and an ASCII row's text is made only when asked for
+/// (the embedded run keeps each file's bytes until every row of it is decided). The fields, errors and dead letters'
+/// <c>original_row</c> are those of the text.
+/// </summary>
+public sealed class RowTextUnitTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("puffy-rowtext-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void TryRead_RandomRows_GiveTheFieldsAndErrorsOfReadingTheirTextCharByChar()
+    {
+        // Rows over a small alphabet hit every quoting case: escaped quotes, quotes in unquoted fields, text after a
+        // closing quote, empty and trailing fields, unterminated quotes; 'é' makes some rows UTF-8 but not ASCII, where
+        // error positions count chars, not bytes.
+        var random = new Random(20261130);
+        const string alphabet = "ab,\"\" é";
+        var split = 0;
+        for (var round = 0; round < 3_000; round++)
+        {
+            var text = new string(Enumerable.Range(0, random.Next(1, 14)).Select(_ => alphabet[random.Next(alphabet.Length)]).ToArray());
+            var reader = new CsvRecordReader(Encoding.UTF8.GetBytes(text));
+            var expected = CharByChar(text);
+
+            Assert.True(reader.TryRead(out var record));
+            Assert.Equal(text, record.Text);
+            Assert.Equal(expected.Error, record.Error);
+            if (expected.Fields is { } fields)
+            {
+                Assert.Equal(fields, record.Fields!);
+                Assert.Equal(text.Length, record.TextLength);
+                split++;
+            }
+        }
+
+        Assert.InRange(split, 300, 2_700);
+    }
+
+    /// <summary>The reader's rules (RFC 4180, strict), applied one char at a time.</summary>
+    private static (List<string>? Fields, string? Error) CharByChar(string text)
+    {
+        // Quotes that do not pair up leave a quoted field open to the end of the data, whatever comes before.
+        if (text.Count(c => c == '"') % 2 == 1)
+            return (null, "unterminated quoted field");
+        var fields = new List<string>();
+        var field = new StringBuilder();
+        var i = 0;
+        while (true)
+        {
+            if (i < text.Length && text[i] == '"')
+            {
+                for (i++; ; i++)
+                {
+                    if (i == text.Length)
+                        return (null, "unterminated quoted field");
+                    if (text[i] != '"')
+                        field.Append(text[i]);
+                    else if (i + 1 < text.Length && text[i + 1] == '"')
+                        field.Append(text[++i]);
+                    else
+                        break;
+                }
+
+                i++;
+                if (i < text.Length && text[i] != ',')
+                    return (null, $"unexpected character after closing quote at position {i + 1}");
+            }
+            else
+            {
+                for (; i < text.Length && text[i] != ','; i++)
+                {
+                    if (text[i] == '"')
+                        return (null, $"quote inside an unquoted field at position {i + 1}");
+                    field.Append(text[i]);
+                }
+            }
+
+            fields.Add(field.ToString());
+            field.Clear();
+            if (i == text.Length)
+                return (fields, null);
+            i++;
+        }
+    }
+
+    [Fact]
+    public void TryRead_AsciiRow_IsSplitFromItsBytesAndKeepsTheExactText()
+    {
+        var reader = new CsvRecordReader(Fx.Bytes("a,\"say \"\"hi\"\"\",,\"x,y\"\r\nnext\n"));
+
+        Assert.True(reader.TryRead(out var first));
+        Assert.False(first.Ascii.IsEmpty);
+        Assert.Equal("a,\"say \"\"hi\"\"\",,\"x,y\"", first.Text);
+        Assert.Equal(["a", "say \"hi\"", "", "x,y"], first.Fields!);
+        Assert.True(reader.TryRead(out var second));
+        Assert.Equal("next", second.Text);
+    }
+
+    [Fact]
+    public void TryRead_NonAsciiRow_IsSplitFromItsBytesAndCarriesItsText()
+    {
+        var reader = new CsvRecordReader(Fx.Bytes("é,\"ü,\"\"ß\"\"\"\n"));
+
+        Assert.True(reader.TryRead(out var record));
+        Assert.True(record.Ascii.IsEmpty);
+        Assert.Equal("é,\"ü,\"\"ß\"\"\"", record.Text);
+        Assert.Equal(["é", "ü,\"ß\""], record.Fields!);
+    }
+
+    [Fact]
+    public void RawEvent_MadeFromTheRowsBytes_EqualsTheOneMadeFromItsText()
+    {
+        var row = Fx.View("client-a", Fx.Day.AddHours(9)).ToCsv();
+        var bytes = Fx.Bytes("xx" + row + "yy").AsMemory(2, row.Length);
+        var time = Fx.Day.AddHours(9);
+
+        var fromText = new RawEvent("f.csv", 2, null, row, null, "client-a", Fx.Shop, "", Fx.Iso(time), EventNames.PageViewed, "", Fx.DesktopUa, time);
+        var fromBytes = new RawEvent("f.csv", 2, null, bytes, "client-a", Fx.Shop, "", Fx.Iso(time), EventNames.PageViewed, "", Fx.DesktopUa, time);
+
+        Assert.Equal(fromText.GetHashCode(), fromBytes.GetHashCode());
+        Assert.Equal(fromText, fromBytes);
+        Assert.Equal(row, fromBytes.OriginalRow);
+        Assert.NotEqual(fromText, fromBytes with { OriginalRow = row + "," });
+        Assert.NotEqual(fromText, fromBytes with { Line = 3 });
+    }
+
+    [Fact]
+    public void Run_RowsDecidedAfterLaterFilesWereRead_DeadLetterTheirOwnText()
+    {
+        // Day 1's file ends with purchases at 23:50. Day 2's file starts with earlier purchases of the same transaction
+        // ids, then 2,000 views before 00:05, so day 1's purchases are dead-lettered (duplicate_transaction_id) only when
+        // day 2's later rows move the watermark past them; by then the reading thread, a few batches ahead, has read
+        // day 3 too. A buffer that served day 3 before day 1's rows were decided would give them day 3's bytes.
+        var day1 = Fx.Day;
+        var midnight = day1.AddDays(1);
+        var lines = new Dictionary<(string File, long Line), string>();
+        void Write(DateTime day, IEnumerable<Row> rows)
+        {
+            var text = Fx.Csv(rows);
+            File.WriteAllText(Path.Combine(_dir, Fx.FileFor(day)), text);
+            var all = text.Split('\n');
+            for (var i = 1; i < all.Length - 1; i++)
+                lines[(Fx.FileFor(day), i + 1)] = all[i];
+        }
+
+        Write(day1, Enumerable.Range(0, 3_000).Select(i => Fx.View($"day1-{i}", day1.AddSeconds(14 * i)))
+            .Concat(Enumerable.Range(0, 5).Select(i => Fx.Buy($"late-{i}", midnight.AddMinutes(-10 + i), $"tx-{i}", 10 + i))));
+        Write(midnight, Enumerable.Range(0, 5).Select(i => Fx.Buy($"first-{i}", midnight.AddMinutes(-20 + i), $"tx-{i}", 20 + i))
+            .Concat(Enumerable.Range(0, 2_000).Select(i => Fx.View($"day2-{i}", midnight.AddMinutes(-5).AddMilliseconds(250 * i))))
+            .Concat(Enumerable.Range(0, 100).Select(i => Fx.View($"day2-late-{i}", midnight.AddMinutes(10 + 10 * i)))));
+        Write(midnight.AddDays(1), Enumerable.Range(0, 3_000).Select(i => Fx.View($"day3-{i}-{new string('x', 20)}", midnight.AddDays(1).AddSeconds(20 * i))));
+
+        var sink = new PipelineHarness();
+        new EmbeddedPipeline(new PipelineOptions(), sink).Run(Directory.GetFiles(_dir, "*.csv"), cancellationToken: TestContext.Current.CancellationToken);
+
+        var duplicates = sink.DeadLetters.Where(d => d.Reason == DeadLetterReasons.DuplicateTransactionId).ToList();
+        Assert.Equal(5, duplicates.Count);
+        Assert.All(duplicates, d => Assert.Equal(Fx.FileFor(day1), d.SourceFile));
+        Assert.Equal(duplicates, sink.DeadLetters);
+        Assert.All(duplicates, d => Assert.Equal(lines[(d.SourceFile, d.Line)], d.OriginalRow));
+    }
+}
