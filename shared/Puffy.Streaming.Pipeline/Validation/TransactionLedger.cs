@@ -138,7 +138,7 @@ public sealed class TransactionLedger(TimeSpan window, int partitions = 1)
         if (watermark <= _through[partition])
             return;
         _through[partition] = watermark;
-        var through = _through.Min();
+        var through = Earliest(_through);
         if (through > _registeredThrough)
             _registeredThrough = through;
     }
@@ -148,13 +148,26 @@ public sealed class TransactionLedger(TimeSpan window, int partitions = 1)
         if (decided <= _settled[partition])
             return;
         _settled[partition] = decided;
-        var forget = TransactionCandidates.ForgetBefore(_settled.Min(), window).Ticks;
+        var forget = TransactionCandidates.ForgetBefore(Earliest(_settled), window).Ticks;
         while (_newest.TryPeek(out var n) && n.Ticks < forget)
         {
             _newest.Dequeue();
             if (_candidates.TryGetValue(n.TransactionId, out var sorted) && sorted[^1].Ticks < forget)
                 _candidates.Remove(n.TransactionId);
         }
+    }
+
+    // A loop, not Min(): LINQ enumerates an array of DateTime through an allocated enumerator, and this runs per row.
+    private static DateTime Earliest(DateTime[] times)
+    {
+        var earliest = DateTime.MaxValue;
+        foreach (var t in times)
+        {
+            if (t < earliest)
+                earliest = t;
+        }
+
+        return earliest;
     }
 
     private static readonly List<TransactionCandidate> None = [];
