@@ -37,14 +37,17 @@ public sealed record RawEvent(
     /// for <see cref="OriginalRow"/>: most rows are never dead-lettered, so their text need not become a string. Only for a
     /// reader that keeps those bytes unchanged until the row is decided (the embedded pipeline does, per file).
     /// </summary>
-    public RawEvent(string sourceFile, long line, DateOnly? fileDay, ReadOnlyMemory<byte> originalRowUtf8, string? clientId,
+    /// <remarks>A factory, not a second constructor: serializers (the validator's stored state is JSON) take the one constructor.</remarks>
+    public static RawEvent FromUtf8(string sourceFile, long line, DateOnly? fileDay, ReadOnlyMemory<byte> originalRowUtf8, string? clientId,
         string? pageUrl, string? referrer, string? timestamp, string? eventName, string? eventData, string? userAgent,
-        DateTime streamTime)
-        : this(sourceFile, line, fileDay, null!, null, clientId, pageUrl, referrer, timestamp, eventName, eventData, userAgent, streamTime) =>
-        _originalRowUtf8 = originalRowUtf8;
+        DateTime streamTime) =>
+        new(sourceFile, line, fileDay, null!, null, clientId, pageUrl, referrer, timestamp, eventName, eventData, userAgent, streamTime)
+        {
+            _originalRowUtf8 = originalRowUtf8,
+        };
 
     private string? _originalRow = OriginalRow;
-    private readonly ReadOnlyMemory<byte> _originalRowUtf8;
+    private ReadOnlyMemory<byte> _originalRowUtf8;
 
     /// <summary>The row's text exactly as read (decoded on first use when the row was made from its bytes).</summary>
     public string OriginalRow

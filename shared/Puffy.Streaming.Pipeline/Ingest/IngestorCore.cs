@@ -96,7 +96,7 @@ public sealed class IngestorCore
             var (client, page, referrer, name) = (f[iClient], iPage >= 0 ? f[iPage] : null, iRef >= 0 ? f[iRef] : null, f[iName]);
             var (data, ua) = (iData >= 0 ? f[iData] : null, iUa >= 0 ? f[iUa] : null);
             yield return RowTextFromContent && !rec.Ascii.IsEmpty
-                ? new RawEvent(fileName, rec.Line, day, rec.Ascii, client, page, referrer, ts, name, data, ua, StreamTime)
+                ? RawEvent.FromUtf8(fileName, rec.Line, day, rec.Ascii, client, page, referrer, ts, name, data, ua, StreamTime)
                 : new RawEvent(fileName, rec.Line, day, rec.Text, null, client, page, referrer, ts, name, data, ua, StreamTime);
         }
 
