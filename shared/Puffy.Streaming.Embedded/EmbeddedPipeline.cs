@@ -50,9 +50,9 @@ public sealed class EmbeddedPipeline
         };
         _validator = new ValidatorCore(options.Validator)
         {
-            OnValid = ev => _sessionizer.Accept(ev),
-            OnDeadLetter = sink.OnDeadLetter,
-            OnMetric = OnMetric,
+            OnValid = Forward,
+            OnDeadLetter = Forward,
+            OnMetric = Forward,
         };
         _ingestor = new IngestorCore { OnMetric = OnMetric, MaxRowBytes = options.MaxRowBytes };
     }
@@ -64,17 +64,24 @@ public sealed class EmbeddedPipeline
         (_validator.Buffered, _validator.RememberedIds, _sessionizer.OpenSessions, _attribution.TrackedClients);
 
     /// <summary>
-    /// Streams the files (in file-name order) through the pipeline and closes everything at the end. Reading, CSV
-    /// parsing and the row-local checks run on a second thread ahead of the ordered stages; everything the sink
-    /// and the monitor see still happens on the calling thread, in the same order as <see cref="RunFile"/>.
+    /// Streams the files (in file-name order) through the pipeline and closes everything at the end, on three threads:
+    /// reading, CSV parsing and the row-local checks run ahead of the validator (the calling thread), and what the
+    /// validator decides — its events, dead letters and metrics — goes in batches to a third thread that runs the
+    /// sessionizer, attribution, monitor and sink. Each thread takes its input in order, so the sink and the monitor
+    /// see the same calls in the same order as with <see cref="RunFile"/>.
     /// </summary>
     public void Run(IReadOnlyList<string> files, IProgress<PipelineProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var ordered = files.OrderBy(Path.GetFileName, StringComparer.Ordinal).ToList();
         using var queue = new BlockingCollection<Item[]>(boundedCapacity: 4);
+        using var decided = new BlockingCollection<object?[]>(boundedCapacity: 4);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var producer = Task.Run(() => Produce(ordered, queue, stop.Token), CancellationToken.None);
+        _decided = (decided, stop.Token);
+        _batch = NewDecidedBatch();
+        _batchCount = 0;
+        var consumer = Task.Run(() => Consume(decided, stop), CancellationToken.None);
         var filesDone = 0;
         var current = ordered.Count > 0 ? Path.GetFileName(ordered[0]) : string.Empty;
         try
@@ -90,7 +97,7 @@ public sealed class EmbeddedPipeline
                     }
                     else if (item.Control is Metric metric)
                     {
-                        OnMetric(metric);
+                        Forward(metric);
                     }
                     else if (item.Control is FileEnd { SameAs: { } original } copy)
                     {
@@ -99,7 +106,7 @@ public sealed class EmbeddedPipeline
                     }
                     else if (item.Control is FileEnd end)
                     {
-                        _sink.OnFileRead(end.File, end.Day, end.Rows, end.Error);
+                        Forward(end);
                         if (end.Error is null)
                             _validator.EndOfFile(end.File, end.Day, end.Fields);
                         filesDone++;
@@ -111,21 +118,109 @@ public sealed class EmbeddedPipeline
                 _spareBatches.Enqueue(batch);
                 progress?.Report(new PipelineProgress(filesDone, ordered.Count, current, RowsRead, clock.Elapsed));
             }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            _validator.Flush();
+            SendBatch();
+            decided.CompleteAdding();
+            consumer.GetAwaiter().GetResult();
         }
         finally
         {
+            _decided = null;
             stop.Cancel();
-            try
-            {
-                producer.GetAwaiter().GetResult();
-            }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
-            {
-            }
+            Settle(producer, stop);
+            // A failure of the downstream thread stopped the others (its own token): it is the one reported.
+            Settle(consumer, stop);
         }
 
-        cancellationToken.ThrowIfCancellationRequested();
-        Finish();
+        _sessionizer.Flush();
+    }
+
+    private static void Settle(Task task, CancellationTokenSource stop)
+    {
+        try
+        {
+            task.GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+    }
+
+    // While Run runs: where the validator's decisions go (to the downstream thread), in batches. Null otherwise
+    // (RunFile), when they are handled at once.
+    private (BlockingCollection<object?[]> Queue, CancellationToken Token)? _decided;
+    private object?[] _batch = [];
+    private int _batchCount;
+    private readonly ConcurrentQueue<object?[]> _spareDecided = new();
+
+    private object?[] NewDecidedBatch() => _spareDecided.TryDequeue(out var batch) ? batch : new object?[BatchSize];
+
+    /// <summary>A decision of the validator (or a file read): handled now, or by the downstream thread during Run.</summary>
+    private void Forward(object decision)
+    {
+        if (_decided is null)
+        {
+            Handle(decision);
+            return;
+        }
+
+        _batch[_batchCount++] = decision;
+        if (_batchCount == _batch.Length)
+            SendBatch();
+    }
+
+    private void SendBatch()
+    {
+        if (_batchCount == 0 || _decided is not { } decided)
+            return;
+        decided.Queue.Add(_batch, decided.Token);
+        _batch = NewDecidedBatch();
+        _batchCount = 0;
+    }
+
+    private void Consume(BlockingCollection<object?[]> decided, CancellationTokenSource stop)
+    {
+        try
+        {
+            foreach (var batch in decided.GetConsumingEnumerable(stop.Token))
+            {
+                foreach (var decision in batch)
+                {
+                    if (decision is null)
+                        break;
+                    Handle(decision);
+                }
+
+                Array.Clear(batch);
+                _spareDecided.Enqueue(batch);
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            stop.Cancel();
+            throw;
+        }
+    }
+
+    private void Handle(object decision)
+    {
+        switch (decision)
+        {
+            case ValidEvent ev:
+                _sessionizer.Accept(ev);
+                break;
+            case DeadLetter deadLetter:
+                _sink.OnDeadLetter(deadLetter);
+                break;
+            case Metric metric:
+                OnMetric(metric);
+                break;
+            case FileEnd end:
+                _sink.OnFileRead(end.File, end.Day, end.Rows, end.Error);
+                break;
+        }
     }
 
     // A row with its verdict, or (Raw null) a control item: a Metric or a FileEnd. Unused batch slots are empty.
