@@ -43,45 +43,38 @@ public sealed record RawEvent(
         DateTime streamTime) =>
         new(sourceFile, line, fileDay, null!, null, clientId, pageUrl, referrer, timestamp, eventName, eventData, userAgent, streamTime)
         {
-            _originalRowUtf8 = originalRowUtf8,
+            _row = new RowText(originalRowUtf8),
         };
 
-    private string? _originalRow = OriginalRow;
-    private ReadOnlyMemory<byte> _originalRowUtf8;
+    private RowText _row = new(OriginalRow);
 
     /// <summary>The row's text exactly as read (decoded on first use when the row was made from its bytes).</summary>
     public string OriginalRow
     {
-        get => _originalRow ??= System.Text.Encoding.UTF8.GetString(_originalRowUtf8.Span);
-        init => _originalRow = value;
+        get => _row.Text;
+        init => _row = new RowText(value);
     }
 
-    // Equality by value, as for any record; the row's text counts whether it is held as a string or as bytes.
-    public bool Equals(RawEvent? other) =>
-        other is not null && (ReferenceEquals(this, other) ||
-            SourceFile == other.SourceFile && Line == other.Line && FileDay == other.FileDay && OriginalRow == other.OriginalRow
-            && ParseError == other.ParseError && ClientId == other.ClientId && PageUrl == other.PageUrl && Referrer == other.Referrer
-            && Timestamp == other.Timestamp && EventName == other.EventName && EventData == other.EventData
-            && UserAgent == other.UserAgent && StreamTime == other.StreamTime && OversizedBytes == other.OversizedBytes);
-
-    public override int GetHashCode()
+    /// <summary>
+    /// The row's text, or the UTF-8 bytes it is decoded from when first asked for. Equal when the texts are, so the
+    /// record's own equality holds whichever way a row was made.
+    /// </summary>
+    private struct RowText : IEquatable<RowText>
     {
-        var hash = new HashCode();
-        hash.Add(SourceFile);
-        hash.Add(Line);
-        hash.Add(FileDay);
-        hash.Add(OriginalRow);
-        hash.Add(ParseError);
-        hash.Add(ClientId);
-        hash.Add(PageUrl);
-        hash.Add(Referrer);
-        hash.Add(Timestamp);
-        hash.Add(EventName);
-        hash.Add(EventData);
-        hash.Add(UserAgent);
-        hash.Add(StreamTime);
-        hash.Add(OversizedBytes);
-        return hash.ToHashCode();
+        private readonly ReadOnlyMemory<byte> _utf8;
+        private string? _text;
+
+        public RowText(string text) => _text = text;
+
+        public RowText(ReadOnlyMemory<byte> utf8) => _utf8 = utf8;
+
+        public string Text => _text ??= System.Text.Encoding.UTF8.GetString(_utf8.Span);
+
+        public bool Equals(RowText other) => string.Equals(Text, other.Text, StringComparison.Ordinal);
+
+        public override bool Equals(object? obj) => obj is RowText other && Equals(other);
+
+        public override int GetHashCode() => Text.GetHashCode(StringComparison.Ordinal);
     }
 }
 
