@@ -103,10 +103,15 @@ public sealed partial class StackScaleOutTests
     {
         var embedded = StackHarness.Embedded(StackHarness.RealData, Ct);
         await using var stack = await StackHarness.UpAsync(rabbitMq: false, partitions: 4, instances: 2, Ct);
+        // Both instances must own partitions first (the local broker holds a group's rebalance up to a session timeout): an
+        // instance frozen before its first assignment has nothing to lose, and the other already owns every partition.
+        Assert.True(await LocalStack.WaitForAssignmentsAsync(stack.State, TimeSpan.FromMinutes(2), Ct), "an instance owns no partition:\n" + stack.Logs());
 
         var replay = stack.ReplayAsync(StackHarness.RealData, "50000x", Ct);
         Assert.True(await stack.WaitForRowsAsync("orders", 40, Ct), "no progress before the freeze:\n" + stack.Logs());
         Assert.False(replay.IsCompleted, "the replay finished before the freeze");
+        Assert.True(LocalStack.OwnedFromLog(stack.State.LogFile(service + "-2"), input) is not (null or "none"),
+            $"{service}-2 owns no partition of {input} before the freeze:\n" + stack.Logs());
 
         // The group expels it after the session timeout and gives its partitions to the other instance, which loads their
         // last checkpoint under a newer lease.
