@@ -82,6 +82,9 @@ internal sealed record StackState(
             ["ClickHouse__PasswordFile"] = ClickHouseServer().WriterPasswordFile,
             ["Streams__Partitions"] = Partitions.ToString(CultureInfo.InvariantCulture),
         };
+        // The collector's gen-0 budget (README, "The five services end to end"); one given to the caller wins.
+        if (System.Environment.GetEnvironmentVariable(LocalStack.Gen0BudgetVariable) is null)
+            env[LocalStack.Gen0BudgetVariable] = LocalStack.Gen0Budget;
         if (System.Environment.GetEnvironmentVariable("SEQ_URL") is { Length: > 0 } seq)
             env["Seq__Url"] = seq;
         if (RabbitMqPort is { } rabbit)
@@ -103,6 +106,18 @@ internal sealed record StackState(
 internal static class LocalStack
 {
     public static IReadOnlyList<string> LongRunning { get; } = ["validator", "sessionizer", "attribution", "monitor"];
+
+    /// <summary>
+    /// The collector's gen-0 budget the services run with (the Dockerfile sets the same). By default the runtime gives this
+    /// machine a budget of 6 MiB, so the services collect gen 0 every few thousand events; with 64 MiB the validator and the
+    /// sessionizer spend about a fifth less CPU per event on dense input, for about 50 MiB more resident memory each (README,
+    /// "The five services end to end"). Only the environment sets it: runtimeconfig's <c>System.GC.Gen0Size</c> and
+    /// <c>GCgen0size</c> are ignored.
+    /// </summary>
+    public const string Gen0BudgetVariable = "DOTNET_GCgen0size";
+
+    /// <inheritdoc cref="Gen0BudgetVariable"/>
+    public const string Gen0Budget = "0x4000000";
 
     /// <summary>The services that run as any number of instances sharing their input's partitions (<c>stack up --instances N</c>).</summary>
     public static IReadOnlyList<string> PartitionParallel { get; } = ["validator", "sessionizer", "attribution"];

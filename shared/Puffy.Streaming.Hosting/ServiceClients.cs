@@ -1,3 +1,4 @@
+using System.Runtime;
 using Confluent.Kafka;
 using Confluent.SchemaRegistry;
 using Microsoft.Extensions.Logging;
@@ -38,6 +39,11 @@ public sealed partial class ServiceClients(
     {
         var client = typeof(Confluent.Kafka.Library).Assembly.GetName().Version?.ToString(3) ?? "?";
         var librdkafka = KafkaNative.Describe();
+        var runtime = Environment.Version.ToString();
+        var collector = GCSettings.IsServerGC ? "server" : "workstation";
+        var concurrent = GCSettings.LatencyMode == GCLatencyMode.Batch ? "" : " concurrent";
+        var gen0 = Gen0BudgetMiB();
+        LogRuntime(runtime, collector, concurrent, gen0);
         LogKafkaClient(client, librdkafka);
         if (string.IsNullOrWhiteSpace(registry.Value.Url))
             return MessageCodec.Catalogue;
@@ -177,6 +183,15 @@ public sealed partial class ServiceClients(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Schema ids come from the registry at {RegistryUrl}")]
     private partial void LogRegistry(string registryUrl);
+
+    /// <summary>The largest gen-0 budget the collector runs with, in MiB (set by <c>DOTNET_GCgen0size</c>; the runtime picks one otherwise).</summary>
+    internal static long Gen0BudgetMiB() =>
+        GC.GetConfigurationVariables().TryGetValue("GCGen0MaxBudget", out var budget) && budget is long or int or ulong
+            ? Convert.ToInt64(budget, System.Globalization.CultureInfo.InvariantCulture) / (1024 * 1024)
+            : -1;
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Runtime: .NET {Version}, {Collector}{Concurrent} GC, gen-0 budget up to {Gen0BudgetMiB} MiB")]
+    private partial void LogRuntime(string version, string collector, string concurrent, long gen0BudgetMiB);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Kafka client: Confluent.Kafka {ClientVersion} on librdkafka {Librdkafka}")]
     private partial void LogKafkaClient(string clientVersion, string librdkafka);

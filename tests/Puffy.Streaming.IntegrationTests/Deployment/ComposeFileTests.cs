@@ -157,6 +157,17 @@ public sealed class ComposeFileTests
     }
 
     [Fact]
+    public void Dockerfile_RuntimeStage_GivesTheServicesTheLocalStacksGen0Budget()
+    {
+        var text = File.ReadAllText(Path.Combine(Root, "Dockerfile"));
+        var runtime = text[text.LastIndexOf("\nFROM ", StringComparison.Ordinal)..];
+
+        var setting = System.Text.RegularExpressions.Regex.Match(runtime, LocalStack.Gen0BudgetVariable + @"=(\S+)");
+        Assert.True(setting.Success, $"the runtime stage sets no {LocalStack.Gen0BudgetVariable}");
+        Assert.Equal(LocalStack.Gen0Budget, setting.Groups[1].Value);
+    }
+
+    [Fact]
     public void DockerIgnore_BuildContext_LeavesOutBuildsStateAndHistory()
     {
         var entries = File.ReadAllLines(Path.Combine(Root, ".dockerignore")).Select(l => l.Trim()).ToHashSet(StringComparer.Ordinal);

@@ -44,6 +44,9 @@ public sealed class StackEndToEndTests
         // The replay id travels with the data (message header) and names the lines every service logs for it.
         foreach (var service in LocalStack.LongRunning)
             Assert.Contains(File.ReadLines(stack.State.LogFile(service)), line => line.Contains($" {service} {replayId} ", StringComparison.Ordinal));
+        // Each runs with the collector's gen-0 budget the stack gives it (an environment variable the runtime reads at start).
+        foreach (var service in LocalStack.LongRunning)
+            Assert.Contains(File.ReadLines(stack.State.LogFile(service)), line => line.Contains("GC, gen-0 budget up to 64 MiB", StringComparison.Ordinal));
         Assert.Equal(49_963, summary.RowsRead);
         Assert.Equal(embedded.ToJson(), summary.ToJson());
         await stack.AssertMonitorTablesEqualAsync(embedded, Ct);
