@@ -185,7 +185,7 @@ public sealed partial class ServiceClients(
     private partial void LogRegistry(string registryUrl);
 
     /// <summary>The largest gen-0 budget the collector runs with, in MiB (set by <c>DOTNET_GCgen0size</c>; the runtime picks one otherwise).</summary>
-    internal static long Gen0BudgetMiB() =>
+    private static long Gen0BudgetMiB() =>
         GC.GetConfigurationVariables().TryGetValue("GCGen0MaxBudget", out var budget) && budget is long or int or ulong
             ? Convert.ToInt64(budget, System.Globalization.CultureInfo.InvariantCulture) / (1024 * 1024)
             : -1;
