@@ -76,7 +76,7 @@ public static partial class BackgroundProcess
             {
                 // The PID is written just before the exec: return only once the exec has happened (or the process is
                 // already gone), so a caller never sees the launcher shell under the program's PID.
-                if (TryReadPid(pidFile, out var pid) && !IsLauncher(pid))
+                if (TryReadPid(pidFile, out var pid) && HasExeced(pid))
                 {
                     launcher.WaitForExit(LaunchTimeout); // setsid exits right after forking; reap it
                     return pid;
@@ -168,11 +168,12 @@ public static partial class BackgroundProcess
     }
 
     /// <summary>
-    /// True while <paramref name="pid"/> is still the launcher shell, before its exec: its command line is then
-    /// <c>/bin/sh -c LAUNCHER ...</c>. Any other command line (the program's, or none for a process that is gone or a
-    /// zombie) means the exec has happened or never will.
+    /// True once <paramref name="pid"/> is no longer the launcher shell: its command line is the program's, or the
+    /// process is gone or a zombie (the exec never will happen). Before the exec the command line is
+    /// <c>/bin/sh -c LAUNCHER ...</c>; in the middle of the exec the kernel has already renamed the process but shows
+    /// an empty command line, so an empty one counts as "not yet" while the process is alive.
     /// </summary>
-    private static bool IsLauncher(int pid)
+    private static bool HasExeced(int pid)
     {
         byte[] cmdline;
         try
@@ -181,15 +182,17 @@ public static partial class BackgroundProcess
         }
         catch (IOException)
         {
-            return false;
+            return true;
         }
         catch (UnauthorizedAccessException)
         {
-            return false;
+            return true;
         }
 
+        if (cmdline.Length == 0)
+            return !IsAlive(pid);
         var args = System.Text.Encoding.UTF8.GetString(cmdline).Split('\0');
-        return args.Length > 2 && args[0] == Shell && args[1] == "-c" && args[2] == Launcher;
+        return !(args.Length > 2 && args[0] == Shell && args[1] == "-c" && args[2] == Launcher);
     }
 
     internal static async Task<bool> WaitForExitAsync(int pid, TimeSpan timeout)

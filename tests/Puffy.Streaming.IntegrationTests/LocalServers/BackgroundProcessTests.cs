@@ -79,8 +79,9 @@ public sealed class BackgroundProcessTests
     {
         using var dir = new TempDirectory("puffy-bg-");
 
-        // Each start is a race the launcher used to lose now and then: the PID was read before the shell's exec.
-        for (var i = 0; i < 20; i++)
+        // Each start is a race the launcher used to lose now and then: the PID was read before the shell's exec, and
+        // later in the middle of the exec (the kernel renames the process before it shows the new command line).
+        for (var i = 0; i < 100; i++)
         {
             var pid = BackgroundProcess.Start("/bin/sleep", ["60"], Path.Combine(dir.Path, "out.log"));
             try
