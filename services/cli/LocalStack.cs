@@ -503,7 +503,7 @@ internal static class LocalStack
             foreach (var (service, group, topic) in OrderedStages)
             {
                 // The lag of a group is read through a consumer of that group (it never joins or consumes).
-                using var probe = new Confluent.Kafka.ConsumerBuilder<byte[]?, byte[]?>(state.Kafka.ProbeConfig(group)).Build();
+                using var probe = new Confluent.Kafka.ConsumerBuilder<byte[]?, byte[]?>(state.Kafka.ProbeConfig(group)).SetLogHandler(KafkaClientLog.Handler).Build();
                 var partitions = Enumerable.Range(0, state.Partitions).Select(p => new Confluent.Kafka.TopicPartition(topic, p)).ToList();
                 var lag = ConsumerLag.PerPartition(probe, partitions, timeout).ToList();
                 var instances = InstancesOf(service, state.Instances);
@@ -524,7 +524,7 @@ internal static class LocalStack
             foreach (var (service, group, topics) in SingleOwnerStages)
             {
                 // The lag over the stage's topics, added up per partition number.
-                using var probe = new Confluent.Kafka.ConsumerBuilder<byte[]?, byte[]?>(state.Kafka.ProbeConfig(group)).Build();
+                using var probe = new Confluent.Kafka.ConsumerBuilder<byte[]?, byte[]?>(state.Kafka.ProbeConfig(group)).SetLogHandler(KafkaClientLog.Handler).Build();
                 var lag = new long[state.Partitions];
                 foreach (var topic in topics)
                 {
@@ -577,7 +577,7 @@ internal static class LocalStack
     {
         try
         {
-            using var admin = new Confluent.Kafka.AdminClientBuilder(state.Kafka.AdminConfig()).Build();
+            using var admin = new Confluent.Kafka.AdminClientBuilder(state.Kafka.AdminConfig()).SetLogHandler(KafkaClientLog.Handler).Build();
             var description = admin.DescribeConsumerGroupsAsync([group], new Confluent.Kafka.Admin.DescribeConsumerGroupsOptions { RequestTimeout = TimeSpan.FromSeconds(5) })
                 .GetAwaiter().GetResult().ConsumerGroupDescriptions.Single();
             if (description.Members.Count == 0)

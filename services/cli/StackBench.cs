@@ -171,7 +171,7 @@ internal static class StackBench
     // Messages written to a topic so far: the sum of its partitions' high watermarks.
     private static long TopicEnd(KafkaOptions kafka, string topic, TimeSpan timeout)
     {
-        using var probe = new ConsumerBuilder<byte[]?, byte[]?>(kafka.ProbeConfig("puffy-bench-probe")).Build();
+        using var probe = new ConsumerBuilder<byte[]?, byte[]?>(kafka.ProbeConfig("puffy-bench-probe")).SetLogHandler(KafkaClientLog.Handler).Build();
         using var admin = new DependentAdminClientBuilder(probe.Handle).Build();
         return Enumerable.Range(0, TopicAdmin.PartitionCount(admin, topic, timeout))
             .Sum(p => probe.QueryWatermarkOffsets(new TopicPartition(topic, p), timeout).High.Value);

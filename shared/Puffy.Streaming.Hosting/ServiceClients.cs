@@ -26,6 +26,10 @@ public sealed partial class ServiceClients(
     // One setting per process: calls to Redis, ClickHouse and RabbitMQ that go unanswered that long are logged too.
     private readonly TimeSpan _slowCall = Infrastructure.SlowCallWarning = streams.Value.StallWarning;
 
+    // librdkafka's own lines (a broker that stops answering, requests timed out, connections refused) into this
+    // service's structured log, with the client and facility as properties, instead of raw text on stderr.
+    private readonly Action<LogMessage> _librdkafka = RouteLibrdkafka(log);
+
     public StreamOptions Streams => streams.Value;
 
     public RedisOptions Redis => redis.Value;
@@ -171,6 +175,7 @@ public sealed partial class ServiceClients(
 
     public void Dispose()
     {
+        KafkaClientLog.Unroute(_librdkafka);
         _redis?.Dispose();
         _registry?.Dispose();
     }
@@ -198,6 +203,31 @@ public sealed partial class ServiceClients(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Detail}")]
     private partial void LogKafka(string detail);
+
+    private static Action<LogMessage> RouteLibrdkafka(ILogger log)
+    {
+        Action<LogMessage> route = m =>
+        {
+            var level = LevelOf(m.Level);
+            if (log.IsEnabled(level))
+                LogLibrdkafka(log, level, m.Name, m.Facility, m.Message);
+        };
+        KafkaClientLog.Route(route);
+        return route;
+    }
+
+    /// <summary>The level a librdkafka line is logged at: syslog's emergency to critical are critical, notice and info information.</summary>
+    internal static LogLevel LevelOf(SyslogLevel level) => level switch
+    {
+        SyslogLevel.Emergency or SyslogLevel.Alert or SyslogLevel.Critical => LogLevel.Critical,
+        SyslogLevel.Error => LogLevel.Error,
+        SyslogLevel.Warning => LogLevel.Warning,
+        SyslogLevel.Notice or SyslogLevel.Info => LogLevel.Information,
+        _ => LogLevel.Debug,
+    };
+
+    [LoggerMessage(Message = "librdkafka {KafkaClient} {Facility}: {KafkaMessage}")]
+    private static partial void LogLibrdkafka(ILogger logger, LogLevel level, string kafkaClient, string facility, string kafkaMessage);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Waiting for {Server}: {Detail}")]
     private partial void LogWaiting(string server, string detail);

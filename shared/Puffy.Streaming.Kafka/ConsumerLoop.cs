@@ -133,6 +133,7 @@ public sealed class ConsumerLoop<T>
     private async Task RunCoreAsync(CancellationToken cancellationToken)
     {
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(config)
+            .SetLogHandler(KafkaClientLog.Handler)
             .SetErrorHandler((_, e) => log($"Kafka error on {options.Topic}: {e.Code} {e.Reason}{(e.IsFatal ? " (fatal)" : "")}"))
             .SetPartitionsAssignedHandler((_, parts) => log($"Assigned {Describe(parts)}"))
             .SetPartitionsRevokedHandler((_, parts) => log($"Revoked {Describe(parts.Select(p => p.TopicPartition))}"))

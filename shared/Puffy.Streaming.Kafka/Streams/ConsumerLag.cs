@@ -10,7 +10,7 @@ public static class ConsumerLag
     {
         ArgumentNullException.ThrowIfNull(kafka);
         ArgumentNullException.ThrowIfNull(topics);
-        using var probe = new ConsumerBuilder<byte[]?, byte[]?>(kafka.ProbeConfig(groupId)).Build();
+        using var probe = new ConsumerBuilder<byte[]?, byte[]?>(kafka.ProbeConfig(groupId)).SetLogHandler(KafkaClientLog.Handler).Build();
         using var admin = new DependentAdminClientBuilder(probe.Handle).Build();
         var partitions = topics.SelectMany(t => Enumerable.Range(0, TopicAdmin.PartitionCount(admin, t, timeout)).Select(p => new TopicPartition(t, p))).ToList();
         return PerPartition(probe, partitions, timeout).Sum();

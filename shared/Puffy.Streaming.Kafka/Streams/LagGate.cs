@@ -23,7 +23,7 @@ public sealed class LagGate : IDisposable
     {
         ArgumentNullException.ThrowIfNull(kafka);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxLagPerPartition, 1);
-        _probe = new ConsumerBuilder<byte[]?, byte[]?>(kafka.ProbeConfig(groupId)).Build();
+        _probe = new ConsumerBuilder<byte[]?, byte[]?>(kafka.ProbeConfig(groupId)).SetLogHandler(KafkaClientLog.Handler).Build();
         _partitions = Enumerable.Range(0, partitions).Select(p => new TopicPartition(topic, p)).ToList();
         _maxLag = maxLagPerPartition;
         _checkEvery = checkEvery ?? TimeSpan.FromMilliseconds(100);

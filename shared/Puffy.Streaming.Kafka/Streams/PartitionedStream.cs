@@ -92,6 +92,7 @@ public sealed class PartitionedStream<T, TWork> : IStageStream, IDisposable
             PartitionAssignmentStrategy = config.PartitionAssignmentStrategy ?? PartitionAssignmentStrategy.CooperativeSticky,
         };
         _consumer = new ConsumerBuilder<byte[]?, byte[]?>(settings)
+            .SetLogHandler(KafkaClientLog.Handler)
             .SetErrorHandler((_, e) => _warn($"Kafka consumer error on {topic}: {e.Code} {e.Reason}{(e.IsFatal ? " (fatal)" : "")}"))
             .SetPartitionsAssignedHandler((c, partitions) => Assigned(c, partitions))
             .SetPartitionsRevokedHandler((_, partitions) => Revoked(partitions))

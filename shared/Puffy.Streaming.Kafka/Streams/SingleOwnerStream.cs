@@ -96,6 +96,7 @@ public sealed class SingleOwnerStream<TWork> : IStageStream, IDisposable
             PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
         };
         _election = new ConsumerBuilder<byte[]?, byte[]?>(election)
+            .SetLogHandler(KafkaClientLog.Handler)
             .SetErrorHandler((_, e) => _warn($"Kafka consumer error in {election.GroupId}: {e.Code} {e.Reason}{(e.IsFatal ? " (fatal)" : "")}"))
             .SetPartitionsAssignedHandler((_, partitions) => Assigned(partitions))
             .SetPartitionsRevokedHandler((_, partitions) => Revoked(partitions))
@@ -109,6 +110,7 @@ public sealed class SingleOwnerStream<TWork> : IStageStream, IDisposable
             AutoOffsetReset = AutoOffsetReset.Error,
         };
         _input = new ConsumerBuilder<byte[]?, byte[]?>(input)
+            .SetLogHandler(KafkaClientLog.Handler)
             .SetErrorHandler((_, e) => _warn($"Kafka consumer error on {string.Join(", ", topics)}: {e.Code} {e.Reason}{(e.IsFatal ? " (fatal)" : "")}"))
             .Build();
     }

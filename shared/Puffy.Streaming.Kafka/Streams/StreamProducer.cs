@@ -32,6 +32,7 @@ public sealed class StreamProducer : IDisposable
         if (config.DeliveryReportFields is null)
             settings.DeliveryReportFields = "status";
         _producer = new ProducerBuilder<byte[]?, byte[]?>(settings)
+            .SetLogHandler(KafkaClientLog.Handler)
             .SetErrorHandler((_, e) => logLine($"Kafka producer error: {e.Code} {e.Reason}{(e.IsFatal ? " (fatal)" : "")}"))
             .Build();
         _onDelivery = report =>

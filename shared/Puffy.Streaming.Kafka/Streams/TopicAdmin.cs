@@ -36,7 +36,7 @@ public static class TopicAdmin
     public static async Task EnsureAsync(KafkaOptions kafka, IEnumerable<string> topics, int partitions, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(kafka);
-        using var admin = new AdminClientBuilder(kafka.AdminConfig()).Build();
+        using var admin = new AdminClientBuilder(kafka.AdminConfig()).SetLogHandler(KafkaClientLog.Handler).Build();
         var metadata = admin.GetMetadata(TimeSpan.FromSeconds(10));
         var existing = metadata.Topics.Where(t => !t.Error.IsError && t.Partitions.Count > 0).Select(t => t.Topic).ToHashSet(StringComparer.Ordinal);
         var missing = topics.Where(t => !existing.Contains(t)).Distinct(StringComparer.Ordinal).ToList();

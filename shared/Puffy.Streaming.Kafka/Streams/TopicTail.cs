@@ -29,7 +29,7 @@ public static class TopicTail
         ArgumentNullException.ThrowIfNull(codec);
         ArgumentNullException.ThrowIfNull(positionOf);
         var settings = new ConsumerConfig(config.ToDictionary(p => p.Key, p => p.Value)) { EnableAutoCommit = false, EnablePartitionEof = true };
-        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(settings).Build();
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(settings).SetLogHandler(KafkaClientLog.Handler).Build();
         StreamPosition? lowest = null;
         foreach (var p in partitions)
         {

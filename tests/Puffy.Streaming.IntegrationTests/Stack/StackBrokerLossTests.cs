@@ -4,13 +4,63 @@ using Puffy.Streaming.LocalServers;
 namespace Puffy.Streaming.IntegrationTests.Stack;
 
 /// <summary>
-/// The local test broker keeps its topics in memory: when it dies they are gone, and the services' offsets and state
-/// refer to messages that no longer exist. The stack must say so and stop, never run on with wrong numbers.
+/// The broker stops answering (frozen) or dies. Frozen, it keeps its topics: every stage must say so at Warning in its
+/// structured log, none may stop, and once it answers again the result is exact. The local test broker keeps its topics in
+/// memory, so when it dies they are gone and the services' offsets and state refer to messages that no longer exist: the
+/// stack must say so and stop, never run on with wrong numbers.
 /// </summary>
 [Collection(StackCollection.Name)]
 public sealed class StackBrokerLossTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    /// <summary>
+    /// The broker freezes mid-replay (SIGSTOP: its socket open, no answers) for longer than the consumers' session timeout, so
+    /// every group loses its members and rebalances once it answers again. While frozen, every stage logs a Warning about
+    /// Kafka (librdkafka's own lines come through the structured log, never as raw text); after it, the replay ends with
+    /// exactly the embedded run's figures and no service was restarted.
+    /// </summary>
+    [Fact]
+    public async Task BrokerFrozenMidReplay_EveryStageWarnsNoneStopsAndTheResultIsExact()
+    {
+        var embedded = StackHarness.Embedded(StackHarness.RealData, Ct);
+        await using var stack = await StackHarness.UpAsync(Ct);
+        var services = stack.State.Services;
+        string[] stages = ["validator", "sessionizer", "attribution", "monitor"];
+
+        var replay = stack.ReplayAsync(StackHarness.RealData, "50000x", Ct);
+        Assert.True(await stack.WaitForRowsAsync("orders", 40, Ct), "no progress before the freeze:\n" + stack.Logs());
+        Assert.False(replay.IsCompleted, "the replay finished before the freeze");
+        var before = stages.ToDictionary(s => s, s => File.ReadLines(stack.State.LogFile(s)).Count());
+        bool Warned(string stage) => File.ReadLines(stack.State.LogFile(stage)).Skip(before[stage])
+            .Any(l => (l.Contains("[WRN]", StringComparison.Ordinal) || l.Contains("[ERR]", StringComparison.Ordinal))
+                      && (l.Contains("librdkafka", StringComparison.Ordinal) || l.Contains("Stalled for", StringComparison.Ordinal)));
+
+        var broker = stack.State.BrokerPid!.Value;
+        BackgroundProcess.Freeze(broker);
+        try
+        {
+            var until = DateTime.UtcNow.AddMinutes(3);
+            while (!stages.All(Warned) && DateTime.UtcNow < until)
+                await Task.Delay(200, Ct); // polling the logs for the warnings
+            Assert.True(stages.All(Warned), "silent while the broker was frozen: " + string.Join(", ", stages.Where(s => !Warned(s))) + "\n" + stack.Logs());
+        }
+        finally
+        {
+            BackgroundProcess.Thaw(broker);
+        }
+
+        Assert.Equal(0, await replay);
+        await stack.WaitUntilProcessedAsync(Ct);
+        Assert.Equal(embedded.ToJson(), (await stack.SummaryAsync(Ct)).ToJson());
+        await stack.AssertMonitorTablesEqualAsync(embedded, Ct);
+        Assert.Equal(services, stack.State.Services); // no service stopped and was started again
+        foreach (var stage in stages)
+        {
+            var raw = File.ReadLines(stack.State.LogFile(stage)).FirstOrDefault(l => l.StartsWith('%'));
+            Assert.True(raw is null, $"{stage} printed a librdkafka line outside its structured log: {raw}");
+        }
+    }
 
     [Fact]
     public async Task BrokerDies_SupervisorStopsTheServicesAndStatusAndReplaySayWhy()
