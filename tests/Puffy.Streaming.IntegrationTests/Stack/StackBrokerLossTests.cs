@@ -23,39 +23,13 @@ public sealed class StackBrokerLossTests
     [Fact]
     public async Task BrokerFrozenMidReplay_EveryStageWarnsNoneStopsAndTheResultIsExact()
     {
-        var embedded = StackHarness.Embedded(StackHarness.RealData, Ct);
         await using var stack = await StackHarness.UpAsync(Ct);
-        var services = stack.State.Services;
-        string[] stages = ["validator", "sessionizer", "attribution", "monitor"];
+        await stack.FreezeMidReplayAsync([stack.State.BrokerPid!.Value],
+            l => (l.Contains("[WRN]", StringComparison.Ordinal) || l.Contains("[ERR]", StringComparison.Ordinal))
+                 && (l.Contains("librdkafka", StringComparison.Ordinal) || l.Contains("Stalled for", StringComparison.Ordinal)),
+            Ct);
 
-        var replay = stack.ReplayAsync(StackHarness.RealData, "50000x", Ct);
-        Assert.True(await stack.WaitForRowsAsync("orders", 40, Ct), "no progress before the freeze:\n" + stack.Logs());
-        Assert.False(replay.IsCompleted, "the replay finished before the freeze");
-        var before = stages.ToDictionary(s => s, s => File.ReadLines(stack.State.LogFile(s)).Count());
-        bool Warned(string stage) => File.ReadLines(stack.State.LogFile(stage)).Skip(before[stage])
-            .Any(l => (l.Contains("[WRN]", StringComparison.Ordinal) || l.Contains("[ERR]", StringComparison.Ordinal))
-                      && (l.Contains("librdkafka", StringComparison.Ordinal) || l.Contains("Stalled for", StringComparison.Ordinal)));
-
-        var broker = stack.State.BrokerPid!.Value;
-        BackgroundProcess.Freeze(broker);
-        try
-        {
-            var until = DateTime.UtcNow.AddMinutes(3);
-            while (!stages.All(Warned) && DateTime.UtcNow < until)
-                await Task.Delay(200, Ct); // polling the logs for the warnings
-            Assert.True(stages.All(Warned), "silent while the broker was frozen: " + string.Join(", ", stages.Where(s => !Warned(s))) + "\n" + stack.Logs());
-        }
-        finally
-        {
-            BackgroundProcess.Thaw(broker);
-        }
-
-        Assert.Equal(0, await replay);
-        await stack.WaitUntilProcessedAsync(Ct);
-        Assert.Equal(embedded.ToJson(), (await stack.SummaryAsync(Ct)).ToJson());
-        await stack.AssertMonitorTablesEqualAsync(embedded, Ct);
-        Assert.Equal(services, stack.State.Services); // no service stopped and was started again
-        foreach (var stage in stages)
+        foreach (var stage in StackHarness.Stages)
         {
             var raw = File.ReadLines(stack.State.LogFile(stage)).FirstOrDefault(l => l.StartsWith('%'));
             Assert.True(raw is null, $"{stage} printed a librdkafka line outside its structured log: {raw}");

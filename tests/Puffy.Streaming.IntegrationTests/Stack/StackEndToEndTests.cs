@@ -217,39 +217,10 @@ public sealed class StackEndToEndTests
     [Fact]
     public async Task Replay_RedisAndClickHouseFrozenMidReplay_EveryStageWarnsNoneStopsAndTheResultIsExact()
     {
-        var embedded = StackHarness.Embedded(StackHarness.RealData, Ct);
         await using var stack = await StackHarness.UpAsync(Ct);
-        var services = stack.State.Services;
-        string[] stages = ["validator", "sessionizer", "attribution", "monitor"];
-
-        var replay = stack.ReplayAsync(StackHarness.RealData, "50000x", Ct);
-        Assert.True(await stack.WaitForRowsAsync("orders", 40, Ct), "no progress before the freeze:\n" + stack.Logs());
-        Assert.False(replay.IsCompleted, "the replay finished before the freeze");
-        var before = stages.ToDictionary(s => s, s => File.ReadLines(stack.State.LogFile(s)).Count());
-        bool Warned(string stage) => File.ReadLines(stack.State.LogFile(stage)).Skip(before[stage])
-            .Any(l => l.Contains("failed (attempt", StringComparison.Ordinal) || l.Contains("no answer for", StringComparison.Ordinal) || l.Contains("Stalled for", StringComparison.Ordinal));
-
-        int[] servers = [stack.State.RedisPid, stack.State.ClickHousePid];
-        foreach (var pid in servers)
-            BackgroundProcess.Freeze(pid);
-        try
-        {
-            var until = DateTime.UtcNow.AddMinutes(2);
-            while (!stages.All(Warned) && DateTime.UtcNow < until)
-                await Task.Delay(200, Ct); // polling the logs for the warnings
-            Assert.True(stages.All(Warned), "silent while Redis and ClickHouse were frozen: " + string.Join(", ", stages.Where(s => !Warned(s))) + "\n" + stack.Logs());
-        }
-        finally
-        {
-            foreach (var pid in servers)
-                BackgroundProcess.Thaw(pid);
-        }
-
-        Assert.Equal(0, await replay);
-        await stack.WaitUntilProcessedAsync(Ct);
-        Assert.Equal(embedded.ToJson(), (await stack.SummaryAsync(Ct)).ToJson());
-        await stack.AssertMonitorTablesEqualAsync(embedded, Ct);
-        Assert.Equal(services, stack.State.Services); // no service stopped and was started again
+        await stack.FreezeMidReplayAsync([stack.State.RedisPid, stack.State.ClickHousePid],
+            l => l.Contains("failed (attempt", StringComparison.Ordinal) || l.Contains("no answer for", StringComparison.Ordinal) || l.Contains("Stalled for", StringComparison.Ordinal),
+            Ct);
     }
 
     // False once the process is gone (polled with a deadline; a killed process disappears at once).

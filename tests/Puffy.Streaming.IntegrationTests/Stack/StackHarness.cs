@@ -2,6 +2,7 @@ using Puffy.Streaming.ClickHouse;
 using Puffy.Streaming.Cli;
 using Puffy.Streaming.Contracts;
 using Puffy.Streaming.Embedded;
+using Puffy.Streaming.LocalServers;
 
 namespace Puffy.Streaming.IntegrationTests.Stack;
 
@@ -163,6 +164,47 @@ internal sealed class StackHarness : IAsyncDisposable
     }
 
     public string Logs() => string.Join("\n", State.Services.Keys.Select(s => $"== {s}\n{LocalStack.Tail(State.LogFile(s), 15)}"));
+
+    /// <summary>The four long-running stages, whose logs say what they wait for.</summary>
+    public static IReadOnlyList<string> Stages { get; } = ["validator", "sessionizer", "attribution", "monitor"];
+
+    /// <summary>
+    /// Replays the real data at 50000x and freezes <paramref name="pids"/> (SIGSTOP: connections open, no answers) once it
+    /// is under way, until every stage has logged a line that <paramref name="warning"/> accepts (polled, up to 3 minutes);
+    /// thaws them, then checks that the replay ends with exactly the embedded run's summary, <c>marketing_daily</c> and
+    /// <c>file_stats</c>, and that no service stopped and was started again.
+    /// </summary>
+    public async Task FreezeMidReplayAsync(IReadOnlyList<int> pids, Func<string, bool> warning, CancellationToken cancellationToken)
+    {
+        var embedded = Embedded(RealData, cancellationToken);
+        var services = State.Services;
+        var replay = ReplayAsync(RealData, "50000x", cancellationToken);
+        Assert.True(await WaitForRowsAsync("orders", 40, cancellationToken), "no progress before the freeze:\n" + Logs());
+        Assert.False(replay.IsCompleted, "the replay finished before the freeze");
+        var before = Stages.ToDictionary(s => s, s => File.ReadLines(State.LogFile(s)).Count());
+        bool Warned(string stage) => File.ReadLines(State.LogFile(stage)).Skip(before[stage]).Any(warning);
+
+        foreach (var pid in pids)
+            BackgroundProcess.Freeze(pid);
+        try
+        {
+            var until = DateTime.UtcNow.AddMinutes(3);
+            while (!Stages.All(Warned) && DateTime.UtcNow < until)
+                await Task.Delay(200, cancellationToken); // polling the logs for the warnings
+            Assert.True(Stages.All(Warned), "silent while frozen: " + string.Join(", ", Stages.Where(s => !Warned(s))) + "\n" + Logs());
+        }
+        finally
+        {
+            foreach (var pid in pids)
+                BackgroundProcess.Thaw(pid);
+        }
+
+        Assert.Equal(0, await replay);
+        await WaitUntilProcessedAsync(cancellationToken);
+        Assert.Equal(embedded.ToJson(), (await SummaryAsync(cancellationToken)).ToJson());
+        await AssertMonitorTablesEqualAsync(embedded, cancellationToken);
+        Assert.Equal(services, State.Services);
+    }
 
     /// <summary>
     /// <c>PUFFY_KEEP_STACKS=1</c>: each stack's folder (every service's log, the servers' data) stays after the stack is
