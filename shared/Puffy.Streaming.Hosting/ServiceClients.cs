@@ -217,7 +217,7 @@ public sealed partial class ServiceClients(
     }
 
     /// <summary>The level a librdkafka line is logged at: syslog's emergency to critical are critical, notice and info information.</summary>
-    internal static LogLevel LevelOf(SyslogLevel level) => level switch
+    private static LogLevel LevelOf(SyslogLevel level) => level switch
     {
         SyslogLevel.Emergency or SyslogLevel.Alert or SyslogLevel.Critical => LogLevel.Critical,
         SyslogLevel.Error => LogLevel.Error,

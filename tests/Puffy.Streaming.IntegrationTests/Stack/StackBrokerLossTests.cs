@@ -29,7 +29,7 @@ public sealed class StackBrokerLossTests
                  && (l.Contains("librdkafka", StringComparison.Ordinal) || l.Contains("Stalled for", StringComparison.Ordinal)),
             Ct);
 
-        foreach (var stage in StackHarness.Stages)
+        foreach (var stage in LocalStack.LongRunning)
         {
             var raw = File.ReadLines(stack.State.LogFile(stage)).FirstOrDefault(l => l.StartsWith('%'));
             Assert.True(raw is null, $"{stage} printed a librdkafka line outside its structured log: {raw}");

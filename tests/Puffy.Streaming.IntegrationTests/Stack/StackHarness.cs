@@ -165,12 +165,9 @@ internal sealed class StackHarness : IAsyncDisposable
 
     public string Logs() => string.Join("\n", State.Services.Keys.Select(s => $"== {s}\n{LocalStack.Tail(State.LogFile(s), 15)}"));
 
-    /// <summary>The four long-running stages, whose logs say what they wait for.</summary>
-    public static IReadOnlyList<string> Stages { get; } = ["validator", "sessionizer", "attribution", "monitor"];
-
     /// <summary>
     /// Replays the real data at 50000x and freezes <paramref name="pids"/> (SIGSTOP: connections open, no answers) once it
-    /// is under way, until every stage has logged a line that <paramref name="warning"/> accepts (polled, up to 3 minutes);
+    /// is under way, until every long-running stage has logged a line that <paramref name="warning"/> accepts (polled, up to 3 minutes);
     /// thaws them, then checks that the replay ends with exactly the embedded run's summary, <c>marketing_daily</c> and
     /// <c>file_stats</c>, and that no service stopped and was started again.
     /// </summary>
@@ -181,7 +178,7 @@ internal sealed class StackHarness : IAsyncDisposable
         var replay = ReplayAsync(RealData, "50000x", cancellationToken);
         Assert.True(await WaitForRowsAsync("orders", 40, cancellationToken), "no progress before the freeze:\n" + Logs());
         Assert.False(replay.IsCompleted, "the replay finished before the freeze");
-        var before = Stages.ToDictionary(s => s, s => File.ReadLines(State.LogFile(s)).Count());
+        var before = LocalStack.LongRunning.ToDictionary(s => s, s => File.ReadLines(State.LogFile(s)).Count());
         bool Warned(string stage) => File.ReadLines(State.LogFile(stage)).Skip(before[stage]).Any(warning);
 
         foreach (var pid in pids)
@@ -189,9 +186,9 @@ internal sealed class StackHarness : IAsyncDisposable
         try
         {
             var until = DateTime.UtcNow.AddMinutes(3);
-            while (!Stages.All(Warned) && DateTime.UtcNow < until)
+            while (!LocalStack.LongRunning.All(Warned) && DateTime.UtcNow < until)
                 await Task.Delay(200, cancellationToken); // polling the logs for the warnings
-            Assert.True(Stages.All(Warned), "silent while frozen: " + string.Join(", ", Stages.Where(s => !Warned(s))) + "\n" + Logs());
+            Assert.True(LocalStack.LongRunning.All(Warned), "silent while frozen: " + string.Join(", ", LocalStack.LongRunning.Where(s => !Warned(s))) + "\n" + Logs());
         }
         finally
         {
