@@ -6,5 +6,4 @@ using Puffy.Streaming.Attribution;
 var builder = ServiceHost.CreateBuilder(args, "attribution");
 builder.Services.AddOptions<AttributionOptions>().BindConfiguration(AttributionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddHostedService<AttributionWorker>();
-await builder.Build().RunAsync();
-return Environment.ExitCode;
+return await ServiceHost.RunAsync(builder);

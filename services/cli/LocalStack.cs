@@ -27,7 +27,8 @@ internal sealed record StackState(
     int? SupervisorPid = null,
     Dictionary<string, Dictionary<string, string>>? ServiceEnvironment = null,
     Dictionary<string, int>? Restarts = null,
-    int Instances = 1)
+    int Instances = 1,
+    Dictionary<string, string>? Failing = null)
 {
     public const string Database = "puffy";
 
@@ -468,7 +469,9 @@ internal static class LocalStack
         foreach (var (service, pid) in state.Services)
         {
             var restarts = state.Restarts?.GetValueOrDefault(service) ?? 0;
-            Line(service, BackgroundProcess.IsAlive(pid), pid, state.LogFile(service) + (restarts > 0 ? $" (restarted {restarts}x)" : string.Empty));
+            var failing = state.Failing?.GetValueOrDefault(service);
+            Line(service, BackgroundProcess.IsAlive(pid) && failing is null, pid, state.LogFile(service) + (restarts > 0 ? $" (restarted {restarts}x)" : string.Empty)
+                                                       + (failing is null ? string.Empty : $"\n{string.Empty,-11} keeps failing: {failing}"));
         }
 
         output.WriteLine();
@@ -689,6 +692,53 @@ internal static class LocalStack
     }
 
     /// <summary>The last lines of a log, for error messages.</summary>
+    /// <summary>
+    /// Why the run of a service whose log begins at <paramref name="from"/> (bytes) in <paramref name="file"/> stopped: the
+    /// message of its last Fatal line, and the exception line after it. Null when that run logged no Fatal line (e.g. it was
+    /// killed).
+    /// </summary>
+    public static string? FailureOf(string file, long from)
+    {
+        if (!File.Exists(file))
+            return null;
+        using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        stream.Seek(Math.Min(from, stream.Length), SeekOrigin.Begin);
+        using var reader = new StreamReader(stream);
+        string? fatal = null, detail = null;
+        var afterFatal = false;
+        while (reader.ReadLine() is { } line)
+        {
+            var at = line.IndexOf("[FTL] ", StringComparison.Ordinal);
+            if (at >= 0)
+            {
+                // "[FTL] validator - Source.Context: message": the message.
+                var text = line[(at + 6)..];
+                var source = text.IndexOf(" - ", StringComparison.Ordinal);
+                var message = source < 0 ? -1 : text.IndexOf(": ", source, StringComparison.Ordinal);
+                (fatal, detail, afterFatal) = (message < 0 ? text : text[(message + 2)..], null, true);
+            }
+            else if (afterFatal)
+            {
+                // The exception's type and message, if the Fatal line has one: not a stack line (those start with
+                // spaces) nor the next log line (those start with the time).
+                if (line.Length > 0 && !char.IsWhiteSpace(line[0]) && !(line.Length > 10 && char.IsAsciiDigit(line[0]) && line[4] == '-' && line[10] == 'T'))
+                    detail = line;
+                afterFatal = false;
+            }
+        }
+
+        return fatal is null ? null : detail is null ? fatal : fatal + " — " + detail;
+    }
+
+    /// <summary>A message naming each service the supervisor found failing the same way again and again; null when none is.</summary>
+    public static string? FailingMessage(StackState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.Failing is not { Count: > 0 } failing)
+            return null;
+        return string.Join("; ", failing.Select(f => $"the {f.Key} service keeps failing: {f.Value} (its log: {state.LogFile(f.Key)})"));
+    }
+
     public static string Tail(string file, int lines = 20) =>
         File.Exists(file) ? string.Join('\n', File.ReadLines(file).TakeLast(lines)) : $"({file} does not exist)";
 

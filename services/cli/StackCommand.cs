@@ -197,7 +197,15 @@ internal static class StackCommand
 
         try
         {
-            await process.WaitForExitAsync(cancellationToken);
+            // A service the supervisor finds failing again and again holds the ingestor back for good: stop it and say why.
+            while (!await ExitedWithinAsync(process, TimeSpan.FromMilliseconds(500), cancellationToken))
+            {
+                if (LocalStack.Load(state.Root) is { } now && LocalStack.FailingMessage(now) is { } failing)
+                {
+                    await BackgroundProcess.StopAsync(process.Id, TimeSpan.FromSeconds(10));
+                    throw new InvalidOperationException(failing);
+                }
+            }
         }
         catch (OperationCanceledException)
         {
@@ -246,6 +254,19 @@ internal static class StackCommand
 
     private static string ServiceOf(string group) => group.StartsWith("puffy-", StringComparison.Ordinal) ? group["puffy-".Length..] : group;
 
+    private static async Task<bool> ExitedWithinAsync(Process process, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await process.WaitForExitAsync(cancellationToken).WaitAsync(wait, cancellationToken);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+
     public static async Task WaitUntilProcessedAsync(StackState state, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + timeout;
@@ -255,6 +276,8 @@ internal static class StackCommand
             state = LocalStack.Load(state.Root) ?? state;
             if (state.BrokerPid is { } broker && !BackgroundProcess.IsAlive(broker))
                 throw new InvalidOperationException(LocalStack.BrokerLost(broker));
+            if (LocalStack.FailingMessage(state) is { } failing)
+                throw new InvalidOperationException(failing);
             var supervised = state.SupervisorPid is { } supervisor && BackgroundProcess.IsAlive(supervisor);
             foreach (var (service, pid) in state.Services)
             {

@@ -11,5 +11,4 @@ builder.Configuration["Ingestor:ReplayId"] = replayId;
 builder.Configuration["Serilog:Properties:ReplayId"] = replayId;
 builder.Services.AddOptions<IngestorOptions>().BindConfiguration(IngestorOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddHostedService<IngestorWorker>();
-await builder.Build().RunAsync();
-return Environment.ExitCode;
+return await ServiceHost.RunAsync(builder);

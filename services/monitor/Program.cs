@@ -9,5 +9,4 @@ builder.Services.AddOptions<MonitorOptions>().BindConfiguration(MonitorOptions.S
 // Registered before the worker, so the bus stops after it: the worker's last checkpoint still publishes.
 builder.Services.AddAlertDelivery(builder.Configuration);
 builder.Services.AddHostedService<MonitorWorker>();
-await builder.Build().RunAsync();
-return Environment.ExitCode;
+return await ServiceHost.RunAsync(builder);

@@ -6,5 +6,4 @@ using Puffy.Streaming.Sessionizer;
 var builder = ServiceHost.CreateBuilder(args, "sessionizer");
 builder.Services.AddOptions<SessionizerOptions>().BindConfiguration(SessionizerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddHostedService<SessionizerWorker>();
-await builder.Build().RunAsync();
-return Environment.ExitCode;
+return await ServiceHost.RunAsync(builder);

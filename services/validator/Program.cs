@@ -6,5 +6,4 @@ using Puffy.Streaming.Validator;
 var builder = ServiceHost.CreateBuilder(args, "validator");
 builder.Services.AddOptions<ValidatorOptions>().BindConfiguration(ValidatorOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddHostedService<ValidatorWorker>();
-await builder.Build().RunAsync();
-return Environment.ExitCode;
+return await ServiceHost.RunAsync(builder);

@@ -94,6 +94,7 @@ public sealed partial class ServiceClients(
                 MaxLagBytes = streams.Value.MaxLagBytesPerPartition,
                 MessageBytes = () => producer.AverageBytes(d.Topic),
                 Sent = () => producer.Sent,
+                Acknowledged = () => producer.Acknowledged,
             }).ToList();
 
     /// <summary>

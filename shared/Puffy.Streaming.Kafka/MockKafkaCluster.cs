@@ -12,6 +12,8 @@ public sealed partial class MockKafkaCluster : IDisposable
 {
     private const int ProducerType = 0; // RD_KAFKA_PRODUCER
     private const int ErrorStringSize = 512;
+    private const short ProduceApiKey = 0;
+    private const int NotEnoughReplicas = 19; // RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS
 
     private readonly Lock sync = new();
     private nint handle;
@@ -59,6 +61,22 @@ public sealed partial class MockKafkaCluster : IDisposable
                 throw new InvalidOperationException(string.Create(
                     CultureInfo.InvariantCulture, $"rd_kafka_mock_topic_create({name}) failed with error {error}."));
             }
+        }
+    }
+
+    /// <summary>
+    /// The next <paramref name="requests"/> produce requests fail with <c>NOT_ENOUGH_REPLICAS</c>, as a real cluster
+    /// answers while too few replicas are in sync: a retriable error, so producers keep the messages queued and try
+    /// again, and nothing of them is in the log meanwhile. Every other request is answered as usual.
+    /// </summary>
+    public void RefuseWrites(int requests)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(requests, 1);
+        var errors = Enumerable.Repeat(NotEnoughReplicas, requests).ToArray();
+        lock (sync)
+        {
+            ObjectDisposedException.ThrowIf(cluster == 0, this);
+            NativeMethods.MockPushRequestErrors(cluster, ProduceApiKey, (nuint)errors.Length, errors);
         }
     }
 
@@ -137,6 +155,9 @@ public sealed partial class MockKafkaCluster : IDisposable
 
         [LibraryImport(Library, EntryPoint = "rd_kafka_mock_topic_create", StringMarshalling = StringMarshalling.Utf8)]
         internal static partial int MockTopicCreate(nint cluster, string topic, int partitions, int replicationFactor);
+
+        [LibraryImport(Library, EntryPoint = "rd_kafka_mock_push_request_errors_array")]
+        internal static partial void MockPushRequestErrors(nint cluster, short apiKey, nuint count, [In] int[] errors);
 
         [LibraryImport(Library, EntryPoint = "rd_kafka_mock_cluster_destroy")]
         internal static partial void MockClusterDestroy(nint cluster);

@@ -17,7 +17,7 @@ public sealed class LagGate : IDisposable
     private readonly TimeSpan _checkEvery;
     private readonly Stopwatch _sinceCheck = Stopwatch.StartNew();
     private bool _behind;
-    private long _sentAtCheck;
+    private long _ackedAtCheck;
 
     public LagGate(KafkaOptions kafka, string groupId, string topic, int partitions, long maxLagPerPartition, TimeSpan? checkEvery = null)
     {
@@ -41,8 +41,14 @@ public sealed class LagGate : IDisposable
     /// <summary>The average size of a message on the topic (what the producer sent so far); 0 while unknown.</summary>
     public Func<double> MessageBytes { get; init; } = static () => 0;
 
-    /// <summary>Messages the producer has sent so far (any topic: an upper bound for this one); 0 when unknown.</summary>
+    /// <summary>Messages the producer has handed to its client so far (any topic: an upper bound for this one); 0 when unknown.</summary>
     public Func<long> Sent { get; init; } = static () => 0;
+
+    /// <summary>
+    /// Of <see cref="Sent"/>, the messages the broker has answered for so far (stored or refused); 0 when unknown. The rest
+    /// are still in the client's queue or on the wire: not in the broker's log yet, so not in any lag read from it.
+    /// </summary>
+    public Func<long> Acknowledged { get; init; } = static () => 0;
 
     /// <summary>The largest lag seen at the last check.</summary>
     public long LastLag { get; private set; }
@@ -56,24 +62,31 @@ public sealed class LagGate : IDisposable
     /// </summary>
     public bool MustWait()
     {
-        // Checked every 100 ms, and sooner when the lag could have reached a limit since the last check: the lag then plus
-        // everything sent since (all of it on one partition, at worst). A fast producer (the ingestor) sends thousands of
-        // messages in 100 ms, more than the local broker keeps on one partition; far from the limits, no round trip.
-        var sentSince = Sent() - _sentAtCheck;
-        var worst = LastLag + sentSince;
+        // The lag the group will have once everything sent has landed is at most the lag at the last check plus every
+        // message the broker had not acknowledged then (all of it on one partition, at worst). That bound is checked on
+        // every call; the committed lag itself is read every 100 ms, and sooner when the bound could have reached a limit.
+        // Messages still in the client's queue count: a fast producer (the ingestor) queues thousands in 100 ms, more than
+        // the local broker keeps on one partition, and a lag read from the broker alone would not see them.
+        var unacknowledged = Sent() - _ackedAtCheck;
+        var worst = LastLag + unacknowledged;
         var bytes = MessageBytes();
         if (!_behind && _sinceCheck.Elapsed < _checkEvery && worst <= _maxLag && (MaxLagBytes <= 0 || worst * bytes <= MaxLagBytes))
             return false;
-        _sentAtCheck += sentSince;
         _sinceCheck.Restart();
+        // Read before the lag: whatever was acknowledged by then is in the high watermarks read after it.
+        var acknowledged = Acknowledged();
         try
         {
             var lags = ConsumerLag.PerPartition(_probe, _partitions, TimeSpan.FromSeconds(10)).ToList();
+            _ackedAtCheck = acknowledged;
             LastLag = lags.Max();
-            var byteLimited = MaxLagBytes > 0 && bytes > 0 && LastLag * bytes > MaxLagBytes;
+            var inFlight = Math.Max(0, Sent() - acknowledged);
+            worst = LastLag + inFlight;
+            var byteLimited = MaxLagBytes > 0 && bytes > 0 && worst * bytes > MaxLagBytes;
             LastCheck = "lag per partition " + string.Join(", ", lags.Select((lag, p) => $"[{p}] {lag}"))
-                        + (byteLimited ? FormattableString.Invariant($" (about {LastLag * bytes / 1048576:0.0} MiB, more than the {MaxLagBytes / 1048576.0:0.0} MiB allowed)") : string.Empty);
-            _behind = LastLag > _maxLag || byteLimited;
+                        + (inFlight > 0 ? $", {inFlight} more not yet acknowledged by the broker" : string.Empty)
+                        + (byteLimited ? FormattableString.Invariant($" (about {worst * bytes / 1048576:0.0} MiB, more than the {MaxLagBytes / 1048576.0:0.0} MiB allowed)") : string.Empty);
+            _behind = worst > _maxLag || byteLimited;
         }
         catch (KafkaException e)
         {

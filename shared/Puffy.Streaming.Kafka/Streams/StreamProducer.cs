@@ -18,6 +18,7 @@ public sealed class StreamProducer : IDisposable
     private readonly TimeSpan _metadataTimeout;
     private volatile Error? _failure;
     private long _sent;
+    private long _acknowledged;
 
     public StreamProducer(ProducerConfig config, MessageCodec codec, string name, Action<string>? log = null, TimeSpan? metadataTimeout = null)
     {
@@ -37,6 +38,7 @@ public sealed class StreamProducer : IDisposable
             .Build();
         _onDelivery = report =>
         {
+            Interlocked.Increment(ref _acknowledged);
             if (report.Error.IsError)
                 _failure ??= report.Error;
         };
@@ -51,6 +53,9 @@ public sealed class StreamProducer : IDisposable
 
     /// <summary>Messages handed to the client so far.</summary>
     public long Sent => Interlocked.Read(ref _sent);
+
+    /// <summary>Of <see cref="Sent"/>, the messages whose delivery the broker has answered for (stored or failed).</summary>
+    public long Acknowledged => Interlocked.Read(ref _acknowledged);
 
     public void Send<T>(string topic, string? key, T value)
         where T : notnull =>
@@ -121,7 +126,7 @@ public sealed class StreamProducer : IDisposable
 
     private readonly ConcurrentDictionary<string, Volume> _volume = new(StringComparer.Ordinal);
 
-    /// <summary>The average size (key and value bytes) of the messages sent to <paramref name="topic"/> so far; 0 before any.</summary>
+    /// <summary>The average size (key, value and header bytes) of the messages sent to <paramref name="topic"/> so far; 0 before any.</summary>
     public double AverageBytes(string topic) =>
         _volume.TryGetValue(topic, out var v) && Interlocked.Read(ref v.Messages) is > 0 and var n ? Interlocked.Read(ref v.Bytes) / (double)n : 0;
 
@@ -137,7 +142,7 @@ public sealed class StreamProducer : IDisposable
             throw new KafkaException(failure);
         var volume = _volume.GetOrAdd(target.Topic, static _ => new Volume());
         Interlocked.Increment(ref volume.Messages);
-        Interlocked.Add(ref volume.Bytes, (message.Key?.Length ?? 0) + (message.Value?.Length ?? 0));
+        Interlocked.Add(ref volume.Bytes, (message.Key?.Length ?? 0) + (message.Value?.Length ?? 0) + HeaderBytes(message.Headers));
         while (true)
         {
             try
@@ -152,6 +157,16 @@ public sealed class StreamProducer : IDisposable
                 _producer.Poll(TimeSpan.FromMilliseconds(50));
             }
         }
+    }
+
+    private static int HeaderBytes(Headers? headers)
+    {
+        if (headers is null)
+            return 0;
+        var n = 0;
+        for (var i = 0; i < headers.Count; i++)
+            n += headers[i].Key.Length + (headers[i].GetValueBytes()?.Length ?? 0);
+        return n;
     }
 
     public void Dispose()

@@ -2,7 +2,10 @@ using Puffy.Streaming.Cli;
 
 namespace Puffy.Streaming.UnitTests.Cli;
 
-/// <summary>Operating the local stack: restarts back off, and `stack up` never deletes a stack that still runs.</summary>
+/// <summary>
+/// Operating the local stack: restarts back off, a run's failure is read from its own part of the log, and `stack up`
+/// never deletes a stack that still runs.
+/// </summary>
 public sealed class StackSupervisionUnitTests : IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("puffy-stack-unit-").FullName;
@@ -34,5 +37,39 @@ public sealed class StackSupervisionUnitTests : IDisposable
 
         Assert.Contains($"validator (pid {Environment.ProcessId})", e.Message, StringComparison.Ordinal);
         Assert.True(File.Exists(data), "the old stack's data was deleted");
+    }
+
+    [Fact]
+    public async Task FailureOf_LogOfSeveralRuns_NamesTheLastFatalMessageAndExceptionOfTheRunAskedFor()
+    {
+        var log = Path.Combine(_root, "validator.log");
+        const string FirstRun = """
+            2026-12-01T03:11:53.651Z [INF] validator - Puffy.Streaming.Hosting.ServiceClients: Runtime: .NET
+            2026-12-01T03:12:07.624Z [FTL] validator - Puffy.Streaming.Validator.ValidatorWorker: The service loop failed; stopping
+            System.InvalidOperationException: messages were deleted by the broker before they were consumed
+               at Puffy.Streaming.Kafka.Streams.Batches.Consume()
+               --- End of inner exception stack trace ---
+
+            """;
+        const string SecondRun = """
+            2026-12-01T03:12:09.262Z [INF] validator - Puffy.Streaming.Hosting.ServiceClients: Runtime: .NET
+            2026-12-01T03:12:09.300Z [FTL] validator - Puffy.Streaming.Hosting.ServiceHost: The service could not start: OptionsValidationException: bad
+            2026-12-01T03:12:09.301Z [INF] validator - Microsoft.Hosting.Lifetime: Application is shutting down...
+
+            """;
+        const string KilledRun = """
+            2026-12-01T03:12:12.000Z [INF] validator - Puffy.Streaming.Hosting.ServiceClients: Runtime: .NET
+
+            """;
+        await File.WriteAllTextAsync(log, FirstRun + SecondRun + KilledRun, TestContext.Current.CancellationToken);
+        var firstOnly = Path.Combine(_root, "first.log");
+        await File.WriteAllTextAsync(firstOnly, FirstRun, TestContext.Current.CancellationToken);
+
+        Assert.Equal(
+            "The service loop failed; stopping — System.InvalidOperationException: messages were deleted by the broker before they were consumed",
+            LocalStack.FailureOf(firstOnly, 0));
+        Assert.Equal("The service could not start: OptionsValidationException: bad", LocalStack.FailureOf(log, 0));
+        Assert.Equal("The service could not start: OptionsValidationException: bad", LocalStack.FailureOf(log, FirstRun.Length));
+        Assert.Null(LocalStack.FailureOf(log, FirstRun.Length + SecondRun.Length));
     }
 }
