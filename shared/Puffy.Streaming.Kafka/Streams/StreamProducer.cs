@@ -143,19 +143,28 @@ public sealed class StreamProducer : IDisposable
         var volume = _volume.GetOrAdd(target.Topic, static _ => new Volume());
         Interlocked.Increment(ref volume.Messages);
         Interlocked.Add(ref volume.Bytes, (message.Key?.Length ?? 0) + (message.Value?.Length ?? 0) + HeaderBytes(message.Headers));
-        while (true)
+        // Counted before it is handed over, so that its acknowledgement (on librdkafka's thread) never comes first.
+        Interlocked.Increment(ref _sent);
+        try
         {
-            try
+            while (true)
             {
-                _producer.Produce(target, message, _onDelivery);
-                Interlocked.Increment(ref _sent);
-                return;
+                try
+                {
+                    _producer.Produce(target, message, _onDelivery);
+                    return;
+                }
+                catch (ProduceException<byte[]?, byte[]?> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
+                {
+                    // Back-pressure: wait for acknowledgements to make room.
+                    _producer.Poll(TimeSpan.FromMilliseconds(50));
+                }
             }
-            catch (ProduceException<byte[]?, byte[]?> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
-            {
-                // Back-pressure: wait for acknowledgements to make room.
-                _producer.Poll(TimeSpan.FromMilliseconds(50));
-            }
+        }
+        catch
+        {
+            Interlocked.Decrement(ref _sent);
+            throw;
         }
     }
 
