@@ -604,7 +604,7 @@ internal static class LocalStack
     /// <summary>
     /// Waits until every instance of each partition-parallel service owns partitions of its input (by the instances' logs),
     /// so a measurement does not include a group still forming (the local broker can hold a join for tens of seconds).
-    /// False when <paramref name="timeout"/> passed first.
+    /// False when <paramref name="timeout"/> passed first; throws once a service is recorded as failing (it never will).
     /// </summary>
     public static async Task<bool> WaitForAssignmentsAsync(StackState state, TimeSpan timeout, CancellationToken cancellationToken)
     {
@@ -612,6 +612,8 @@ internal static class LocalStack
         var until = DateTime.UtcNow + timeout;
         while (true)
         {
+            if (Load(state.Root) is { } now && FailingMessage(now) is { } failing)
+                throw new InvalidOperationException(failing);
             var waiting = OrderedStages.Where(s => PartitionParallel.Contains(s.Service))
                 .SelectMany(s => state.Services.Keys.Where(i => ServiceOf(i) == s.Service).Select(i => (Instance: i, s.Topic)))
                 .Any(i => OwnedFromLog(state.LogFile(i.Instance), i.Topic) is null or "none");

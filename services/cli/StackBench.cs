@@ -65,14 +65,24 @@ internal static class StackBench
             var clock = Stopwatch.StartNew();
             var sampler = Task.Run(() => SampleAsync(state, client, clock, samples, stop.Token));
             var memory = new StackSampler(state);
-            if (await StackCommand.RunIngestorAsync(state, folder, "max", progress, quiet: true) != 0)
-                throw new InvalidOperationException("the ingestor failed");
-            var sent = clock.Elapsed;
-            var ingestorTicks = ChildrenCpuTicks() - childrenBefore;
-            await StackCommand.WaitUntilProcessedAsync(state, TimeSpan.FromHours(1), CancellationToken.None);
-            clock.Stop();
-            await stop.CancelAsync();
-            await sampler;
+            TimeSpan sent;
+            long ingestorTicks;
+            try
+            {
+                if (await StackCommand.RunIngestorAsync(state, folder, "max", progress, quiet: true) != 0)
+                    throw new InvalidOperationException("the ingestor failed");
+                sent = clock.Elapsed;
+                ingestorTicks = ChildrenCpuTicks() - childrenBefore;
+                await StackCommand.WaitUntilProcessedAsync(state, TimeSpan.FromHours(1), CancellationToken.None);
+                clock.Stop();
+            }
+            finally
+            {
+                // Also when the run fails: no probe of the sampler may outlive the stack.
+                await stop.CancelAsync();
+                await sampler;
+            }
+
             output.WriteLine($"{label}:");
             await memory.ReportAsync(output);
             samples.Add(await SampleOnceAsync(state, client, clock.Elapsed.TotalSeconds));

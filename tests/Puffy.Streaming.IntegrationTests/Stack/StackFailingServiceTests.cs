@@ -5,7 +5,8 @@ namespace Puffy.Streaming.IntegrationTests.Stack;
 /// <summary>
 /// A service that stops the same way at every start (here: a setting that fails validation) is restarted by the stack
 /// as compose would, but never waited through in silence: the supervisor records it as failing with its reason, a replay
-/// on the stack ends with that reason, and <c>stack status</c> shows it. Restarted with good settings, it runs and a
+/// on the stack (and the bench's wait for every instance to own partitions) ends with that reason, and <c>stack status</c>
+/// shows it. Restarted with good settings, it runs and a
 /// replay ends with exactly the embedded run's figures.
 /// </summary>
 [Collection(StackCollection.Name)]
@@ -24,6 +25,7 @@ public sealed class StackFailingServiceTests
         var failed = await Assert.ThrowsAsync<InvalidOperationException>(() => stack.ReplayAsync(StackHarness.RealData, "50000x", Ct));
         Assert.Contains("the validator service keeps failing", failed.Message, StringComparison.Ordinal);
         Assert.Contains("The field PollBatch must be between 1 and 1000000", failed.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => LocalStack.WaitForAssignmentsAsync(stack.State, TimeSpan.FromMinutes(2), Ct));
         using (var status = new StringWriter())
         {
             Assert.False(await LocalStack.StatusAsync(root, status));
