@@ -693,7 +693,6 @@ internal static class LocalStack
             : throw new InvalidOperationException($"the {service} service is not built (run ./puffy, which builds it, or dotnet build -c Release)");
     }
 
-    /// <summary>The last lines of a log, for error messages.</summary>
     /// <summary>
     /// Why the run of a service whose log begins at <paramref name="from"/> (bytes) in <paramref name="file"/> stopped: the
     /// message of its last Fatal line, and the exception line after it. Null when that run logged no Fatal line (e.g. it was
@@ -741,6 +740,7 @@ internal static class LocalStack
         return string.Join("; ", failing.Select(f => $"the {f.Key} service keeps failing: {f.Value} (its log: {state.LogFile(f.Key)})"));
     }
 
+    /// <summary>The last lines of a log, for error messages.</summary>
     public static string Tail(string file, int lines = 20) =>
         File.Exists(file) ? string.Join('\n', File.ReadLines(file).TakeLast(lines)) : $"({file} does not exist)";
 
