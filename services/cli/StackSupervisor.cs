@@ -99,7 +99,8 @@ internal static class StackSupervisor
                             if (!asked)
                                 w.QuickDeaths = young ? w.QuickDeaths + 1 : 1;
                             var reason = LocalStack.FailureOf(state.LogFile(service), w.LogStart);
-                            w.SameFailures = !asked && young && reason is not null && reason == w.LastFailure ? w.SameFailures + 1 : reason is null || asked ? 0 : 1;
+                            // Only young deaths with a Fatal line count, and only the same one in a row.
+                            w.SameFailures = asked || !young || reason is null ? 0 : reason == w.LastFailure ? w.SameFailures + 1 : 1;
                             w.LastFailure = reason;
                             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                                 $"{Now()} {service} (pid {pid}) exited after {w.Running.Elapsed.TotalSeconds:0} s{(asked ? " (restart asked for)" : "")}; restarting in {w.Delay.TotalSeconds:0} s; {(reason is null ? "it logged no Fatal line; its log ends with:\n" + LocalStack.Tail(state.LogFile(service), 5) : "it stopped with: " + reason)}"));
