@@ -12,11 +12,12 @@ namespace Puffy.Streaming.Embedded;
 public sealed class SqliteSink : IPipelineSink, IDisposable
 {
     private const int BatchSize = 1024;
-    private readonly SqliteConnection _db;
+    private readonly string _path;
     private readonly BlockingCollection<object[]> _queue = new(boundedCapacity: 8);
     private readonly Thread _writer;
     private readonly List<object> _events = new(BatchSize);
     private readonly List<object> _other = new(256);
+    private SqliteConnection? _db;
     private Exception? _failure;
     private bool _disposed;
 
@@ -25,22 +26,44 @@ public sealed class SqliteSink : IPipelineSink, IDisposable
     // time; so does counting every allocation (memory statistics take a global lock). Both are settings of the whole
     // process that SQLite accepts only before its first connection opens: when one opened earlier, it answers
     // SQLITE_MISUSE and keeps its defaults, which changes nothing but speed.
-    static SqliteSink()
+    private static readonly Lazy<bool> Configured = new(() =>
     {
         SQLitePCL.Batteries_V2.Init();
         _ = SQLitePCL.raw.sqlite3_config(SQLitePCL.raw.SQLITE_CONFIG_MULTITHREAD);
         _ = SQLitePCL.raw.sqlite3_config(SQLitePCL.raw.SQLITE_CONFIG_MEMSTATUS, 0);
-    }
+        return true;
+    });
 
+    /// <summary>
+    /// Starts the writer thread, which creates the database (replacing a file at <paramref name="path"/>) while the
+    /// caller goes on: loading SQLite and creating the schema overlap with reading the first file. A failure to create
+    /// it surfaces on the next batch or at <see cref="Complete"/>, as any failure to write does.
+    /// </summary>
     public SqliteSink(string path)
     {
-        if (File.Exists(path))
-            File.Delete(path);
-        _db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
-        _db.Open();
-        Execute(Schema);
+        _path = path;
         _writer = new Thread(WriteLoop) { IsBackground = true, Name = "sqlite-writer" };
         _writer.Start();
+    }
+
+    private SqliteConnection Create()
+    {
+        _ = Configured.Value;
+        if (File.Exists(_path))
+            File.Delete(_path);
+        var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = _path, Pooling = false }.ToString());
+        try
+        {
+            db.Open();
+            Execute(db, Schema);
+        }
+        catch
+        {
+            db.Dispose();
+            throw;
+        }
+
+        return db;
     }
 
     // A small page cache (2 MiB): with no journal and one long transaction, SQLite writes pages out as the cache fills
@@ -111,7 +134,7 @@ public sealed class SqliteSink : IPipelineSink, IDisposable
         if (items.Count == 0)
             return;
         if (_failure is not null)
-            throw new InvalidOperationException("writing the SQLite database failed", _failure);
+            throw Failed();
         _queue.Add([.. items]);
         items.Clear();
     }
@@ -123,8 +146,8 @@ public sealed class SqliteSink : IPipelineSink, IDisposable
         Flush(_other);
         _queue.CompleteAdding();
         _writer.Join();
-        if (_failure is not null)
-            throw new InvalidOperationException("writing the SQLite database failed", _failure);
+        if (_failure is not null || _db is null)
+            throw Failed();
 
         using var tx = _db.BeginTransaction();
         using (var cmd = Command(tx, "INSERT INTO marketing_daily VALUES ($1,$2,$3,$4,$5,$6,$7,$8)", 8))
@@ -141,7 +164,7 @@ public sealed class SqliteSink : IPipelineSink, IDisposable
 
         var reasons = DeadLetterReasons.All;
         var columns = string.Join(", ", reasons.Select(r => $"dl_{r} INTEGER NOT NULL DEFAULT 0"));
-        Execute($"CREATE TABLE file_stats (file TEXT NOT NULL PRIMARY KEY, day TEXT, rows INTEGER NOT NULL, columns TEXT NOT NULL, valid INTEGER NOT NULL, dead_lettered INTEGER NOT NULL, error TEXT, unreadable INTEGER NOT NULL, {columns})", tx);
+        Execute(_db, $"CREATE TABLE file_stats (file TEXT NOT NULL PRIMARY KEY, day TEXT, rows INTEGER NOT NULL, columns TEXT NOT NULL, valid INTEGER NOT NULL, dead_lettered INTEGER NOT NULL, error TEXT, unreadable INTEGER NOT NULL, {columns})", tx);
         var names = string.Join(", ", reasons.Select(r => $"dl_{r}"));
         var marks = string.Join(",", Enumerable.Range(9, reasons.Count).Select(i => $"${i}"));
         using (var cmd = Command(tx, $"INSERT INTO file_stats (file, day, rows, columns, valid, dead_lettered, error, unreadable, {names}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,{marks})", 8 + reasons.Count))
@@ -160,20 +183,23 @@ public sealed class SqliteSink : IPipelineSink, IDisposable
         tx.Commit();
     }
 
+    private InvalidOperationException Failed() => new($"writing the SQLite database {_path} failed: {_failure?.Message}", _failure);
+
     private void WriteLoop()
     {
         try
         {
+            var db = _db = Create();
             SqliteTransaction? tx = null;
             var sinceCommit = 0;
-            using var ev = new BulkStatement(_db, "INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-            using var dl = new BulkStatement(_db, "INSERT INTO dead_letters VALUES (?,?,?,?,?,?,?,?,?)");
-            using var se = new BulkStatement(_db, "INSERT INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-            using var or = new BulkStatement(_db, "INSERT OR REPLACE INTO orders VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-            using var me = new BulkStatement(_db, "INSERT INTO metrics VALUES (?,?,?,?,?)");
+            using var ev = new BulkStatement(db, "INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+            using var dl = new BulkStatement(db, "INSERT INTO dead_letters VALUES (?,?,?,?,?,?,?,?,?)");
+            using var se = new BulkStatement(db, "INSERT INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+            using var or = new BulkStatement(db, "INSERT OR REPLACE INTO orders VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+            using var me = new BulkStatement(db, "INSERT INTO metrics VALUES (?,?,?,?,?)");
             foreach (var batch in _queue.GetConsumingEnumerable())
             {
-                tx ??= _db.BeginTransaction();
+                tx ??= db.BeginTransaction();
                 foreach (var item in batch)
                 {
                     switch (item)
@@ -220,7 +246,7 @@ public sealed class SqliteSink : IPipelineSink, IDisposable
             tx?.Commit();
             tx?.Dispose();
         }
-        catch (Exception e) when (e is SqliteException or InvalidOperationException or IOException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
             _failure = e;
             // Keep draining so the producer never blocks on a dead writer; it sees _failure on its next batch.
@@ -232,7 +258,7 @@ public sealed class SqliteSink : IPipelineSink, IDisposable
 
     private SqliteCommand Command(SqliteTransaction tx, string sql, int parameters)
     {
-        var cmd = _db.CreateCommand();
+        var cmd = _db!.CreateCommand();
         cmd.Transaction = tx;
 #pragma warning disable CA2100 // statement text is fixed by this class; values go through parameters
         cmd.CommandText = sql;
@@ -250,9 +276,9 @@ public sealed class SqliteSink : IPipelineSink, IDisposable
         cmd.ExecuteNonQuery();
     }
 
-    private void Execute(string sql, SqliteTransaction? tx = null)
+    private static void Execute(SqliteConnection db, string sql, SqliteTransaction? tx = null)
     {
-        using var cmd = _db.CreateCommand();
+        using var cmd = db.CreateCommand();
         cmd.Transaction = tx;
 #pragma warning disable CA2100 // fixed DDL
         cmd.CommandText = sql;
@@ -271,6 +297,6 @@ public sealed class SqliteSink : IPipelineSink, IDisposable
         if (_writer.IsAlive)
             _writer.Join();
         _queue.Dispose();
-        _db.Dispose();
+        _db?.Dispose();
     }
 }

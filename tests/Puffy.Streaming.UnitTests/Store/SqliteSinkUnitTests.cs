@@ -53,6 +53,23 @@ public sealed class SqliteSinkUnitTests : IDisposable
     }
 
     [Fact]
+    public void Complete_DatabaseCannotBeCreated_ThrowsWithThePathAndSQLitesReason()
+    {
+        // The writer thread creates the database; its failure reaches the caller, never the process.
+        var file = Path.Combine(_dir, "a-file");
+        File.WriteAllText(file, "x");
+        var path = Path.Combine(file, "puffy.db");
+        using var sink = new SqliteSink(path);
+        sink.OnDeadLetter(new DeadLetter("bad_row", Severity.Warning, "d", "events_20250223.csv", 1, null, "a", null, null, null));
+
+        var e = Assert.Throws<InvalidOperationException>(() => sink.Complete(new SummaryBuilder().Complete()));
+
+        Assert.Contains(path, e.Message, StringComparison.Ordinal);
+        Assert.IsType<SqliteException>(e.InnerException);
+        Assert.Contains("unable to open database file", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void OnDeadLetter_ValueLargerThanTheRowBuffer_IsWrittenWhole()
     {
         // 400,000 chars may need 1.2 MB as UTF-8: more than the writer's per-row buffer, so it is bound as a copy.
