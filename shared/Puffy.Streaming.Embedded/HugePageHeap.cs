@@ -102,7 +102,8 @@ public static partial class HugePageHeap
     /// <summary>
     /// Widens from the probe object's mapping, up to <paramref name="below"/> and <paramref name="above"/> bytes away,
     /// while the neighbours are the collector's memory: committed (anonymous, writable) or reserved (anonymous,
-    /// inaccessible, excluded from core dumps). The first other mapping (a file, a stack's guard page, a gap) ends it.
+    /// inaccessible, excluded from core dumps). The first other mapping (a file, a stack's guard page, a gap) ends it;
+    /// above the heap, an inaccessible page that lies inside the reservation does not.
     /// </summary>
     internal static HugePagePlan Plan(ulong probe, ulong below, ulong above, IReadOnlyList<Mapping> maps)
     {
@@ -122,7 +123,8 @@ public static partial class HugePageHeap
         while (first > 0 && maps[first].Start > low && maps[first - 1].End == maps[first].Start && maps[first - 1].IsHeapOrReserved)
             first--;
         var last = at;
-        while (last + 1 < maps.Count && maps[last].End < high && maps[last + 1].Start == maps[last].End && maps[last + 1].IsHeapOrReserved)
+        while (last + 1 < maps.Count && maps[last].End < high && maps[last + 1].Start == maps[last].End
+               && (maps[last + 1].IsHeapOrReserved || (maps[last + 1].IsInaccessible && LeadsToReservation(maps, last + 1))))
             last++;
         var start = AlignUp(Math.Max(maps[first].Start, low));
         var end = AlignDown(Math.Min(maps[last].End, high));
@@ -143,6 +145,26 @@ public static partial class HugePageHeap
 
     private static HugePagePlan Refused(string reason) => new(0, 0, [], reason);
 
+    /// <summary>
+    /// Whether anonymous mappings run on without a gap from <paramref name="from"/> to the rest of the collector's
+    /// reservation (a reserved mapping of a gibibyte or more): then everything on the way lies inside the reservation,
+    /// such as the first page of a region the collector gave back (inaccessible, but not marked as excluded from dumps).
+    /// </summary>
+    private static bool LeadsToReservation(IReadOnlyList<Mapping> maps, int from)
+    {
+        for (var i = from; i < maps.Count; i++)
+        {
+            if (i > from && maps[i].Start != maps[i - 1].End)
+                return false;
+            if (maps[i].IsReserved && maps[i].End - maps[i].Start >= 1UL << 30)
+                return true;
+            if (!maps[i].IsHeap && !maps[i].IsInaccessible)
+                return false;
+        }
+
+        return false;
+    }
+
     private static ulong AlignUp(ulong address) => (address + HugePage - 1) & ~(HugePage - 1);
 
     private static ulong AlignDown(ulong address) => address & ~(HugePage - 1);
@@ -161,15 +183,66 @@ public static partial class HugePageHeap
         public bool IsReserved => Anonymous && Permissions == "---p" && HasFlag("dd");
 
         public bool IsHeapOrReserved => IsHeap || IsReserved;
+
+        /// <summary>Anonymous and inaccessible: reserved memory, or a guard page.</summary>
+        public bool IsInaccessible => Anonymous && Permissions == "---p";
     }
 
     internal static class Mappings
     {
+        /// <summary>
+        /// The mappings listed in <paramref name="path"/>. The kernel writes the list as it is read, so the text is read
+        /// whole into memory the collector does not manage (allocating while reading can change the heap's mappings)
+        /// before anything is parsed; a list that still came out overlapping or unsorted is read again.
+        /// </summary>
         public static List<Mapping> Read(string path)
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                var maps = Parse(ReadAll(path));
+                if (attempt == 3 || IsOrdered(maps))
+                    return maps;
+            }
+        }
+
+        private static bool IsOrdered(List<Mapping> maps)
+        {
+            for (var i = 0; i < maps.Count; i++)
+            {
+                if (maps[i].End <= maps[i].Start || (i > 0 && maps[i].Start < maps[i - 1].End))
+                    return false;
+            }
+
+            return true;
+        }
+
+        private static unsafe string ReadAll(string path)
+        {
+            const int Size = 4 << 20;
+            var buffer = (byte*)NativeMemory.Alloc(Size);
+            try
+            {
+                var total = 0;
+                using (var handle = File.OpenHandle(path))
+                {
+                    int n;
+                    while (total < Size && (n = RandomAccess.Read(handle, new Span<byte>(buffer + total, Size - total), total)) > 0)
+                        total += n;
+                }
+
+                return System.Text.Encoding.UTF8.GetString(buffer, total);
+            }
+            finally
+            {
+                NativeMemory.Free(buffer);
+            }
+        }
+
+        private static List<Mapping> Parse(string text)
         {
             var maps = new List<Mapping>();
             (ulong Start, ulong End, string Permissions, string Path)? current = null;
-            foreach (var line in File.ReadLines(path))
+            foreach (var line in text.Split('\n'))
             {
                 if (line.StartsWith("VmFlags:", StringComparison.Ordinal))
                 {

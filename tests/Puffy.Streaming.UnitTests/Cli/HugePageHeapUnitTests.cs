@@ -98,6 +98,43 @@ public sealed class HugePageHeapUnitTests
     }
 
     [Fact]
+    public void Plan_GivenBackPageAboveTheHeapInsideTheReservation_WalksOnAndLeavesItClosed()
+    {
+        // The collector gives a region back with a fresh inaccessible mapping of its first page, without the dump flag.
+        Mapping[] maps =
+        [
+            Heap(0, 4 * MiB),
+            Reserved(4 * MiB, 8 * MiB),
+            new(Base + 8 * MiB, Base + 8 * MiB + 4096, "---p", "", "mr mw me"),
+            Reserved(8 * MiB + 4096, 4096 * MiB),
+        ];
+
+        var plan = HugePageHeap.Plan(Base + 100, 0, 16 * MiB, maps);
+
+        Assert.Equal(Base + 16 * MiB, plan.End);
+        Assert.Equal([(Base + 4 * MiB, Base + 8 * MiB), (Base + 8 * MiB + 4096, Base + 16 * MiB)], plan.Open);
+    }
+
+    [Fact]
+    public void Plan_GuardPageAboveTheHeapNotLeadingToTheReservation_StopsThere()
+    {
+        Mapping[] maps =
+        [
+            Heap(0, 4 * MiB),
+            Reserved(4 * MiB, 8 * MiB),
+            new(Base + 8 * MiB, Base + 8 * MiB + 4096, "---p", "", "mr mw me"),
+            new(Base + 8 * MiB + 4096, Base + 16 * MiB, "rw-p", "", "rd wr mr mw me ac"),
+            new(Base + 16 * MiB, Base + 17 * MiB, "r--p", "/usr/lib/libx.so", "rd mr mw me"),
+            Reserved(17 * MiB, 4096 * MiB),
+        ];
+
+        var plan = HugePageHeap.Plan(Base + 100, 0, 16 * MiB, maps);
+
+        Assert.Equal(Base + 8 * MiB, plan.End);
+        Assert.Equal([(Base + 4 * MiB, Base + 8 * MiB)], plan.Open);
+    }
+
+    [Fact]
     public void Plan_GapAboveTheHeap_StopsAtTheGap()
     {
         Mapping[] maps = [Heap(0, 4 * MiB), Reserved(4 * MiB, 6 * MiB), Reserved(7 * MiB, 64 * MiB)];
