@@ -6,6 +6,36 @@ using Puffy.Streaming.Contracts;
 
 namespace Puffy.Streaming.Embedded.Report;
 
+/// <summary>
+/// The report's figures straight from a run's <see cref="RunSummary"/>: the same figures the run writes to puffy.db
+/// (its run-level tables come from this summary, its row tables from the same pipeline calls), without reading the
+/// database back, so <c>puffy run</c> can render its report while the database is still being finished.
+/// <see cref="SqliteReport"/> over that puffy.db gives the same model (tested).
+/// </summary>
+public static class RunReport
+{
+    public static ReportModel Load(RunSummary summary)
+    {
+        ArgumentNullException.ThrowIfNull(summary);
+        // As file_stats stores them: a count for every reason of the vocabulary.
+        var files = summary.Files.Values
+            .Select(f => new FileQuality(f.File, f.Day, f.Columns, f.Rows, f.Valid, f.DeadLetteredTotal,
+                DeadLetterReasons.All.ToDictionary(r => r, r => f.DeadLettered.GetValueOrDefault(r), StringComparer.Ordinal)))
+            .ToList();
+        var marketing = summary.MarketingDaily
+            .Where(r => r.Model == AttributionModels.LastClick)
+            .Select(r => new MarketingRow(r.Day, r.Channel, r.Sessions, r.ConvertedSessions, r.Orders, r.Revenue))
+            .ToList();
+        var attribution = summary.Attribution.ToDictionary(
+            m => m.Key, m => (IReadOnlyDictionary<string, decimal>)new Dictionary<string, decimal>(m.Value, StringComparer.Ordinal), StringComparer.Ordinal);
+        var alerts = summary.Alerts
+            .Select(a => new ReportAlert(a.Day, a.Rule, RunSummary.SeverityText(a.Severity), a.Observed, a.Threshold, a.Message))
+            .ToList();
+        return ReportBuilder.Build(new ReportInput(files, marketing, summary.Sessions, summary.ConvertedSessions,
+            summary.Orders, summary.Revenue, summary.ZeroRevenueOrders, attribution, alerts));
+    }
+}
+
 /// <summary>Reads the report's figures from the SQLite database of <c>puffy run</c> (out/puffy.db).</summary>
 public static class SqliteReport
 {
