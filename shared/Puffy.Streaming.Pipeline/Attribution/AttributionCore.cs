@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Puffy.Streaming.Contracts;
 
 namespace Puffy.Streaming.Pipeline.Attribution;
@@ -40,8 +41,8 @@ public sealed class AttributionCore(AttributionOptions options)
         Expire(ev.Timestamp.Ticks - lookback);
         if (se.IsSessionStart)
         {
-            if (!_clients.TryGetValue(ev.ClientId, out var c))
-                _clients[ev.ClientId] = c = new ClientTouches(ev.ClientId);
+            ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_clients, ev.ClientId, out _);
+            var c = slot ??= new ClientTouches(ev.ClientId);
             var keepFrom = ev.Timestamp.Ticks - lookback;
             var stale = 0;
             while (stale < c.Touches.Count && c.Touches[stale].StartTicks < keepFrom)
@@ -84,6 +85,9 @@ public sealed class AttributionCore(AttributionOptions options)
                 _expiry.Enqueue((touch.StartTicks, c));
             }
 
+            // A client stored twice: the later state replaces the earlier one, which must not forget the client when it expires.
+            if (_clients.TryGetValue(client.ClientId, out var replaced))
+                replaced.Forgotten = true;
             _clients[client.ClientId] = c;
         }
     }
@@ -121,10 +125,11 @@ public sealed class AttributionCore(AttributionOptions options)
         while (_expiry.TryPeek(out var e) && e.StartTicks < beforeTicks)
         {
             _expiry.Dequeue();
+            // A client is forgotten once, by the entry of its last session start: no lookup for the stale entries before it.
             var touches = e.Client.Touches;
-            if (touches.Count > 0 && touches[^1].StartTicks < beforeTicks && _clients.TryGetValue(e.Client.ClientId, out var current)
-                && ReferenceEquals(current, e.Client))
+            if (!e.Client.Forgotten && touches.Count > 0 && touches[^1].StartTicks < beforeTicks)
             {
+                e.Client.Forgotten = true;
                 _clients.Remove(e.Client.ClientId);
                 if (TrackChanges)
                     _changed.Add(e.Client.ClientId);
@@ -159,5 +164,8 @@ public sealed class AttributionCore(AttributionOptions options)
     {
         public string ClientId { get; } = clientId;
         public List<TouchValue> Touches { get; } = new(2);
+
+        /// <summary>Removed from the tracked clients; a later session start of the client tracks it anew.</summary>
+        public bool Forgotten { get; set; }
     }
 }

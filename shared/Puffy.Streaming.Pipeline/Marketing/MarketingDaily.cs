@@ -152,7 +152,15 @@ public sealed class MarketingDaily
 
     private bool CountSession(string sessionId, DateOnly day, string channel, bool converted)
     {
-        if (!IdsOf(_sessionIds, day).Add(sessionId))
+        // Sessions close in about the order of their days: the last day's set serves most of them without a tree lookup.
+        if (_lastSessionIds is not { } ids || _lastSessionDay != day)
+        {
+            if (!_sessionIds.TryGetValue(day, out ids))
+                _sessionIds[day] = ids = new HashSet<string>(_lastSessionIds?.Count ?? 0, StringComparer.Ordinal);
+            (_lastSessionDay, _lastSessionIds) = (day, ids);
+        }
+
+        if (!ids.Add(sessionId))
             return false;
         ref var v = ref CollectionsMarshal.GetValueRefOrAddDefault(_sessions, (day, channel), out _);
         v = (v.Sessions + 1, v.Converted + (converted ? 1 : 0));
@@ -172,6 +180,10 @@ public sealed class MarketingDaily
 
         return true;
     }
+
+    // The session-id set of the day of the last session counted (a day still in _sessionIds), sized like the day before.
+    private DateOnly _lastSessionDay;
+    private HashSet<string>? _lastSessionIds;
 
     private static HashSet<string> IdsOf(SortedDictionary<DateOnly, HashSet<string>> byDay, DateOnly day)
     {
@@ -195,6 +207,8 @@ public sealed class MarketingDaily
     private void Forget(DateOnly cutoff)
     {
         ForgottenBefore = cutoff;
+        if (_lastSessionDay < cutoff)
+            _lastSessionIds = null;
         ForgetIds(_sessionIds);
         ForgetIds(_orderIds);
         if (TrackChanges)

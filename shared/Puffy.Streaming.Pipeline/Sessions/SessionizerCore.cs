@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Puffy.Streaming.Contracts;
 using Puffy.Streaming.Pipeline.Classification;
 using Puffy.Streaming.Pipeline.Validation;
@@ -50,7 +51,9 @@ public sealed class SessionizerCore(SessionizerOptions options)
     private readonly Dictionary<string, OpenSession> _open = new(StringComparer.Ordinal);
 
     // Open sessions ordered by last event time: input is time-ordered, so "moved to the end on every event" keeps it sorted.
-    private readonly LinkedList<OpenSession> _byLastEvent = new();
+    // The sessions are the list's links (Older/Newer), so a session costs no node object.
+    private OpenSession? _oldest;
+    private OpenSession? _newest;
     private readonly SortedDictionary<DateOnly, DayTally> _days = [];
     private DateTime _earliestDayEnd = DateTime.MaxValue;
     private DateTime _now = DateTime.MinValue;
@@ -106,16 +109,20 @@ public sealed class SessionizerCore(SessionizerOptions options)
             return Redelivered(ev);
         _flushed = false;
         AdvanceTo(ev.Timestamp);
-        if (_open.TryGetValue(ev.ClientId, out var s))
+        // One lookup: the slot is the client's open session, replaced when a new one starts (nothing below adds to or
+        // removes from _open while the slot is held).
+        ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_open, ev.ClientId, out _);
+        var s = slot;
+        if (s is not null)
         {
             if (ev.Timestamp - s.Last >= options.SessionGap)
             {
-                Close(s);
+                Close(s, forget: false);
                 s = null;
             }
             else
             {
-                _byLastEvent.Remove(s.Node);
+                Unlink(s);
             }
         }
 
@@ -124,13 +131,12 @@ public sealed class SessionizerCore(SessionizerOptions options)
         {
             var channel = ev.LandingChannel ?? ChannelClassifier.Classify(ev.PageUrl, ev.Referrer);
             s = new OpenSession(EventId.Derive("s-", ev.ClientId, ev.EventId), ev, channel);
-            s.Node = new LinkedListNode<OpenSession>(s);
-            _open[ev.ClientId] = s;
+            slot = s;
             SessionOpened(ev.Timestamp);
         }
 
         s.Add(ev);
-        _byLastEvent.AddLast(s.Node);
+        Append(s);
         Applied(ev);
         var sessionized = new SessionizedEvent(ev, s.SessionId, s.Start, isStart, s.Channel);
         OnEvent(sessionized);
@@ -225,9 +231,8 @@ public sealed class SessionizerCore(SessionizerOptions options)
             if (state.Open is not { } open)
                 continue;
             var s = OpenSession.FromState(open);
-            s.Node = new LinkedListNode<OpenSession>(s);
             _open[open.ClientId] = s;
-            _byLastEvent.AddLast(s.Node);
+            Append(s);
             SessionOpened(open.Start);
         }
     }
@@ -238,16 +243,16 @@ public sealed class SessionizerCore(SessionizerOptions options)
         if (now <= _now)
             return;
         _now = now;
-        while (_byLastEvent.First is { } first && now - first.Value.Last >= options.SessionGap)
-            Close(first.Value);
+        while (_oldest is { } first && now - first.Last >= options.SessionGap)
+            Close(first);
         CompleteDays(now);
     }
 
     /// <summary>End of replay: closes every open session and completes every day.</summary>
     public void Flush()
     {
-        while (_byLastEvent.First is { } first)
-            Close(first.Value);
+        while (_oldest is { } first)
+            Close(first);
         CompleteDays(DateTime.MaxValue);
         _flushed = true;
     }
@@ -271,10 +276,11 @@ public sealed class SessionizerCore(SessionizerOptions options)
         return tally;
     }
 
-    private void Close(OpenSession s)
+    private void Close(OpenSession s, bool forget = true)
     {
-        _byLastEvent.Remove(s.Node);
-        _open.Remove(s.ClientId);
+        Unlink(s);
+        if (forget)
+            _open.Remove(s.ClientId);
         if (TrackChanges)
             _changed.Add(s.ClientId);
         var session = s.ToSession();
@@ -289,6 +295,30 @@ public sealed class SessionizerCore(SessionizerOptions options)
             tally.Converted++;
         tally.Orders += session.Orders;
         OnSessionClosed(session);
+    }
+
+    private void Append(OpenSession s)
+    {
+        s.Older = _newest;
+        s.Newer = null;
+        if (_newest is null)
+            _oldest = s;
+        else
+            _newest.Newer = s;
+        _newest = s;
+    }
+
+    private void Unlink(OpenSession s)
+    {
+        if (s.Older is null)
+            _oldest = s.Newer;
+        else
+            s.Older.Newer = s.Newer;
+        if (s.Newer is null)
+            _newest = s.Older;
+        else
+            s.Newer.Older = s.Older;
+        s.Older = s.Newer = null;
     }
 
     private void CompleteDays(DateTime now)
@@ -371,7 +401,8 @@ public sealed class SessionizerCore(SessionizerOptions options)
         public string Device { get; }
         public string? LandingPage { get; }
         public string? LandingReferrer { get; }
-        public LinkedListNode<OpenSession> Node { get; set; } = null!;
+        public OpenSession? Older { get; set; }
+        public OpenSession? Newer { get; set; }
 
         public static OpenSession FromState(OpenSessionState s) =>
             new(s.SessionId, s.ClientId, s.Start, s.Last, s.FirstEventId, s.Channel, s.Device, s.LandingPage, s.LandingReferrer,
