@@ -155,8 +155,7 @@ public sealed class MarketingDaily
         // Sessions close in about the order of their days: the last day's set serves most of them without a tree lookup.
         if (_lastSessionIds is not { } ids || _lastSessionDay != day)
         {
-            if (!_sessionIds.TryGetValue(day, out ids))
-                _sessionIds[day] = ids = new HashSet<string>(_lastSessionIds?.Count ?? 0, StringComparer.Ordinal);
+            ids = IdsOf(_sessionIds, day, capacity: _lastSessionIds?.Count ?? 0);
             (_lastSessionDay, _lastSessionIds) = (day, ids);
         }
 
@@ -185,10 +184,10 @@ public sealed class MarketingDaily
     private DateOnly _lastSessionDay;
     private HashSet<string>? _lastSessionIds;
 
-    private static HashSet<string> IdsOf(SortedDictionary<DateOnly, HashSet<string>> byDay, DateOnly day)
+    private static HashSet<string> IdsOf(SortedDictionary<DateOnly, HashSet<string>> byDay, DateOnly day, int capacity = 0)
     {
         if (!byDay.TryGetValue(day, out var ids))
-            byDay[day] = ids = new HashSet<string>(StringComparer.Ordinal);
+            byDay[day] = ids = new HashSet<string>(capacity, StringComparer.Ordinal);
         return ids;
     }
 
