@@ -22,7 +22,9 @@ public sealed class AttributionOptions
 public sealed class AttributionCore(AttributionOptions options)
 {
     private const string SessionPrefix = "s-";
-    private readonly Dictionary<string, ClientTouches> _clients = new(StringComparer.Ordinal);
+    // Keyed by the client id with its hash taken once: forgetting a client (once per client and lookback, the most
+    // frequent lookup here) then reads neither the id's text nor its touchpoints, only the client's own entry.
+    private readonly Dictionary<ClientKey, ClientTouches> _clients = new(ClientKey.Comparer);
 
     // Session starts in arrival (time) order; an entry is stale when its client has started a later session since.
     private readonly Queue<(long StartTicks, ClientTouches Client)> _expiry = new();
@@ -41,8 +43,9 @@ public sealed class AttributionCore(AttributionOptions options)
         Expire(ev.Timestamp.Ticks - lookback);
         if (se.IsSessionStart)
         {
-            ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_clients, ev.ClientId, out _);
-            var c = slot ??= new ClientTouches(ev.ClientId);
+            var key = new ClientKey(ev.ClientId);
+            ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_clients, key, out _);
+            var c = slot ??= new ClientTouches(key);
             var keepFrom = ev.Timestamp.Ticks - lookback;
             var stale = 0;
             while (stale < c.Touches.Count && c.Touches[stale].StartTicks < keepFrom)
@@ -57,6 +60,8 @@ public sealed class AttributionCore(AttributionOptions options)
                 if (TrackChanges)
                     _changed.Add(ev.ClientId);
             }
+
+            c.TouchesChanged();
         }
 
         return ev.TransactionId is { } tx ? Attribute(se, tx) : null;
@@ -66,7 +71,7 @@ public sealed class AttributionCore(AttributionOptions options)
     public IReadOnlyList<ClientTouchpoints> TakeChanges()
     {
         var changes = _changed.Order(StringComparer.Ordinal)
-            .Select(id => new ClientTouchpoints(id, _clients.TryGetValue(id, out var c) ? c.Touches.Select(t => t.ToTouch()).ToList() : []))
+            .Select(id => new ClientTouchpoints(id, _clients.TryGetValue(new ClientKey(id), out var c) ? c.Touches.Select(t => t.ToTouch()).ToList() : []))
             .ToList();
         _changed.Clear();
         return changes;
@@ -77,7 +82,8 @@ public sealed class AttributionCore(AttributionOptions options)
     {
         foreach (var client in clients.Where(c => c.Touches.Count > 0).OrderBy(c => c.Touches.Max(t => t.SessionStart)))
         {
-            var c = new ClientTouches(client.ClientId);
+            var key = new ClientKey(client.ClientId);
+            var c = new ClientTouches(key);
             foreach (var t in client.Touches.OrderBy(t => t.SessionStart))
             {
                 var touch = new TouchValue(t.SessionStart.Ticks, ChannelIndex(t.Channel), SessionBits(t.SessionId));
@@ -85,10 +91,11 @@ public sealed class AttributionCore(AttributionOptions options)
                 _expiry.Enqueue((touch.StartTicks, c));
             }
 
+            c.TouchesChanged();
             // A client stored twice: the later state replaces the earlier one, which must not forget the client when it expires.
-            if (_clients.TryGetValue(client.ClientId, out var replaced))
+            if (_clients.TryGetValue(key, out var replaced))
                 replaced.Forgotten = true;
-            _clients[client.ClientId] = c;
+            _clients[key] = c;
         }
     }
 
@@ -98,7 +105,7 @@ public sealed class AttributionCore(AttributionOptions options)
         var from = ev.Timestamp.Ticks - options.Lookback.Ticks;
         var to = ev.Timestamp.Ticks;
         var touches = new List<Touch>();
-        if (_clients.TryGetValue(ev.ClientId, out var client))
+        if (_clients.TryGetValue(new ClientKey(ev.ClientId), out var client))
         {
             foreach (var t in client.Touches)
             {
@@ -126,13 +133,13 @@ public sealed class AttributionCore(AttributionOptions options)
         {
             _expiry.Dequeue();
             // A client is forgotten once, by the entry of its last session start: no lookup for the stale entries before it.
-            var touches = e.Client.Touches;
-            if (!e.Client.Forgotten && touches.Count > 0 && touches[^1].StartTicks < beforeTicks)
+            var client = e.Client;
+            if (!client.Forgotten && client.LastStartTicks < beforeTicks)
             {
-                e.Client.Forgotten = true;
-                _clients.Remove(e.Client.ClientId);
+                client.Forgotten = true;
+                _clients.Remove(client.Key);
                 if (TrackChanges)
-                    _changed.Add(e.Client.ClientId);
+                    _changed.Add(client.Key.Id);
             }
         }
     }
@@ -160,12 +167,33 @@ public sealed class AttributionCore(AttributionOptions options)
             new DateTime(StartTicks, DateTimeKind.Utc));
     }
 
-    private sealed class ClientTouches(string clientId)
+    private sealed class ClientTouches(ClientKey key)
     {
-        public string ClientId { get; } = clientId;
+        public ClientKey Key { get; } = key;
         public List<TouchValue> Touches { get; } = new(2);
+
+        /// <summary>The start of the last touchpoint (<see cref="long.MaxValue"/> with none), kept beside the list.</summary>
+        public long LastStartTicks { get; private set; } = long.MaxValue;
 
         /// <summary>Removed from the tracked clients; a later session start of the client tracks it anew.</summary>
         public bool Forgotten { get; set; }
+
+        public void TouchesChanged() => LastStartTicks = Touches.Count > 0 ? Touches[^1].StartTicks : long.MaxValue;
+    }
+
+    /// <summary>A client id with its (randomized, ordinal) hash, computed once per lookup key.</summary>
+    private readonly struct ClientKey(string id)
+    {
+        public static readonly IEqualityComparer<ClientKey> Comparer = new KeyComparer();
+
+        public string Id { get; } = id;
+        public int Hash { get; } = StringComparer.Ordinal.GetHashCode(id);
+
+        private sealed class KeyComparer : IEqualityComparer<ClientKey>
+        {
+            public bool Equals(ClientKey x, ClientKey y) => x.Hash == y.Hash && (ReferenceEquals(x.Id, y.Id) || string.Equals(x.Id, y.Id, StringComparison.Ordinal));
+
+            public int GetHashCode(ClientKey obj) => obj.Hash;
+        }
     }
 }
