@@ -52,7 +52,11 @@ public readonly record struct LandingQuery(ClickIds ClickIds, string? Medium, st
                 continue;
             var eq = pair.IndexOf('=');
             var rawKey = eq < 0 ? pair : pair[..eq];
-            var key = rawKey.Contains('%') || rawKey.Contains('+') ? Decode(rawKey).AsSpan() : rawKey;
+            // Most keys of a landing url are none of these (size, oid, sub1, ...): their first letter rules them out before
+            // any decoding, which can change the first letter only when the key starts with an escape.
+            if (rawKey.IsEmpty || (rawKey[0] != '%' && !MayBeKnown(rawKey[0])))
+                continue;
+            var key = rawKey.ContainsAny('%', '+') ? Decode(rawKey).AsSpan() : rawKey;
             var value = eq < 0 ? [] : pair[(eq + 1)..];
             if (key.Equals("utm_medium", StringComparison.OrdinalIgnoreCase))
             {
@@ -78,6 +82,9 @@ public readonly record struct LandingQuery(ClickIds ClickIds, string? Medium, st
 
         return new LandingQuery(ids, medium, source);
     }
+
+    /// <summary>False when no key starting with <paramref name="first"/> can equal a known key ignoring case (beyond ASCII the full comparison decides).</summary>
+    private static bool MayBeKnown(char first) => first > 0x7F || (first | 0x20) is 'u' or 'g' or 'w' or 'm' or 't' or 'f' or 'i';
 
     private static string Decode(ReadOnlySpan<char> s)
     {

@@ -235,4 +235,27 @@ public sealed class ChannelRulesUnitTests
         Assert.Null(q.Source);
         Assert.Equal(ClickIds.None, q.ClickIds);
     }
+
+    [Theory]
+    [InlineData("GCLID", "gclid")]
+    [InlineData("Utm_Medium", "utm_medium")]
+    [InlineData("Ttclid", "ttclid")]
+    [InlineData("\u0131rclickid", "irclickid")] // dotless ı is not i to an ordinal comparison that ignores case
+    [InlineData("sub1", "gclid")]
+    [InlineData("%67clid", "gclid")]
+    public void LandingQuery_KeyInAnotherCase_IsKnownExactlyWhenItEqualsTheKeyIgnoringCase(string key, string known)
+    {
+        var q = LandingQuery.Parse(Url(key + "=1&utm_source=" + H("google")));
+        var equal = Uri.UnescapeDataString(key).Equals(known, StringComparison.OrdinalIgnoreCase);
+
+        Assert.Equal(equal, known switch
+        {
+            "gclid" => q.Has(ClickIds.Gclid),
+            "utm_medium" => q.Medium is not null,
+            "irclickid" => q.Has(ClickIds.Irclickid),
+            "ttclid" => q.Has(ClickIds.Ttclid),
+            _ => q.ClickIds != ClickIds.None || q.Medium is not null,
+        });
+        Assert.Equal(H("google"), q.Source);
+    }
 }
