@@ -46,22 +46,16 @@ public sealed class AttributionCore(AttributionOptions options)
             var key = new ClientKey(ev.ClientId);
             ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_clients, key, out _);
             var c = slot ??= new ClientTouches(key);
-            var keepFrom = ev.Timestamp.Ticks - lookback;
-            var stale = 0;
-            while (stale < c.Touches.Count && c.Touches[stale].StartTicks < keepFrom)
-                stale++;
-            c.Touches.RemoveRange(0, stale);
+            c.DropBefore(ev.Timestamp.Ticks - lookback);
             var touch = new TouchValue(se.SessionStart.Ticks, ChannelIndex(se.SessionChannel), SessionBits(se.SessionId));
             // A redelivered session start names a session already recorded: recording it again would double a touchpoint.
-            if (!c.Touches.Contains(touch))
+            if (!c.Has(touch))
             {
-                c.Touches.Add(touch);
+                c.Add(touch);
                 _expiry.Enqueue((touch.StartTicks, c));
                 if (TrackChanges)
                     _changed.Add(ev.ClientId);
             }
-
-            c.TouchesChanged();
         }
 
         return ev.TransactionId is { } tx ? Attribute(se, tx) : null;
@@ -87,11 +81,10 @@ public sealed class AttributionCore(AttributionOptions options)
             foreach (var t in client.Touches.OrderBy(t => t.SessionStart))
             {
                 var touch = new TouchValue(t.SessionStart.Ticks, ChannelIndex(t.Channel), SessionBits(t.SessionId));
-                c.Touches.Add(touch);
+                c.Add(touch);
                 _expiry.Enqueue((touch.StartTicks, c));
             }
 
-            c.TouchesChanged();
             // A client stored twice: the later state replaces the earlier one, which must not forget the client when it expires.
             if (_clients.TryGetValue(key, out var replaced))
                 replaced.Forgotten = true;
@@ -169,8 +162,12 @@ public sealed class AttributionCore(AttributionOptions options)
 
     private sealed class ClientTouches(ClientKey key)
     {
+        private readonly List<TouchValue> _touches = new(2);
+
         public ClientKey Key { get; } = key;
-        public List<TouchValue> Touches { get; } = new(2);
+
+        /// <summary>The touchpoints in the order they were added; changed only through <see cref="Add"/> and <see cref="DropBefore"/>.</summary>
+        public IReadOnlyList<TouchValue> Touches => _touches;
 
         /// <summary>The start of the last touchpoint (<see cref="long.MaxValue"/> with none), kept beside the list.</summary>
         public long LastStartTicks { get; private set; } = long.MaxValue;
@@ -178,7 +175,23 @@ public sealed class AttributionCore(AttributionOptions options)
         /// <summary>Removed from the tracked clients; a later session start of the client tracks it anew.</summary>
         public bool Forgotten { get; set; }
 
-        public void TouchesChanged() => LastStartTicks = Touches.Count > 0 ? Touches[^1].StartTicks : long.MaxValue;
+        public bool Has(TouchValue touch) => _touches.Contains(touch);
+
+        public void Add(TouchValue touch)
+        {
+            _touches.Add(touch);
+            LastStartTicks = touch.StartTicks;
+        }
+
+        /// <summary>Drops the touchpoints at the front that started before <paramref name="ticks"/>.</summary>
+        public void DropBefore(long ticks)
+        {
+            var stale = 0;
+            while (stale < _touches.Count && _touches[stale].StartTicks < ticks)
+                stale++;
+            _touches.RemoveRange(0, stale);
+            LastStartTicks = _touches.Count > 0 ? _touches[^1].StartTicks : long.MaxValue;
+        }
     }
 
     /// <summary>A client id with its (randomized, ordinal) hash, computed once per lookup key.</summary>
