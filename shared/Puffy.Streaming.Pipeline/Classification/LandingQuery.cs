@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace Puffy.Streaming.Pipeline.Classification;
 
 /// <summary>Click-id parameters the channel rules look at.</summary>
@@ -30,6 +32,13 @@ public readonly record struct LandingQuery(ClickIds ClickIds, string? Medium, st
         ("irgwc", ClickIds.Irgwc),
     ];
 
+    private const string UtmMedium = "utm_medium";
+    private const string UtmSource = "utm_source";
+
+    // The first letters, in either case, of every key looked for: any other ASCII first letter rules a key out.
+    private static readonly SearchValues<char> FirstLetters = SearchValues.Create(string.Concat(
+        Known.Select(k => k.Key).Append(UtmMedium).Append(UtmSource).Select(k => $"{char.ToLowerInvariant(k[0])}{char.ToUpperInvariant(k[0])}")));
+
     public bool Has(ClickIds id) => (ClickIds & id) != 0;
 
     public static LandingQuery Parse(string? url)
@@ -58,13 +67,13 @@ public readonly record struct LandingQuery(ClickIds ClickIds, string? Medium, st
                 continue;
             var key = rawKey.ContainsAny('%', '+') ? Decode(rawKey).AsSpan() : rawKey;
             var value = eq < 0 ? [] : pair[(eq + 1)..];
-            if (key.Equals("utm_medium", StringComparison.OrdinalIgnoreCase))
+            if (key.Equals(UtmMedium, StringComparison.OrdinalIgnoreCase))
             {
                 medium ??= Decode(value);
                 continue;
             }
 
-            if (key.Equals("utm_source", StringComparison.OrdinalIgnoreCase))
+            if (key.Equals(UtmSource, StringComparison.OrdinalIgnoreCase))
             {
                 source ??= Decode(value);
                 continue;
@@ -84,7 +93,7 @@ public readonly record struct LandingQuery(ClickIds ClickIds, string? Medium, st
     }
 
     /// <summary>False when no key starting with <paramref name="first"/> can equal a known key ignoring case (beyond ASCII the full comparison decides).</summary>
-    private static bool MayBeKnown(char first) => first > 0x7F || (first | 0x20) is 'u' or 'g' or 'w' or 'm' or 't' or 'f' or 'i';
+    private static bool MayBeKnown(char first) => first > 0x7F || FirstLetters.Contains(first);
 
     private static string Decode(ReadOnlySpan<char> s)
     {

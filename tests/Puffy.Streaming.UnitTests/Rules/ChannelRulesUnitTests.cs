@@ -254,7 +254,7 @@ public sealed class ChannelRulesUnitTests
             "utm_medium" => q.Medium is not null,
             "irclickid" => q.Has(ClickIds.Irclickid),
             "ttclid" => q.Has(ClickIds.Ttclid),
-            _ => q.ClickIds != ClickIds.None || q.Medium is not null,
+            _ => throw new ArgumentOutOfRangeException(nameof(known), known, "no check for this key"),
         });
         Assert.Equal(H("google"), q.Source);
     }
