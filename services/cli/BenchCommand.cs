@@ -9,7 +9,8 @@ namespace Puffy.Streaming.Cli;
 
 /// <summary>
 /// <c>puffy bench</c>: events/s of the embedded pipeline, end to end (CSV bytes in, SQLite and summary out),
-/// on the real data and on a synthetic scale-up, with the live managed heap sampled at each quarter of the run.
+/// on the real data and on a synthetic scale-up, with the CPU, allocation and collections per run and the live managed
+/// heap sampled at each quarter of it.
 /// </summary>
 internal static class BenchCommand
 {
@@ -161,28 +162,35 @@ internal static class BenchCommand
         var quarters = new List<string>();
         var nextQuarter = 1;
         var paused = TimeSpan.Zero;
+        var pausedCost = default(RunCost);
+        var cost = RunCost.Now();
         var clock = Stopwatch.StartNew();
         pipeline.Run(files, new ProgressReporter(p =>
         {
             if (p.FilesDone * 4 < nextQuarter * p.FilesTotal || nextQuarter > 4)
                 return;
             var pause = Stopwatch.StartNew();
+            var pauseCost = RunCost.Now();
             var live = GC.GetTotalMemory(forceFullCollection: true) / 1048576.0;
             var (buffered, ids, open, clients) = pipeline.StateSizes;
             quarters.Add(string.Create(CultureInfo.InvariantCulture,
                 $"  {nextQuarter * 25,3}%: {p.Rows,12:N0} rows, live heap {live,7:N1} MiB, open sessions {open:N0}, tracked clients {clients:N0}, dedup ids {ids:N0}, reorder buffer {buffered:N0}"));
             nextQuarter++;
+            // The sample's full collections are not the run's: their time, CPU and counts are left out of its figures.
+            pausedCost += RunCost.Now() - pauseCost;
             paused += pause.Elapsed;
         }));
         var streamed = clock.Elapsed - paused;
         var summary = builder.Complete();
         db?.Complete(summary);
         clock.Stop();
+        cost = RunCost.Now() - cost - pausedCost;
         var seconds = (clock.Elapsed - paused).TotalSeconds;
         var rate = pipeline.RowsRead / seconds;
         var finalise = db is null ? string.Empty : string.Create(CultureInfo.InvariantCulture, $"; of that {seconds - streamed.TotalSeconds:0.00} s finishing the database (last rows, run-level tables)");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{label}: {pipeline.RowsRead:N0} events in {seconds:0.00} s = {rate:N0} events/s ({summary.Sessions:N0} sessions, {summary.Orders:N0} orders, {summary.DeadLettered:N0} dead letters{finalise})"));
+        output.WriteLine($"  {cost.Describe(pipeline.RowsRead)}");
         foreach (var q in quarters)
             output.WriteLine(q);
     }
