@@ -65,10 +65,18 @@ public sealed class AttributionCore(AttributionOptions options)
     public IReadOnlyList<ClientTouchpoints> TakeChanges()
     {
         var changes = _changed.Order(StringComparer.Ordinal)
-            .Select(id => new ClientTouchpoints(id, _clients.TryGetValue(new ClientKey(id), out var c) ? c.Touches.Select(t => t.ToTouch()).ToList() : []))
+            .Select(id => new ClientTouchpoints(id, _clients.TryGetValue(new ClientKey(id), out var c) ? ToTouches(c.Touches) : []))
             .ToList();
         _changed.Clear();
         return changes;
+    }
+
+    private static List<Touch> ToTouches(ReadOnlySpan<TouchValue> values)
+    {
+        var touches = new List<Touch>(values.Length);
+        foreach (var t in values)
+            touches.Add(t.ToTouch());
+        return touches;
     }
 
     /// <summary>Loads stored touchpoints (after a restart), before any event is accepted.</summary>
@@ -162,24 +170,29 @@ public sealed class AttributionCore(AttributionOptions options)
 
     private sealed class ClientTouches(ClientKey key)
     {
-        private readonly List<TouchValue> _touches = new(2);
+        // Most clients are forgotten after one or two session starts, so the array starts with room for one and
+        // doubles; no list around it.
+        private TouchValue[] _touches = [];
+        private int _count;
 
         public ClientKey Key { get; } = key;
 
         /// <summary>The touchpoints in the order they were added; changed only through <see cref="Add"/> and <see cref="DropBefore"/>.</summary>
-        public IReadOnlyList<TouchValue> Touches => _touches;
+        public ReadOnlySpan<TouchValue> Touches => _touches.AsSpan(0, _count);
 
-        /// <summary>The start of the last touchpoint (<see cref="long.MaxValue"/> with none), kept beside the list.</summary>
+        /// <summary>The start of the last touchpoint (<see cref="long.MaxValue"/> with none), kept beside the touchpoints.</summary>
         public long LastStartTicks { get; private set; } = long.MaxValue;
 
         /// <summary>Removed from the tracked clients; a later session start of the client tracks it anew.</summary>
         public bool Forgotten { get; set; }
 
-        public bool Has(TouchValue touch) => _touches.Contains(touch);
+        public bool Has(TouchValue touch) => Touches.Contains(touch);
 
         public void Add(TouchValue touch)
         {
-            _touches.Add(touch);
+            if (_count == _touches.Length)
+                Array.Resize(ref _touches, Math.Max(1, _count * 2));
+            _touches[_count++] = touch;
             LastStartTicks = touch.StartTicks;
         }
 
@@ -187,10 +200,15 @@ public sealed class AttributionCore(AttributionOptions options)
         public void DropBefore(long ticks)
         {
             var stale = 0;
-            while (stale < _touches.Count && _touches[stale].StartTicks < ticks)
+            while (stale < _count && _touches[stale].StartTicks < ticks)
                 stale++;
-            _touches.RemoveRange(0, stale);
-            LastStartTicks = _touches.Count > 0 ? _touches[^1].StartTicks : long.MaxValue;
+            if (stale > 0)
+            {
+                _touches.AsSpan(stale, _count - stale).CopyTo(_touches);
+                _count -= stale;
+            }
+
+            LastStartTicks = _count > 0 ? _touches[_count - 1].StartTicks : long.MaxValue;
         }
     }
 

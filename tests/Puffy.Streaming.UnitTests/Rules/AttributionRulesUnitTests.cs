@@ -65,6 +65,26 @@ public sealed class AttributionRulesUnitTests
     }
 
     [Fact]
+    public void Accept_OldestOfSeveralSessionsPastTheLookback_IsDroppedAndTheRestKept()
+    {
+        var h = new SessionHarness().Run(
+        [
+            Fx.View(Buyer, P.AddDays(-10), referrer: GoogleReferrer),
+            Fx.View(Buyer, P.AddDays(-5), referrer: GmailReferrer),
+            Fx.View(Buyer, P.AddDays(-3), referrer: GoogleReferrer),
+            .. PurchaseSession(),
+        ]);
+
+        var order = Assert.Single(h.Orders);
+        var email = Assert.Single(h.Sessions, s => s.Start == P.AddDays(-5));
+        var search = Assert.Single(h.Sessions, s => s.Start == P.AddDays(-3));
+        Assert.Equal(3, order.Touchpoints);
+        Assert.Equal((Channels.Email, email.SessionId), (order.FirstClick.Channel, order.FirstClick.SessionId));
+        Assert.Equal((Channels.OrganicSearch, search.SessionId), (order.LastNonDirect.Channel, order.LastNonDirect.SessionId));
+        Assert.Equal(5, order.DaysFromFirstTouch, 9);
+    }
+
+    [Fact]
     public void Accept_OrderFields_DescribeThePurchase()
     {
         var h = new SessionHarness().Run(PurchaseSession(revenue: 1234.56m));
