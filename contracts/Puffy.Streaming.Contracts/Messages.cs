@@ -33,48 +33,69 @@ public sealed record RawEvent(
     public const int SchemaVersion = 1;
 
     /// <summary>
-    /// A row whose text stays in the file's bytes (valid UTF-8, <paramref name="originalRowUtf8"/>) until something asks
-    /// for <see cref="OriginalRow"/>: most rows are never dead-lettered, so their text need not become a string. Only for a
-    /// reader that keeps those bytes unchanged until the row is decided (the embedded pipeline does, per file).
+    /// A row whose text and timestamp stay in the file's bytes (valid UTF-8: <paramref name="originalRowUtf8"/>, and
+    /// <paramref name="timestampUtf8"/> within it) until something asks for <see cref="OriginalRow"/> or
+    /// <see cref="Timestamp"/>: most rows are never dead-lettered, so their text need not become a string, and the row
+    /// checks read the timestamp's bytes (<see cref="TryGetTimestampUtf8"/>). Only for a reader that keeps those bytes
+    /// unchanged until the row is decided (the embedded pipeline does, per file).
     /// </summary>
     /// <remarks>A factory, not a second constructor: serializers (the validator's stored state is JSON) take the one constructor.</remarks>
     public static RawEvent FromUtf8(string sourceFile, long line, DateOnly? fileDay, ReadOnlyMemory<byte> originalRowUtf8, string? clientId,
-        string? pageUrl, string? referrer, string? timestamp, string? eventName, string? eventData, string? userAgent,
+        string? pageUrl, string? referrer, ReadOnlyMemory<byte> timestampUtf8, string? eventName, string? eventData, string? userAgent,
         DateTime streamTime) =>
-        new(sourceFile, line, fileDay, null!, null, clientId, pageUrl, referrer, timestamp, eventName, eventData, userAgent, streamTime)
+        new(sourceFile, line, fileDay, null!, null, clientId, pageUrl, referrer, null, eventName, eventData, userAgent, streamTime)
         {
-            _row = new RowText(originalRowUtf8),
+            _row = new Utf8Text(originalRowUtf8),
+            _timestamp = new Utf8Text(timestampUtf8),
         };
 
-    private RowText _row = new(OriginalRow);
+    private Utf8Text _row = new(OriginalRow);
+    private Utf8Text _timestamp = new(Timestamp);
 
     /// <summary>The row's text exactly as read (decoded on first use when the row was made from its bytes).</summary>
     public string OriginalRow
     {
-        get => _row.Text;
-        init => _row = new RowText(value);
+        get => _row.Text!;
+        init => _row = new Utf8Text(value);
     }
 
+    /// <summary>The timestamp's text as read (decoded on first use when the row was made from its bytes).</summary>
+    public string? Timestamp
+    {
+        get => _timestamp.Text;
+        init => _timestamp = new Utf8Text(value);
+    }
+
+    /// <summary>The timestamp's UTF-8 bytes when the row was made from its bytes (<see cref="FromUtf8"/>), to read without a string.</summary>
+    public bool TryGetTimestampUtf8(out ReadOnlySpan<byte> utf8) => _timestamp.TryGetUtf8(out utf8);
+
     /// <summary>
-    /// The row's text, or the UTF-8 bytes it is decoded from when first asked for. Equal when the texts are, so the
-    /// record's own equality holds whichever way a row was made.
+    /// A text, or the UTF-8 bytes it is decoded from when first asked for. Equal when the texts are, so the record's
+    /// own equality holds whichever way a row was made.
     /// </summary>
-    private struct RowText : IEquatable<RowText>
+    private struct Utf8Text : IEquatable<Utf8Text>
     {
         private readonly ReadOnlyMemory<byte> _utf8;
+        private readonly bool _fromUtf8;
         private string? _text;
 
-        public RowText(string text) => _text = text;
+        public Utf8Text(string? text) => _text = text;
 
-        public RowText(ReadOnlyMemory<byte> utf8) => _utf8 = utf8;
+        public Utf8Text(ReadOnlyMemory<byte> utf8) => (_utf8, _fromUtf8) = (utf8, true);
 
-        public string Text => _text ??= System.Text.Encoding.UTF8.GetString(_utf8.Span);
+        public string? Text => _fromUtf8 ? _text ??= System.Text.Encoding.UTF8.GetString(_utf8.Span) : _text;
 
-        public bool Equals(RowText other) => string.Equals(Text, other.Text, StringComparison.Ordinal);
+        public readonly bool TryGetUtf8(out ReadOnlySpan<byte> utf8)
+        {
+            utf8 = _utf8.Span;
+            return _fromUtf8;
+        }
 
-        public override bool Equals(object? obj) => obj is RowText other && Equals(other);
+        public bool Equals(Utf8Text other) => string.Equals(Text, other.Text, StringComparison.Ordinal);
 
-        public override int GetHashCode() => Text.GetHashCode(StringComparison.Ordinal);
+        public override bool Equals(object? obj) => obj is Utf8Text other && Equals(other);
+
+        public override int GetHashCode() => Text?.GetHashCode(StringComparison.Ordinal) ?? 0;
     }
 }
 

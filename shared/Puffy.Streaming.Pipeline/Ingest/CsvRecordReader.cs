@@ -9,8 +9,8 @@ namespace Puffy.Streaming.Pipeline.Ingest;
 public readonly record struct CsvRecord(long Line, string Text, IReadOnlyList<string>? Fields, string? Error)
 {
     /// <summary>A record split straight from its bytes (ASCII): its text is only made when asked for.</summary>
-    internal CsvRecord(long line, ReadOnlyMemory<byte> ascii, IReadOnlyList<string> fields)
-        : this(line, null!, fields, null) => Ascii = ascii;
+    internal CsvRecord(long line, ReadOnlyMemory<byte> ascii, IReadOnlyList<string> fields, ReadOnlyMemory<byte>? kept)
+        : this(line, null!, fields, (string?)null) => (Ascii, KeptBytes) = (ascii, kept);
 
     private readonly string? _text = Text;
 
@@ -23,6 +23,13 @@ public readonly record struct CsvRecord(long Line, string Text, IReadOnlyList<st
 
     /// <summary>The record's bytes when it is all ASCII and was split from them (its text not made yet); empty otherwise.</summary>
     public ReadOnlyMemory<byte> Ascii { get; }
+
+    /// <summary>
+    /// The value of the column the reader keeps as bytes (<see cref="CsvRecordReader.KeepBytes"/>), a slice of the
+    /// record's bytes, when it was taken as one; its entry in <see cref="Fields"/> is then empty. Null otherwise (the
+    /// field is in <see cref="Fields"/>).
+    /// </summary>
+    public ReadOnlyMemory<byte>? KeptBytes { get; }
 
     /// <summary>The length of <see cref="Text"/>, without making it.</summary>
     public int TextLength => _text?.Length ?? Ascii.Length;
@@ -43,6 +50,7 @@ public sealed class CsvRecordReader
     private StringPool? _pool;
     private ulong _pooled;
     private char[] _chars = new char[256];
+    private int _keep = -1;
 
     public CsvRecordReader(ReadOnlyMemory<byte> data)
     {
@@ -66,6 +74,13 @@ public sealed class CsvRecordReader
                 _pooled |= 1UL << c;
         }
     }
+
+    /// <summary>
+    /// From the next record on, the value of <paramref name="column"/> in an ASCII record is not made into a string but
+    /// given as a slice of the data (<see cref="CsvRecord.KeptBytes"/>), unless it has escaped quotes to undo. The
+    /// caller keeps the data unchanged for as long as it uses the slice.
+    /// </summary>
+    public void KeepBytes(int column) => _keep = column;
 
     public bool TryRead(out CsvRecord record)
     {
@@ -91,14 +106,16 @@ public sealed class CsvRecordReader
         }
         else
         {
-            error = Split(bytes, ascii, _fields, _pool, _pooled, ref _chars);
+            var kept = default(Range?);
+            error = Split(bytes, ascii, _fields, _pool, _pooled, ref _chars, ascii ? _keep : -1, ref kept);
             if (error is null)
             {
                 _pos = next;
                 _line += lines;
                 // An ASCII record's text is made only when asked for; most are never needed as one string.
+                var recordBytes = _data.Slice(start, end - start);
                 record = ascii
-                    ? new CsvRecord(line, _data.Slice(start, end - start), _fields)
+                    ? new CsvRecord(line, recordBytes, _fields, kept is { } k ? recordBytes[k] : (ReadOnlyMemory<byte>?)null)
                     : new CsvRecord(line, Encoding.UTF8.GetString(bytes), _fields, null);
                 return true;
             }
@@ -161,15 +178,19 @@ public sealed class CsvRecordReader
     internal static string? Split(string text, List<string> fields)
     {
         var chars = Array.Empty<char>();
-        return Split(Encoding.UTF8.GetBytes(text), Ascii.IsValid(text), fields, null, 0, ref chars);
+        Range? kept = null;
+        return Split(Encoding.UTF8.GetBytes(text), Ascii.IsValid(text), fields, null, 0, ref chars, -1, ref kept);
     }
 
     /// <summary>
     /// Splits one record (valid UTF-8, <paramref name="ascii"/> when all of it is ASCII) into <paramref name="fields"/>;
     /// returns an error text when the quoting is broken. Quotes and commas are single bytes that never occur inside a
     /// multi-byte character, so the bytes split as the text would; positions in errors count the text's chars.
+    /// Field number <paramref name="keep"/>, when it needs no unescaping, is left empty and its place in the row
+    /// given as <paramref name="kept"/>.
     /// </summary>
-    private static string? Split(ReadOnlySpan<byte> row, bool ascii, List<string> fields, StringPool? pool, ulong pooled, ref char[] chars)
+    private static string? Split(ReadOnlySpan<byte> row, bool ascii, List<string> fields, StringPool? pool, ulong pooled, ref char[] chars,
+        int keep, ref Range? kept)
     {
         fields.Clear();
         var i = 0;
@@ -217,7 +238,7 @@ public sealed class CsvRecordReader
                 }
                 else
                 {
-                    fields.Add(Field(row.Slice(i, q - i), ascii, fields.Count, pool, pooled, ref chars));
+                    fields.Add(fields.Count == keep ? Keep(i, q, ref kept) : Field(row.Slice(i, q - i), ascii, fields.Count, pool, pooled, ref chars));
                     i = q + 1;
                 }
 
@@ -240,7 +261,7 @@ public sealed class CsvRecordReader
             if (next >= 0 && row[i + next] == (byte)'"')
                 return $"quote inside an unquoted field at position {Position(row, i + next, ascii)}";
             var stop = next < 0 ? row.Length : i + next;
-            fields.Add(Field(row[i..stop], ascii, fields.Count, pool, pooled, ref chars));
+            fields.Add(fields.Count == keep ? Keep(i, stop, ref kept) : Field(row[i..stop], ascii, fields.Count, pool, pooled, ref chars));
             if (next < 0)
                 return null;
             i = stop + 1;
@@ -250,6 +271,12 @@ public sealed class CsvRecordReader
                 return null;
             }
         }
+    }
+
+    private static string Keep(int start, int end, ref Range? kept)
+    {
+        kept = start..end;
+        return string.Empty;
     }
 
     /// <summary>The 1-based position in the record's text of the char at byte <paramref name="index"/>.</summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 
 namespace Puffy.Streaming.Pipeline.Ingest;
 
@@ -22,11 +23,22 @@ public static class EventTime
     /// <see cref="Earliest"/> up to <see cref="End"/>; a time outside that span does not parse.
     /// The fast path handles the export's own shape; anything else goes through the framework's exact parser.
     /// </summary>
-    public static bool TryParse(string? text, out DateTime utc)
+    public static bool TryParse(string? text, out DateTime utc) => InSpan(TryParseAny(text, out utc), ref utc);
+
+    /// <summary>As <see cref="TryParse(string?, out DateTime)"/>, from the text's UTF-8 bytes: the export's own shape without a string.</summary>
+    public static bool TryParse(ReadOnlySpan<byte> utf8, out DateTime utc)
     {
-        if (!TryParseAny(text, out utc))
-            return false;
-        if (utc >= Earliest && utc < End)
+        // The export's shape is ASCII: its bytes are its chars. A text with a non-ASCII byte is never taken for it (no such
+        // byte is a digit or a separator) and goes to the decoded path below.
+        if (TryExportShape(utf8, out utc) is { } parsed)
+            return InSpan(parsed, ref utc);
+
+        return TryParse(utf8.IsEmpty ? null : System.Text.Encoding.UTF8.GetString(utf8), out utc);
+    }
+
+    private static bool InSpan(bool parsed, ref DateTime utc)
+    {
+        if (parsed && utc >= Earliest && utc < End)
             return true;
         utc = default;
         return false;
@@ -37,21 +49,34 @@ public static class EventTime
         utc = default;
         if (string.IsNullOrEmpty(text))
             return false;
-        var s = text.AsSpan();
-        if (s.Length == 24 && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' && s[16] == ':' && s[19] == '.' && s[23] == 'Z'
-            && TryDigits(s, 0, 4, out var year) && TryDigits(s, 5, 2, out var month) && TryDigits(s, 8, 2, out var day)
-            && TryDigits(s, 11, 2, out var hour) && TryDigits(s, 14, 2, out var minute) && TryDigits(s, 17, 2, out var second)
-            && TryDigits(s, 20, 3, out var ms))
-        {
-            if (month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(Math.Max(year, 1), month) || year < 1
-                || hour > 23 || minute > 59 || second > 59)
-                return false;
-            utc = new DateTime(year, month, day, hour, minute, second, ms, DateTimeKind.Utc);
-            return true;
-        }
+        if (TryExportShape(text.AsSpan(), out utc) is { } parsed)
+            return parsed;
 
         return DateTime.TryParseExact(text, Formats, CultureInfo.InvariantCulture,
             DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out utc);
+    }
+
+    private const int ExportShapeLength = 24;
+
+    /// <summary>
+    /// The export's own shape, <c>YYYY-MM-DDTHH:MM:SS.fffZ</c>: whether it holds a valid time, or null when the text has
+    /// another shape (for the framework's exact parser).
+    /// </summary>
+    private static bool? TryExportShape<T>(ReadOnlySpan<T> s, out DateTime utc)
+        where T : unmanaged, IBinaryInteger<T>
+    {
+        utc = default;
+        if (!(s.Length == ExportShapeLength && Is(s[4], '-') && Is(s[7], '-') && Is(s[10], 'T') && Is(s[13], ':') && Is(s[16], ':')
+            && Is(s[19], '.') && Is(s[23], 'Z')
+            && TryDigits(s, 0, 4, out var year) && TryDigits(s, 5, 2, out var month) && TryDigits(s, 8, 2, out var day)
+            && TryDigits(s, 11, 2, out var hour) && TryDigits(s, 14, 2, out var minute) && TryDigits(s, 17, 2, out var second)
+            && TryDigits(s, 20, 3, out var ms)))
+            return null;
+        if (month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(Math.Max(year, 1), month) || year < 1
+            || hour > 23 || minute > 59 || second > 59)
+            return false;
+        utc = new DateTime(year, month, day, hour, minute, second, ms, DateTimeKind.Utc);
+        return true;
     }
 
     private static readonly string[] Formats =
@@ -60,12 +85,16 @@ public static class EventTime
         "yyyy-MM-dd'T'HH:mm:ss'+00:00'", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'+00:00'",
     ];
 
-    private static bool TryDigits(ReadOnlySpan<char> s, int start, int count, out int value)
+    private static bool Is<T>(T c, char expected)
+        where T : unmanaged, IBinaryInteger<T> => int.CreateTruncating(c) == expected;
+
+    private static bool TryDigits<T>(ReadOnlySpan<T> s, int start, int count, out int value)
+        where T : unmanaged, IBinaryInteger<T>
     {
         value = 0;
         for (var i = start; i < start + count; i++)
         {
-            var d = s[i] - '0';
+            var d = int.CreateTruncating(s[i]) - '0';
             if ((uint)d > 9)
                 return false;
             value = value * 10 + d;

@@ -1,3 +1,4 @@
+using System.Text;
 using Puffy.Streaming.Contracts;
 
 namespace Puffy.Streaming.Pipeline.Ingest;
@@ -67,6 +68,9 @@ public sealed class IngestorCore
         var iData = header.IndexOf(CsvHeader.EventData);
         var iUa = header.IndexOf(CsvHeader.UserAgent);
         reader.PoolColumns(_pool, iUa, iRef, iName);
+        // Rows that keep their text in the file's bytes keep their timestamp there too: the row checks read its bytes.
+        if (RowTextFromContent)
+            reader.KeepBytes(iTs);
         long rows = 0;
         while (reader.TryRead(out var rec))
         {
@@ -90,14 +94,16 @@ public sealed class IngestorCore
             }
 
             var f = rec.Fields!;
-            var ts = f[iTs];
-            if (EventTime.TryParse(ts, out var t) && EventTime.IsPlausibleFor(t, day) && t > StreamTime)
+            var kept = rec.KeptBytes;
+            var ts = kept is null ? f[iTs] : null;
+            if ((kept is { } utf8 ? EventTime.TryParse(utf8.Span, out var t) : EventTime.TryParse(ts, out t))
+                && EventTime.IsPlausibleFor(t, day) && t > StreamTime)
                 StreamTime = t;
             var (client, page, referrer, name) = (f[iClient], iPage >= 0 ? f[iPage] : null, iRef >= 0 ? f[iRef] : null, f[iName]);
             var (data, ua) = (iData >= 0 ? f[iData] : null, iUa >= 0 ? f[iUa] : null);
             yield return RowTextFromContent && !rec.Ascii.IsEmpty
-                ? RawEvent.FromUtf8(fileName, rec.Line, day, rec.Ascii, client, page, referrer, ts, name, data, ua, StreamTime)
-                : new RawEvent(fileName, rec.Line, day, rec.Text, null, client, page, referrer, ts, name, data, ua, StreamTime);
+                ? RawEvent.FromUtf8(fileName, rec.Line, day, rec.Ascii, client, page, referrer, kept ?? Encoding.UTF8.GetBytes(ts!), name, data, ua, StreamTime)
+                : new RawEvent(fileName, rec.Line, day, rec.Text, null, client, page, referrer, ts ?? Encoding.UTF8.GetString(kept!.Value.Span), name, data, ua, StreamTime);
         }
 
         OnMetric(new Metric(day, MetricNames.FileRows, string.Empty, rows, fileName));

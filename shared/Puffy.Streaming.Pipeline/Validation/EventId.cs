@@ -41,6 +41,24 @@ public static class EventId
         return Hash128(buf[..n]);
     }
 
+    /// <summary>As the other overload, with the timestamp given as its UTF-8 bytes (present, possibly empty).</summary>
+    public static UInt128 Compute(string? clientId, ReadOnlySpan<byte> timestampUtf8, string? eventName, string? pageUrl,
+        string? referrer, string? eventData, string? userAgent)
+    {
+        var max = (7 * 5) + Utf8Max(clientId) + timestampUtf8.Length + Utf8Max(eventName) + Utf8Max(pageUrl)
+                  + Utf8Max(referrer) + Utf8Max(eventData) + Utf8Max(userAgent);
+        var buf = Buffer(max).AsSpan();
+        var n = 0;
+        n = Append(buf, n, clientId);
+        n = Append(buf, n, timestampUtf8);
+        n = Append(buf, n, eventName);
+        n = Append(buf, n, pageUrl);
+        n = Append(buf, n, referrer);
+        n = Append(buf, n, eventData);
+        n = Append(buf, n, userAgent);
+        return Hash128(buf[..n]);
+    }
+
     private static UInt128 Hash128(ReadOnlySpan<byte> data) => new(XxHash64.HashToUInt64(data, 0), XxHash64.HashToUInt64(data, 1));
 
     public static string ToText(UInt128 id) => string.Create(32, id, static (span, value) => Format(value, span));
@@ -86,6 +104,14 @@ public static class EventId
         });
 
     private static int Utf8Max(string? s) => s is null ? 0 : Encoding.UTF8.GetMaxByteCount(s.Length);
+
+    private static int Append(Span<byte> buf, int n, ReadOnlySpan<byte> utf8)
+    {
+        buf[n] = 1;
+        BinaryPrimitives.WriteInt32LittleEndian(buf[(n + 1)..], utf8.Length);
+        utf8.CopyTo(buf[(n + 5)..]);
+        return n + 5 + utf8.Length;
+    }
 
     private static int Append(Span<byte> buf, int n, string? value)
     {

@@ -30,8 +30,10 @@ public static class RowChecks
         fields?.ObserveColumns(raw);
 
         // Parsed ahead of the client id check (rejections keep the contract's order) so that the file's time
-        // tally covers every row that has a timestamp.
-        var hasTime = EventTime.TryParse(raw.Timestamp, out var time);
+        // tally covers every row that has a timestamp; from its bytes when the row kept them there, so that it
+        // becomes a string only in a rejection's detail.
+        var timeFromBytes = raw.TryGetTimestampUtf8(out var timeUtf8);
+        var hasTime = timeFromBytes ? EventTime.TryParse(timeUtf8, out var time) : EventTime.TryParse(raw.Timestamp, out time);
         if (hasTime)
             fields?.ObserveTime(time, raw.FileDay);
 
@@ -96,7 +98,9 @@ public static class RowChecks
         if (bot is not null)
             return Reject(DeadLetterReasons.BotUserAgent, BotDetails[bot]);
 
-        var id = EventId.Compute(raw.ClientId, raw.Timestamp, raw.EventName, raw.PageUrl, raw.Referrer, raw.EventData, raw.UserAgent);
+        var id = timeFromBytes
+            ? EventId.Compute(raw.ClientId, timeUtf8, raw.EventName, raw.PageUrl, raw.Referrer, raw.EventData, raw.UserAgent)
+            : EventId.Compute(raw.ClientId, raw.Timestamp, raw.EventName, raw.PageUrl, raw.Referrer, raw.EventData, raw.UserAgent);
         var ev = new ValidEvent(EventId.ToText(id), raw.ClientId, time, name, raw.PageUrl, raw.Referrer, raw.UserAgent,
             device, raw.EventData, transactionId, revenue, raw.SourceFile, raw.Line, raw.StreamTime,
             ChannelClassifier.Classify(raw.PageUrl, raw.Referrer));

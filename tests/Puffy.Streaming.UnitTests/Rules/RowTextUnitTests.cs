@@ -3,6 +3,7 @@ using System.Text.Json;
 using Puffy.Streaming.Contracts;
 using Puffy.Streaming.Embedded;
 using Puffy.Streaming.Pipeline.Ingest;
+using Puffy.Streaming.Pipeline.Validation;
 
 namespace Puffy.Streaming.UnitTests.Rules;
 
@@ -108,6 +109,66 @@ public sealed class RowTextUnitTests : IDisposable
         Assert.Equal("next", second.Text);
     }
 
+    [Theory]
+    [InlineData("2025-03-01T10:00:00.000Z")]
+    [InlineData("2025-03-01T10:00:00Z")]
+    [InlineData("2025-03-01T10:00:00.1234567Z")]
+    [InlineData("2025-03-01T10:00:00+00:00")]
+    [InlineData("2025-03-01T10:00:00.000+00:00")]
+    [InlineData("2025-13-01T10:00:00.000Z")]
+    [InlineData("2025-02-29T10:00:00.000Z")]
+    [InlineData("1969-12-31T23:59:59.999Z")]
+    [InlineData("2106-01-01T00:00:00.000Z")]
+    [InlineData("2025-03-01T10:00:00.0\u00e9Z")] // 23 chars, 24 bytes: the export's length in bytes, not its shape
+    [InlineData("\uff12025-03-01T10:00:00.000Z")] // a full-width digit
+    [InlineData("2025-03-01 10:00:00.000Z")]
+    [InlineData("")]
+    [InlineData("not a time")]
+    public void EventTime_FromUtf8_ParsesAsFromText(string escaped)
+    {
+        var text = System.Text.RegularExpressions.Regex.Unescape(escaped);
+
+        var fromText = EventTime.TryParse(text, out var textTime);
+        var fromBytes = EventTime.TryParse(Fx.Bytes(text), out var bytesTime);
+
+        Assert.Equal((fromText, textTime), (fromBytes, bytesTime));
+    }
+
+    [Fact]
+    public void ReadFile_TimestampKeptAsBytes_ChecksAsTheTextDoes()
+    {
+        // Timestamps plain, quoted, with an escaped quote (made into a string: it needs unescaping), empty, malformed,
+        // in a row that is not ASCII (decoded as text, timestamp included), and in a row with a field missing.
+        var good = Fx.Iso(Fx.Day.AddHours(9));
+        var lines = new[]
+        {
+            $"client-a,{Fx.Shop},,{good},{EventNames.PageViewed},,\"{Fx.DesktopUa}\"",
+            $"client-b,{Fx.Shop},,\"{Fx.Iso(Fx.Day.AddHours(10))}\",{EventNames.PageViewed},,\"{Fx.DesktopUa}\"",
+            $"client-c,{Fx.Shop},,\"{good}\"\"\",{EventNames.PageViewed},,\"{Fx.DesktopUa}\"",
+            $"client-d,{Fx.Shop},,,{EventNames.PageViewed},,\"{Fx.DesktopUa}\"",
+            $"client-e,{Fx.Shop},,2025-03-01T25:00:00.000Z,{EventNames.PageViewed},,\"{Fx.DesktopUa}\"",
+            $"client-f,{Fx.Shop}?q=\u00e9,,{Fx.Iso(Fx.Day.AddHours(11))},{EventNames.PageViewed},,\"{Fx.DesktopUa}\"",
+            $"client-g,{Fx.Shop},,{good}",
+        };
+        var content = Fx.Bytes(Fx.Csv(Fx.Header, lines));
+        const string file = "events_20250301.csv";
+
+        var fromText = new IngestorCore().ReadFile(file, content).ToList();
+        var fromBytes = new IngestorCore { RowTextFromContent = true }.ReadFile(file, content).ToList();
+
+        Assert.Equal(lines.Length, fromBytes.Count);
+        Assert.True(fromBytes[0].TryGetTimestampUtf8(out _));
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var (text, bytes) = (RowChecks.Check(fromText[i]), RowChecks.Check(fromBytes[i]));
+            Assert.Equal((text.Reason, text.Detail, text.Id, text.Event?.Timestamp), (bytes.Reason, bytes.Detail, bytes.Id, bytes.Event?.Timestamp));
+            Assert.Equal(fromText[i], fromBytes[i]);
+            Assert.Equal(fromText[i].StreamTime, fromBytes[i].StreamTime);
+        }
+
+        Assert.Equal(3, fromBytes.Count(r => RowChecks.Check(r).Reason is null));
+    }
+
     [Fact]
     public void RawEvent_MadeFromTheRowsBytes_EqualsTheOneMadeFromItsText()
     {
@@ -116,12 +177,17 @@ public sealed class RowTextUnitTests : IDisposable
         var time = Fx.Day.AddHours(9);
 
         var fromText = new RawEvent("f.csv", 2, null, row, null, "client-a", Fx.Shop, "", Fx.Iso(time), EventNames.PageViewed, "", Fx.DesktopUa, time);
-        var fromBytes = RawEvent.FromUtf8("f.csv", 2, null, bytes, "client-a", Fx.Shop, "", Fx.Iso(time), EventNames.PageViewed, "", Fx.DesktopUa, time);
+        var fromBytes = RawEvent.FromUtf8("f.csv", 2, null, bytes, "client-a", Fx.Shop, "", Fx.Bytes(Fx.Iso(time)), EventNames.PageViewed, "", Fx.DesktopUa, time);
 
         Assert.Equal(fromText.GetHashCode(), fromBytes.GetHashCode());
         Assert.Equal(fromText, fromBytes);
         Assert.Equal(row, fromBytes.OriginalRow);
+        Assert.Equal(Fx.Iso(time), fromBytes.Timestamp);
+        Assert.True(fromBytes.TryGetTimestampUtf8(out var timeUtf8));
+        Assert.Equal(Fx.Iso(time), Encoding.UTF8.GetString(timeUtf8));
+        Assert.False(fromText.TryGetTimestampUtf8(out _));
         Assert.NotEqual(fromText, fromBytes with { OriginalRow = row + "," });
+        Assert.NotEqual(fromText, fromBytes with { Timestamp = Fx.Iso(time.AddMilliseconds(1)) });
         Assert.NotEqual(fromText, fromBytes with { Line = 3 });
         // The validator stores buffered rows as JSON: a row made from its bytes goes there with its text.
         Assert.Equal(fromText, JsonSerializer.Deserialize<RawEvent>(JsonSerializer.Serialize(fromBytes)));
