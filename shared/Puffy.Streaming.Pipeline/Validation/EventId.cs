@@ -25,32 +25,23 @@ public static class EventId
     }
 
     public static UInt128 Compute(string? clientId, string? timestamp, string? eventName, string? pageUrl,
-        string? referrer, string? eventData, string? userAgent)
-    {
-        var max = (7 * 5) + Utf8Max(clientId) + Utf8Max(timestamp) + Utf8Max(eventName) + Utf8Max(pageUrl)
-                  + Utf8Max(referrer) + Utf8Max(eventData) + Utf8Max(userAgent);
-        var buf = Buffer(max).AsSpan();
-        var n = 0;
-        n = Append(buf, n, clientId);
-        n = Append(buf, n, timestamp);
-        n = Append(buf, n, eventName);
-        n = Append(buf, n, pageUrl);
-        n = Append(buf, n, referrer);
-        n = Append(buf, n, eventData);
-        n = Append(buf, n, userAgent);
-        return Hash128(buf[..n]);
-    }
+        string? referrer, string? eventData, string? userAgent) =>
+        Compute(clientId, timestamp, default, fromUtf8: false, eventName, pageUrl, referrer, eventData, userAgent);
 
     /// <summary>As the other overload, with the timestamp given as its UTF-8 bytes (present, possibly empty).</summary>
     public static UInt128 Compute(string? clientId, ReadOnlySpan<byte> timestampUtf8, string? eventName, string? pageUrl,
-        string? referrer, string? eventData, string? userAgent)
+        string? referrer, string? eventData, string? userAgent) =>
+        Compute(clientId, null, timestampUtf8, fromUtf8: true, eventName, pageUrl, referrer, eventData, userAgent);
+
+    private static UInt128 Compute(string? clientId, string? timestamp, ReadOnlySpan<byte> timestampUtf8, bool fromUtf8,
+        string? eventName, string? pageUrl, string? referrer, string? eventData, string? userAgent)
     {
-        var max = (7 * 5) + Utf8Max(clientId) + timestampUtf8.Length + Utf8Max(eventName) + Utf8Max(pageUrl)
-                  + Utf8Max(referrer) + Utf8Max(eventData) + Utf8Max(userAgent);
+        var max = (7 * 5) + Utf8Max(clientId) + (fromUtf8 ? timestampUtf8.Length : Utf8Max(timestamp)) + Utf8Max(eventName)
+                  + Utf8Max(pageUrl) + Utf8Max(referrer) + Utf8Max(eventData) + Utf8Max(userAgent);
         var buf = Buffer(max).AsSpan();
         var n = 0;
         n = Append(buf, n, clientId);
-        n = Append(buf, n, timestampUtf8);
+        n = fromUtf8 ? Append(buf, n, timestampUtf8) : Append(buf, n, timestamp);
         n = Append(buf, n, eventName);
         n = Append(buf, n, pageUrl);
         n = Append(buf, n, referrer);
