@@ -33,7 +33,7 @@ public static class EventTime
         if (TryExportShape(utf8, out utc) is { } parsed)
             return InSpan(parsed, ref utc);
 
-        return TryParse(utf8.IsEmpty ? null : System.Text.Encoding.UTF8.GetString(utf8), out utc);
+        return TryParse(System.Text.Encoding.UTF8.GetString(utf8), out utc);
     }
 
     private static bool InSpan(bool parsed, ref DateTime utc)
