@@ -121,6 +121,32 @@ public sealed record ValidEvent(
 {
     public const int SchemaVersion = 1;
 
+    /// <summary>
+    /// An event whose id is kept as its number (<see cref="HexId"/>, no prefix) until something asks for
+    /// <see cref="EventId"/>: the pipeline compares, hashes and writes most ids without their text.
+    /// </summary>
+    /// <remarks>A factory, not a second constructor: serializers take the one constructor.</remarks>
+    public static ValidEvent WithIdNumber(UInt128 eventId, string clientId, DateTime timestamp, string eventName, string? pageUrl,
+        string? referrer, string? userAgent, string device, string? eventData, string? transactionId, decimal? revenue,
+        string sourceFile, long line, DateTime streamTime, string? landingChannel) =>
+        new(null!, clientId, timestamp, eventName, pageUrl, referrer, userAgent, device, eventData, transactionId, revenue,
+            sourceFile, line, streamTime, landingChannel)
+        {
+            _id = new NumberedText(string.Empty, eventId),
+        };
+
+    private NumberedText _id = new(EventId);
+
+    /// <summary>The event id's text (made on first use when the event was made from the number).</summary>
+    public string EventId
+    {
+        get => _id.Text;
+        init => _id = new NumberedText(value);
+    }
+
+    /// <summary>The event id's number when the event was made from it (<see cref="WithIdNumber"/>), to use without its text.</summary>
+    public bool TryGetIdNumber(out UInt128 eventId) => _id.TryGetNumber(out eventId);
+
     public bool IsPurchase => TransactionId is not null;
 }
 
@@ -135,6 +161,22 @@ public sealed record SessionizedEvent(
     string SessionChannel)
 {
     public const int SchemaVersion = 1;
+
+    /// <summary>An event whose session id is kept as its number (<see cref="Session.IdPrefix"/> and <see cref="HexId"/>) until something asks for <see cref="SessionId"/>.</summary>
+    public static SessionizedEvent WithSessionNumber(ValidEvent ev, UInt128 sessionId, DateTime sessionStart, bool isSessionStart, string sessionChannel) =>
+        new(ev, null!, sessionStart, isSessionStart, sessionChannel) { _sessionId = new NumberedText(Session.IdPrefix, sessionId) };
+
+    private NumberedText _sessionId = new(SessionId);
+
+    /// <summary>The session id's text (made on first use when the event was made from the number).</summary>
+    public string SessionId
+    {
+        get => _sessionId.Text;
+        init => _sessionId = new NumberedText(value);
+    }
+
+    /// <summary>The session id's number when the event was made from it (<see cref="WithSessionNumber"/>): the id is <see cref="Session.IdPrefix"/> and its hex digits.</summary>
+    public bool TryGetSessionNumber(out UInt128 sessionId) => _sessionId.TryGetNumber(out sessionId);
 }
 
 /// <summary>A rejected row or message with its reason (topic <see cref="Topics.DeadLetters"/>).</summary>
@@ -180,6 +222,31 @@ public sealed record Session(
     IReadOnlyList<string> TransactionIds)
 {
     public const int SchemaVersion = 1;
+
+    /// <summary>What a session id starts with: the pipeline's session ids are this and 32 hex digits (<see cref="HexId"/>).</summary>
+    public const string IdPrefix = "s-";
+
+    /// <summary>A session whose id is kept as its number (<see cref="IdPrefix"/> and <see cref="HexId"/>) until something asks for <see cref="SessionId"/>.</summary>
+    public static Session WithIdNumber(UInt128 sessionId, string clientId, DateTime start, DateTime end, int eventCount, int pageViews,
+        int emailsFilled, int addsToCart, int checkoutsStarted, int purchases, string? landingPage, string? landingReferrer,
+        string channel, string device, bool isConverted, int orders, decimal revenue, IReadOnlyList<string> transactionIds) =>
+        new(null!, clientId, start, end, eventCount, pageViews, emailsFilled, addsToCart, checkoutsStarted, purchases, landingPage,
+            landingReferrer, channel, device, isConverted, orders, revenue, transactionIds)
+        {
+            _id = new NumberedText(IdPrefix, sessionId),
+        };
+
+    private NumberedText _id = new(SessionId);
+
+    /// <summary>The session id's text (made on first use when the session was made from the number).</summary>
+    public string SessionId
+    {
+        get => _id.Text;
+        init => _id = new NumberedText(value);
+    }
+
+    /// <summary>The session id's number when the session was made from it (<see cref="WithIdNumber"/>).</summary>
+    public bool TryGetIdNumber(out UInt128 sessionId) => _id.TryGetNumber(out sessionId);
 }
 
 /// <summary>One touchpoint credited by an attribution model.</summary>

@@ -192,7 +192,7 @@ internal sealed partial class ValidatorPartition : IPartitionWork<RawEvent>
                 }
 
                 _valid++;
-                _newIds.Add((UInt128.Parse(ev.EventId, NumberStyles.HexNumber, CultureInfo.InvariantCulture), ev.Timestamp));
+                _newIds.Add((ev.TryGetIdNumber(out var id) ? id : UInt128.Parse(ev.EventId, NumberStyles.HexNumber, CultureInfo.InvariantCulture), ev.Timestamp));
                 Decided(ev.SourceFile, ev.Line);
             },
             OnDeadLetter = dl =>

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Data.Sqlite;
+using Puffy.Streaming.Contracts;
 
 namespace Puffy.Streaming.Embedded;
 
@@ -54,6 +55,20 @@ internal sealed unsafe class BulkStatement : IDisposable
         Encoding.UTF8.GetBytes(value, bytes);
         fixed (byte* p = bytes)
             Check(SqliteNative.sqlite3_bind_text(_stmt, _next++, p, bytes.Length, Transient));
+        return this;
+    }
+
+    /// <summary>An id kept as its number: the prefix and the number's 32 hex digits (<see cref="HexId"/>), without making its text.</summary>
+    public BulkStatement Id(string prefix, UInt128 number)
+    {
+        if (Encoding.UTF8.GetMaxByteCount(prefix.Length) + HexId.Digits > ScratchBytes - _used)
+            return Text(HexId.ToText(prefix, number));
+        var row = new Span<byte>(_base + _used, ScratchBytes - _used);
+        var n = Encoding.UTF8.GetBytes(prefix, row);
+        HexId.FormatUtf8(number, row.Slice(n, HexId.Digits));
+        n += HexId.Digits;
+        Check(SqliteNative.sqlite3_bind_text(_stmt, _next++, _base + _used, n, Static));
+        _used += n;
         return this;
     }
 

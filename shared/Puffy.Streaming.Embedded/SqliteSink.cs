@@ -206,7 +206,7 @@ public sealed class SqliteSink : IPipelineSink, IDisposable
                     {
                         case SessionizedEvent s:
                             var e = s.Event;
-                            ev.Text(e.EventId).Text(s.SessionId).Text(e.ClientId).Time(e.Timestamp).Text(e.EventName)
+                            ev.EventId(e).SessionId(s).Text(e.ClientId).Time(e.Timestamp).Text(e.EventName)
                                 .Text(e.PageUrl).Text(e.Referrer).Text(e.UserAgent).Text(e.Device).Text(e.EventData).Text(e.TransactionId)
                                 .Real((double?)e.Revenue).Text(e.SourceFile).Int(e.Line).Run();
                             break;
@@ -215,7 +215,7 @@ public sealed class SqliteSink : IPipelineSink, IDisposable
                                 .Text(d.OriginalRow).Text(d.EventId).Text(d.ClientId).Time(d.Timestamp).Run();
                             break;
                         case Session x:
-                            se.Text(x.SessionId).Text(x.ClientId).Time(x.Start).Time(x.End)
+                            se.SessionId(x).Text(x.ClientId).Time(x.Start).Time(x.End)
                                 .Day(DateOnly.FromDateTime(x.Start)).Int(x.EventCount).Int(x.PageViews).Int(x.EmailsFilled)
                                 .Int(x.AddsToCart).Int(x.CheckoutsStarted).Int(x.Purchases).Text(x.LandingPage).Text(x.LandingReferrer)
                                 .Text(x.Channel).Text(x.Device).Int(x.IsConverted ? 1 : 0).Int(x.Orders).Real((double)x.Revenue)
@@ -299,4 +299,17 @@ public sealed class SqliteSink : IPipelineSink, IDisposable
         _queue.Dispose();
         _db?.Dispose();
     }
+}
+
+/// <summary>The ids the pipeline keeps as numbers are written from them, without making their text.</summary>
+internal static class IdColumns
+{
+    public static BulkStatement EventId(this BulkStatement row, ValidEvent e) =>
+        e.TryGetIdNumber(out var id) ? row.Id(string.Empty, id) : row.Text(e.EventId);
+
+    public static BulkStatement SessionId(this BulkStatement row, SessionizedEvent s) =>
+        s.TryGetSessionNumber(out var id) ? row.Id(Session.IdPrefix, id) : row.Text(s.SessionId);
+
+    public static BulkStatement SessionId(this BulkStatement row, Session s) =>
+        s.TryGetIdNumber(out var id) ? row.Id(Session.IdPrefix, id) : row.Text(s.SessionId);
 }

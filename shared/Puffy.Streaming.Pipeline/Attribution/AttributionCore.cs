@@ -21,7 +21,7 @@ public sealed class AttributionOptions
 /// </summary>
 public sealed class AttributionCore(AttributionOptions options)
 {
-    private const string SessionPrefix = "s-";
+    private const string SessionPrefix = Session.IdPrefix;
     // Keyed by the client id with its hash taken once: forgetting a client (once per client and lookback, the most
     // frequent lookup here) then reads neither the id's text nor its touchpoints, only the client's own entry.
     private readonly Dictionary<ClientKey, ClientTouches> _clients = new(ClientKey.Comparer);
@@ -47,7 +47,7 @@ public sealed class AttributionCore(AttributionOptions options)
             ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_clients, key, out _);
             var c = slot ??= new ClientTouches(key);
             c.DropBefore(ev.Timestamp.Ticks - lookback);
-            var touch = new TouchValue(se.SessionStart.Ticks, ChannelIndex(se.SessionChannel), SessionBits(se.SessionId));
+            var touch = new TouchValue(se.SessionStart.Ticks, ChannelIndex(se.SessionChannel), se.TryGetSessionNumber(out var bits) ? bits : SessionBits(se.SessionId));
             // A redelivered session start names a session already recorded: recording it again would double a touchpoint.
             if (!c.Has(touch))
             {

@@ -36,7 +36,7 @@ public sealed class MarketingDaily
 
     private readonly Dictionary<(DateOnly Day, string Channel), (long Sessions, long Converted)> _sessions = [];
     private readonly Dictionary<(DateOnly Day, string Model, string Channel), (long Orders, decimal Revenue)> _orders = [];
-    private readonly SortedDictionary<DateOnly, HashSet<string>> _sessionIds = [];
+    private readonly SortedDictionary<DateOnly, HashSet<SessionKey>> _sessionIds = [];
     private readonly SortedDictionary<DateOnly, HashSet<string>> _orderIds = [];
     private readonly List<SessionContribution> _newSessions = [];
     private readonly List<OrderContribution> _newOrders = [];
@@ -62,7 +62,7 @@ public sealed class MarketingDaily
     public bool Add(Session s)
     {
         ArgumentNullException.ThrowIfNull(s);
-        return AddSession(s.SessionId, DateOnly.FromDateTime(s.Start), s.Channel, s.IsConverted);
+        return AddSession(s, DateOnly.FromDateTime(s.Start), s.Channel, s.IsConverted);
     }
 
     /// <summary>Credits an order to each model's touchpoint session; false when it was already credited (or is too late, as above).</summary>
@@ -99,13 +99,13 @@ public sealed class MarketingDaily
         foreach (var day in sessionList.Select(s => s.Day).Concat(orderList.Select(o => o.Day())))
             Advance(day);
         foreach (var s in sessionList.Where(s => !Forgotten(s)))
-            CountSession(s.SessionId, s.Day, s.Channel, s.Converted);
+            CountSession(SessionKey.Of(s.SessionId), s.Day, s.Channel, s.Converted);
         foreach (var o in orderList.Where(o => !Forgotten(o)))
             Count(o);
     }
 
     // Takes the parts rather than a SessionContribution: the record is only made when it is kept for a checkpoint.
-    private bool AddSession(string sessionId, DateOnly day, string channel, bool converted)
+    private bool AddSession(Session session, DateOnly day, string channel, bool converted)
     {
         if (TrackChanges && day < ForgottenBefore)
         {
@@ -113,11 +113,11 @@ public sealed class MarketingDaily
             return false;
         }
 
-        if (!CountSession(sessionId, day, channel, converted))
+        if (!CountSession(SessionKey.Of(session), day, channel, converted))
             return false;
         if (TrackChanges)
         {
-            _newSessions.Add(new SessionContribution(sessionId, day, channel, converted));
+            _newSessions.Add(new SessionContribution(session.SessionId, day, channel, converted));
             _changedDays.Add(day);
         }
 
@@ -150,7 +150,7 @@ public sealed class MarketingDaily
 
     private bool Forgotten(OrderContribution o) => o.Credits.Any(c => c.Day < ForgottenBefore);
 
-    private bool CountSession(string sessionId, DateOnly day, string channel, bool converted)
+    private bool CountSession(SessionKey sessionId, DateOnly day, string channel, bool converted)
     {
         // Sessions close in about the order of their days: the last day's set serves most of them without a tree lookup.
         if (_lastSessionIds is not { } ids || _lastSessionDay != day)
@@ -182,13 +182,36 @@ public sealed class MarketingDaily
 
     // The session-id set of the day of the last session counted (a day still in _sessionIds), sized like the day before.
     private DateOnly _lastSessionDay;
-    private HashSet<string>? _lastSessionIds;
+    private HashSet<SessionKey>? _lastSessionIds;
 
-    private static HashSet<string> IdsOf(SortedDictionary<DateOnly, HashSet<string>> byDay, DateOnly day, int capacity = 0)
+    private static HashSet<T> IdsOf<T>(SortedDictionary<DateOnly, HashSet<T>> byDay, DateOnly day, int capacity = 0)
     {
+        // The default comparer: ordinal for strings (SessionKey compares its text with it too).
         if (!byDay.TryGetValue(day, out var ids))
-            byDay[day] = ids = new HashSet<string>(capacity, StringComparer.Ordinal);
+            byDay[day] = ids = new HashSet<T>(capacity);
         return ids;
+    }
+
+    /// <summary>
+    /// A session id as a day's set remembers it: the pipeline's ids (<see cref="Session.IdPrefix"/> and 32 lower-case hex
+    /// digits) by their number, so the sets hold no strings (a month of ids would keep every session id's text alive
+    /// through every collection), any other id by its text. The number is two halves, not a UInt128, whose 16-byte
+    /// alignment would make each set entry 40 bytes instead of 32.
+    /// </summary>
+    private readonly record struct SessionKey(ulong Upper, ulong Lower, string? Text)
+    {
+        public static SessionKey Of(Session s) => s.TryGetIdNumber(out var number) ? Of(number) : Of(s.SessionId);
+
+        public static SessionKey Of(string id)
+        {
+            var digits = id.AsSpan(Math.Min(id.Length, Session.IdPrefix.Length));
+            return id.StartsWith(Session.IdPrefix, StringComparison.Ordinal) && !digits.ContainsAnyInRange('A', 'F')
+                && HexId.TryParse(digits, out var number)
+                ? Of(number)
+                : new(0, 0, id);
+        }
+
+        private static SessionKey Of(UInt128 number) => new((ulong)(number >> 64), (ulong)number, null);
     }
 
     /// <summary>Moves the newest day on; days past the horizon lose their ids (and, tracking changes, their written cells).</summary>
@@ -213,7 +236,7 @@ public sealed class MarketingDaily
         if (TrackChanges)
             ForgetCells(d => !_changedDays.Contains(d));
 
-        void ForgetIds(SortedDictionary<DateOnly, HashSet<string>> byDay)
+        void ForgetIds<T>(SortedDictionary<DateOnly, HashSet<T>> byDay)
         {
             while (byDay.Count > 0 && byDay.First() is var (oldest, _) && oldest < cutoff)
                 byDay.Remove(oldest);

@@ -130,7 +130,7 @@ public sealed class SessionizerCore(SessionizerOptions options)
         if (s is null)
         {
             var channel = ev.LandingChannel ?? ChannelClassifier.Classify(ev.PageUrl, ev.Referrer);
-            s = new OpenSession(EventId.Derive("s-", ev.ClientId, ev.EventId), ev, channel);
+            s = new OpenSession(ev, channel);
             slot = s;
             SessionOpened(ev.Timestamp);
         }
@@ -138,7 +138,7 @@ public sealed class SessionizerCore(SessionizerOptions options)
         s.Add(ev);
         Append(s);
         Applied(ev);
-        var sessionized = new SessionizedEvent(ev, s.SessionId, s.Start, isStart, s.Channel);
+        var sessionized = s.Sessionized(ev, isStart);
         OnEvent(sessionized);
         return sessionized;
     }
@@ -152,7 +152,7 @@ public sealed class SessionizerCore(SessionizerOptions options)
     {
         if (!_open.TryGetValue(ev.ClientId, out var s) || ev.Timestamp < s.Start)
             return null;
-        var sessionized = new SessionizedEvent(ev, s.SessionId, s.Start, ev.EventId == s.FirstEventId, s.Channel);
+        var sessionized = s.Sessionized(ev, ev.EventId == s.FirstEventId);
         OnEvent(sessionized);
         return sessionized;
     }
@@ -368,20 +368,38 @@ public sealed class SessionizerCore(SessionizerOptions options)
         private int _events;
         private decimal _revenue;
 
-        public OpenSession(string sessionId, ValidEvent first, string channel)
-            : this(sessionId, first.ClientId, first.Timestamp, first.Timestamp, first.EventId, channel, first.Device, first.PageUrl, first.Referrer,
+        // The session's id and its first event's, as numbers when the first event's id is one (semantics §3's session id is
+        // derived from it): their text is made only when asked for (a stored state, a message that wants it).
+        private readonly bool _numbered;
+        private readonly UInt128 _number;
+        private readonly UInt128 _firstEventNumber;
+        private string? _sessionId;
+        private string? _firstEventId;
+
+        public OpenSession(ValidEvent first, string channel)
+            : this(null, first.ClientId, first.Timestamp, first.Timestamp, null, channel, first.Device, first.PageUrl, first.Referrer,
                 [], 0, 0m, null)
         {
+            if (first.TryGetIdNumber(out _firstEventNumber))
+            {
+                _numbered = true;
+                _number = EventId.DeriveNumber(first.ClientId, _firstEventNumber);
+            }
+            else
+            {
+                _firstEventId = first.EventId;
+                _sessionId = EventId.Derive(Session.IdPrefix, first.ClientId, _firstEventId);
+            }
         }
 
-        private OpenSession(string sessionId, string clientId, DateTime start, DateTime last, string firstEventId, string channel, string device,
+        private OpenSession(string? sessionId, string clientId, DateTime start, DateTime last, string? firstEventId, string channel, string device,
             string? landingPage, string? landingReferrer, ReadOnlySpan<int> counts, int events, decimal revenue, List<string>? transactions)
         {
-            SessionId = sessionId;
+            _sessionId = sessionId;
             ClientId = clientId;
             Start = start;
             Last = last;
-            FirstEventId = firstEventId;
+            _firstEventId = firstEventId;
             Channel = channel;
             Device = device;
             LandingPage = landingPage;
@@ -392,11 +410,11 @@ public sealed class SessionizerCore(SessionizerOptions options)
             _transactions = transactions;
         }
 
-        public string SessionId { get; }
+        public string SessionId => _sessionId ??= EventId.ToText(Session.IdPrefix, _number);
         public string ClientId { get; }
         public DateTime Start { get; }
         public DateTime Last { get; private set; }
-        public string FirstEventId { get; }
+        public string FirstEventId => _firstEventId ??= EventId.ToText(_firstEventNumber);
         public string Channel { get; }
         public string Device { get; }
         public string? LandingPage { get; }
@@ -431,11 +449,19 @@ public sealed class SessionizerCore(SessionizerOptions options)
             }
         }
 
+        public SessionizedEvent Sessionized(ValidEvent ev, bool isStart) =>
+            _numbered
+                ? SessionizedEvent.WithSessionNumber(ev, _number, Start, isStart, Channel)
+                : new SessionizedEvent(ev, SessionId, Start, isStart, Channel);
+
         public Session ToSession()
         {
             var orders = _transactions?.Count ?? 0;
-            return new Session(SessionId, ClientId, Start, Last, _events, _counts[0], _counts[1], _counts[2], _counts[3], _counts[4],
-                LandingPage, LandingReferrer, Channel, Device, orders > 0, orders, _revenue, (IReadOnlyList<string>?)_transactions ?? []);
+            var transactions = (IReadOnlyList<string>?)_transactions ?? [];
+            var session = Session.WithIdNumber(_number, ClientId, Start, Last, _events, _counts[0], _counts[1], _counts[2], _counts[3],
+                _counts[4], LandingPage, LandingReferrer, Channel, Device, orders > 0, orders, _revenue, transactions);
+            // A session restored from a stored state has its id as text only.
+            return _numbered ? session : session with { SessionId = SessionId };
         }
     }
 }

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Text;
+using Puffy.Streaming.Contracts;
 
 namespace Puffy.Streaming.Pipeline.Validation;
 
@@ -52,47 +53,38 @@ public static class EventId
 
     private static UInt128 Hash128(ReadOnlySpan<byte> data) => new(XxHash64.HashToUInt64(data, 0), XxHash64.HashToUInt64(data, 1));
 
-    public static string ToText(UInt128 id) => string.Create(32, id, static (span, value) => Format(value, span));
+    /// <summary>The id's text: 32 lower-case hex digits (<see cref="HexId"/>).</summary>
+    public static string ToText(UInt128 id) => HexId.ToText(string.Empty, id);
 
-    /// <summary>32 lower-case hex digits, written from the id's 16 big-endian bytes (no integer formatting per digit).</summary>
-    public static void Format(UInt128 id, Span<char> destination)
-    {
-        Span<byte> bytes = stackalloc byte[16];
-        BinaryPrimitives.WriteUInt128BigEndian(bytes, id);
-        Convert.TryToHexStringLower(bytes, destination, out _);
-    }
-
-    /// <summary>The id written by <see cref="Format"/> (hex digits of either case), or false when the text is not 32 hex digits.</summary>
-    public static bool TryParse(ReadOnlySpan<char> text, out UInt128 id)
-    {
-        Span<byte> bytes = stackalloc byte[16];
-        if (text.Length != 32 || Convert.FromHexString(text, bytes, out _, out _) != System.Buffers.OperationStatus.Done)
-        {
-            id = default;
-            return false;
-        }
-
-        id = BinaryPrimitives.ReadUInt128BigEndian(bytes);
-        return true;
-    }
+    /// <summary>The id written by <see cref="ToText(UInt128)"/> (hex digits of either case), or false when the text is not 32 hex digits.</summary>
+    public static bool TryParse(ReadOnlySpan<char> text, out UInt128 id) => HexId.TryParse(text, out id);
 
     /// <summary>A further deterministic id derived from parts (session ids): prefix + 32 hex digits.</summary>
-    public static string Derive(string prefix, string first, string second)
+    public static string Derive(string prefix, string first, string second) => ToText(prefix, DeriveNumber(first, second));
+
+    /// <summary>The number of <see cref="Derive"/>'s id.</summary>
+    public static UInt128 DeriveNumber(string first, string second)
     {
         var max = 5 + Utf8Max(first) + Utf8Max(second);
         var buf = Buffer(max).AsSpan();
         var n = Append(buf, 0, first);
         n = Append(buf, n, second);
-        return ToText(prefix, Hash128(buf[..n]));
+        return Hash128(buf[..n]);
+    }
+
+    /// <summary>As <see cref="DeriveNumber(string, string)"/> with an event id's text as the second part, from its number.</summary>
+    public static UInt128 DeriveNumber(string first, UInt128 eventId)
+    {
+        Span<byte> text = stackalloc byte[HexId.Digits];
+        HexId.FormatUtf8(eventId, text);
+        var buf = Buffer(5 + Utf8Max(first) + 5 + text.Length).AsSpan();
+        var n = Append(buf, 0, first);
+        n = Append(buf, n, text);
+        return Hash128(buf[..n]);
     }
 
     /// <summary>prefix + the id's 32 hex digits, as <see cref="Derive"/> writes them.</summary>
-    public static string ToText(string prefix, UInt128 id) =>
-        string.Create(prefix.Length + 32, (prefix, id), static (span, state) =>
-        {
-            state.prefix.CopyTo(span);
-            Format(state.id, span[state.prefix.Length..]);
-        });
+    public static string ToText(string prefix, UInt128 id) => HexId.ToText(prefix, id);
 
     private static int Utf8Max(string? s) => s is null ? 0 : Encoding.UTF8.GetMaxByteCount(s.Length);
 

@@ -101,7 +101,7 @@ public static class RowChecks
         var id = timeFromBytes
             ? EventId.Compute(raw.ClientId, timeUtf8, raw.EventName, raw.PageUrl, raw.Referrer, raw.EventData, raw.UserAgent)
             : EventId.Compute(raw.ClientId, raw.Timestamp, raw.EventName, raw.PageUrl, raw.Referrer, raw.EventData, raw.UserAgent);
-        var ev = new ValidEvent(EventId.ToText(id), raw.ClientId, time, name, raw.PageUrl, raw.Referrer, raw.UserAgent,
+        var ev = ValidEvent.WithIdNumber(id, raw.ClientId, time, name, raw.PageUrl, raw.Referrer, raw.UserAgent,
             device, raw.EventData, transactionId, revenue, raw.SourceFile, raw.Line, raw.StreamTime,
             ChannelClassifier.Classify(raw.PageUrl, raw.Referrer));
         return new RowVerdict(null, null, ev, id);
