@@ -69,34 +69,8 @@ public sealed record RawEvent(
     /// <summary>The timestamp's UTF-8 bytes when the row was made from its bytes (<see cref="FromUtf8"/>), to read without a string.</summary>
     public bool TryGetTimestampUtf8(out ReadOnlySpan<byte> utf8) => _timestamp.TryGetUtf8(out utf8);
 
-    /// <summary>
-    /// A text, or the UTF-8 bytes it is decoded from when first asked for. Equal when the texts are, so the record's
-    /// own equality holds whichever way a row was made.
-    /// </summary>
-    private struct Utf8Text : IEquatable<Utf8Text>
-    {
-        private readonly ReadOnlyMemory<byte> _utf8;
-        private readonly bool _fromUtf8;
-        private string? _text;
-
-        public Utf8Text(string? text) => _text = text;
-
-        public Utf8Text(ReadOnlyMemory<byte> utf8) => (_utf8, _fromUtf8) = (utf8, true);
-
-        public string? Text => _fromUtf8 ? _text ??= System.Text.Encoding.UTF8.GetString(_utf8.Span) : _text;
-
-        public readonly bool TryGetUtf8(out ReadOnlySpan<byte> utf8)
-        {
-            utf8 = _utf8.Span;
-            return _fromUtf8;
-        }
-
-        public bool Equals(Utf8Text other) => string.Equals(Text, other.Text, StringComparison.Ordinal);
-
-        public override bool Equals(object? obj) => obj is Utf8Text other && Equals(other);
-
-        public override int GetHashCode() => Text?.GetHashCode(StringComparison.Ordinal) ?? 0;
-    }
+    /// <summary>The row's UTF-8 bytes when it was made from them (<see cref="FromUtf8"/>), to copy or write without a string.</summary>
+    public bool TryGetOriginalRowUtf8(out ReadOnlySpan<byte> utf8) => _row.TryGetUtf8(out utf8);
 }
 
 /// <summary>An event that passed every check of semantics §2 (topic <see cref="Topics.ValidEvents"/>).</summary>
@@ -198,6 +172,30 @@ public sealed record DeadLetter(
     long? SourceOffset = null)
 {
     public const int SchemaVersion = 1;
+
+    /// <summary>
+    /// A rejected row whose text is kept as its UTF-8 bytes (<paramref name="originalRowUtf8"/>, which the dead letter then
+    /// owns) until something asks for <see cref="OriginalRow"/>: a row's UTF-8 is about half the size of its string, and
+    /// a store that takes UTF-8 writes it as it is.
+    /// </summary>
+    public static DeadLetter FromUtf8Row(string reason, Severity severity, string detail, string sourceFile, long line, DateOnly? fileDay,
+        ReadOnlyMemory<byte> originalRowUtf8, string? eventId = null, string? clientId = null, DateTime? timestamp = null) =>
+        new(reason, severity, detail, sourceFile, line, fileDay, null!, eventId, clientId, timestamp)
+        {
+            _row = new Utf8Text(originalRowUtf8),
+        };
+
+    private Utf8Text _row = new(OriginalRow);
+
+    /// <summary>The row's text exactly as read (decoded on first use when the dead letter was made from its bytes).</summary>
+    public string OriginalRow
+    {
+        get => _row.Text!;
+        init => _row = new Utf8Text(value);
+    }
+
+    /// <summary>The row's UTF-8 bytes when the dead letter was made from them (<see cref="FromUtf8Row"/>).</summary>
+    public bool TryGetOriginalRowUtf8(out ReadOnlySpan<byte> utf8) => _row.TryGetUtf8(out utf8);
 }
 
 /// <summary>A closed 30-minute session (topic <see cref="Topics.Sessions"/>).</summary>

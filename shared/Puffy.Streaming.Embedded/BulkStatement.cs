@@ -53,8 +53,22 @@ internal sealed unsafe class BulkStatement : IDisposable
 
         var bytes = new byte[Encoding.UTF8.GetByteCount(value)];
         Encoding.UTF8.GetBytes(value, bytes);
-        fixed (byte* p = bytes)
-            Check(SqliteNative.sqlite3_bind_text(_stmt, _next++, p, bytes.Length, Transient));
+        return Utf8(bytes);
+    }
+
+    /// <summary>A text given as its UTF-8 bytes.</summary>
+    public BulkStatement Utf8(ReadOnlySpan<byte> value)
+    {
+        if (value.Length <= ScratchBytes - _used)
+        {
+            value.CopyTo(new Span<byte>(_base + _used, value.Length));
+            Check(SqliteNative.sqlite3_bind_text(_stmt, _next++, _base + _used, value.Length, Static));
+            _used += value.Length;
+            return this;
+        }
+
+        fixed (byte* p = value)
+            Check(SqliteNative.sqlite3_bind_text(_stmt, _next++, p, value.Length, Transient));
         return this;
     }
 

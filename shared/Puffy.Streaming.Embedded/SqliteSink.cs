@@ -212,7 +212,7 @@ public sealed class SqliteSink : IPipelineSink, IDisposable
                             break;
                         case DeadLetter d:
                             dl.Text(d.SourceFile).Int(d.Line).Text(d.Reason).Text(RunSummary.SeverityText(d.Severity)).Text(d.Detail)
-                                .Text(d.OriginalRow).Text(d.EventId).Text(d.ClientId).Time(d.Timestamp).Run();
+                                .OriginalRow(d).Text(d.EventId).Text(d.ClientId).Time(d.Timestamp).Run();
                             break;
                         case Session x:
                             se.SessionId(x).Text(x.ClientId).Time(x.Start).Time(x.End)
@@ -301,9 +301,12 @@ public sealed class SqliteSink : IPipelineSink, IDisposable
     }
 }
 
-/// <summary>The ids the pipeline keeps as numbers are written from them, without making their text.</summary>
-internal static class IdColumns
+/// <summary>What the pipeline keeps as numbers or UTF-8 is written from them, without making its text.</summary>
+internal static class KeptColumns
 {
+    public static BulkStatement OriginalRow(this BulkStatement row, DeadLetter d) =>
+        d.TryGetOriginalRowUtf8(out var utf8) ? row.Utf8(utf8) : row.Text(d.OriginalRow);
+
     public static BulkStatement EventId(this BulkStatement row, ValidEvent e) =>
         e.TryGetIdNumber(out var id) ? row.Id(string.Empty, id) : row.Text(e.EventId);
 

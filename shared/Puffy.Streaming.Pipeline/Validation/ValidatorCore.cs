@@ -262,8 +262,12 @@ public sealed partial class ValidatorCore
     private void DeadLetter(FileTally tally, RawEvent raw, string reason, string detail, ValidEvent? ev, bool fromBuffer)
     {
         tally.DeadLettered[reason] = tally.DeadLettered.GetValueOrDefault(reason) + 1;
-        OnDeadLetter(new DeadLetter(reason, DeadLetterReasons.SeverityOf(reason), detail, raw.SourceFile, raw.Line,
-            raw.FileDay, raw.OriginalRow, ev?.EventId, string.IsNullOrWhiteSpace(raw.ClientId) ? null : raw.ClientId, ev?.Timestamp));
+        var severity = DeadLetterReasons.SeverityOf(reason);
+        var clientId = string.IsNullOrWhiteSpace(raw.ClientId) ? null : raw.ClientId;
+        // A row still in the file's bytes keeps its UTF-8 (a copy: the file's buffer serves a later file once this one is decided).
+        OnDeadLetter(raw.TryGetOriginalRowUtf8(out var row)
+            ? Contracts.DeadLetter.FromUtf8Row(reason, severity, detail, raw.SourceFile, raw.Line, raw.FileDay, row.ToArray(), ev?.EventId, clientId, ev?.Timestamp)
+            : new DeadLetter(reason, severity, detail, raw.SourceFile, raw.Line, raw.FileDay, raw.OriginalRow, ev?.EventId, clientId, ev?.Timestamp));
         if (fromBuffer)
             CompleteIfDone(tally);
     }

@@ -194,6 +194,25 @@ public sealed class RowTextUnitTests : IDisposable
     }
 
     [Fact]
+    public void DeadLetter_MadeFromTheRowsBytes_EqualsTheOneMadeFromItsText()
+    {
+        const string row = "naïve,«ü»,日本,😀";
+        var fromText = new DeadLetter(DeadLetterReasons.MissingClientId, Severity.Warning, "client_id is empty", "f.csv", 2, null, row, null, null, null);
+        var fromBytes = DeadLetter.FromUtf8Row(DeadLetterReasons.MissingClientId, Severity.Warning, "client_id is empty", "f.csv", 2, null, Fx.Bytes(row));
+
+        Assert.Equal(fromText.GetHashCode(), fromBytes.GetHashCode());
+        Assert.Equal(fromText, fromBytes);
+        Assert.Equal(row, fromBytes.OriginalRow);
+        Assert.True(fromBytes.TryGetOriginalRowUtf8(out var utf8));
+        Assert.Equal(Fx.Bytes(row), utf8.ToArray());
+        Assert.False(fromText.TryGetOriginalRowUtf8(out _));
+        Assert.NotEqual(fromText, fromBytes with { OriginalRow = row + "," });
+        Assert.NotEqual(fromText, fromBytes with { Line = 3 });
+        Assert.Equal(fromText, JsonSerializer.Deserialize<DeadLetter>(JsonSerializer.Serialize(fromBytes)));
+        Assert.Equal(fromText, WireMapping.FromRecord(WireMapping.ToRecord(fromBytes)));
+    }
+
+    [Fact]
     public void Run_RowsDecidedAfterLaterFilesWereRead_DeadLetterTheirOwnText()
     {
         // Day 1's file ends with purchases at 23:50. Day 2's file starts with earlier purchases of the same transaction

@@ -1,3 +1,4 @@
+using System.Text;
 using Microsoft.Data.Sqlite;
 using Puffy.Streaming.Contracts;
 using Puffy.Streaming.Embedded;
@@ -40,16 +41,27 @@ public sealed class SqliteSinkUnitTests : IDisposable
         return rows;
     }
 
-    [Fact]
-    public void OnDeadLetter_NonAsciiEmptyAndNullValues_ReadBackUnchanged()
+    // A dead letter's row as a string, or as the UTF-8 bytes the validator keeps of a row read from a file's bytes.
+    private static DeadLetter Letter(string reason, Severity severity, string detail, long line, string row, string? eventId, string? clientId,
+        DateTime? time, bool rowAsUtf8) =>
+        rowAsUtf8
+            ? DeadLetter.FromUtf8Row(reason, severity, detail, "events_20250223.csv", line, null, Encoding.UTF8.GetBytes(row), eventId, clientId, time)
+            : new DeadLetter(reason, severity, detail, "events_20250223.csv", line, null, row, eventId, clientId, time);
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void OnDeadLetter_NonAsciiEmptyAndNullValues_ReadBackUnchanged(bool rowAsUtf8)
     {
         var rows = Write(
-            new DeadLetter("bad_row", Severity.Warning, "naïve «ü» 日本 😀", "events_20250223.csv", 7, null, "", "e-1", null, T),
-            new DeadLetter("bad_row", Severity.Info, "", "events_20250223.csv", 8, null, "a,b", null, "c-1", null));
+            Letter("bad_row", Severity.Warning, "naïve «ü» 日本 😀", 7, "", "e-1", null, T, rowAsUtf8),
+            Letter("bad_row", Severity.Info, "", 8, "a,b", null, "c-1", null, rowAsUtf8),
+            Letter("bad_row", Severity.Info, "d", 9, "naïve,«ü»,日本,😀", null, null, null, rowAsUtf8));
 
-        Assert.Equal(2, rows.Count);
+        Assert.Equal(3, rows.Count);
         Assert.Equal(new object?[] { "events_20250223.csv", 7L, "bad_row", "warning", "naïve «ü» 日本 😀", "", "e-1", null, "2025-02-23T07:04:09.005Z" }, rows[0]);
         Assert.Equal(new object?[] { "events_20250223.csv", 8L, "bad_row", "info", "", "a,b", null, "c-1", null }, rows[1]);
+        Assert.Equal("naïve,«ü»,日本,😀", rows[2][5]);
     }
 
     [Fact]
@@ -69,12 +81,14 @@ public sealed class SqliteSinkUnitTests : IDisposable
         Assert.Contains("unable to open database file", e.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void OnDeadLetter_ValueLargerThanTheRowBuffer_IsWrittenWhole()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void OnDeadLetter_ValueLargerThanTheRowBuffer_IsWrittenWhole(bool rowAsUtf8)
     {
-        // 400,000 chars may need 1.2 MB as UTF-8: more than the writer's per-row buffer, so it is bound as a copy.
-        var huge = string.Concat(Enumerable.Repeat("ü,x,", 100_000));
-        var rows = Write(new DeadLetter("oversized_row", Severity.Warning, "too long", "events_20250223.csv", 1, null, huge, null, null, null));
+        // 1.2 million chars, 1.5 MB as UTF-8: more than the writer's 1 MiB per-row buffer, so it is bound as a copy.
+        var huge = string.Concat(Enumerable.Repeat("ü,x,", 300_000));
+        var rows = Write(Letter("oversized_row", Severity.Warning, "too long", 1, huge, null, null, null, rowAsUtf8));
 
         Assert.Equal(huge, Assert.Single(rows)[5]);
     }
