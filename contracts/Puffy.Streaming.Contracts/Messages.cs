@@ -33,24 +33,38 @@ public sealed record RawEvent(
     public const int SchemaVersion = 1;
 
     /// <summary>
-    /// A row whose text and timestamp stay in the file's bytes (valid UTF-8: <paramref name="originalRowUtf8"/>, and
-    /// <paramref name="timestampUtf8"/> within it) until something asks for <see cref="OriginalRow"/> or
-    /// <see cref="Timestamp"/>: most rows are never dead-lettered, so their text need not become a string, and the row
-    /// checks read the timestamp's bytes (<see cref="TryGetTimestampUtf8"/>). Only for a reader that keeps those bytes
+    /// A row whose text, timestamp and page url stay in the file's bytes (valid UTF-8: <paramref name="originalRowUtf8"/>,
+    /// and <paramref name="timestampUtf8"/> and <paramref name="pageUrlUtf8"/> within it) until something asks for
+    /// <see cref="OriginalRow"/>, <see cref="Timestamp"/> or <see cref="PageUrl"/>: most rows are never dead-lettered, so
+    /// their text need not become a string, and the row checks read the timestamp's and page url's bytes
+    /// (<see cref="TryGetTimestampUtf8"/>, <see cref="TryGetPageUrlUtf8"/>). Only for a reader that keeps those bytes
     /// unchanged until the row is decided (the embedded pipeline does, per file).
     /// </summary>
+    /// <param name="pageUrlUtf8">Null when the file has no page url column.</param>
     /// <remarks>A factory, not a second constructor: serializers (the validator's stored state is JSON) take the one constructor.</remarks>
     public static RawEvent FromUtf8(string sourceFile, long line, DateOnly? fileDay, ReadOnlyMemory<byte> originalRowUtf8, string? clientId,
-        string? pageUrl, string? referrer, ReadOnlyMemory<byte> timestampUtf8, string? eventName, string? eventData, string? userAgent,
-        DateTime streamTime) =>
-        new(sourceFile, line, fileDay, null!, null, clientId, pageUrl, referrer, null, eventName, eventData, userAgent, streamTime)
+        ReadOnlyMemory<byte>? pageUrlUtf8, string? referrer, ReadOnlyMemory<byte> timestampUtf8, string? eventName, string? eventData,
+        string? userAgent, DateTime streamTime) =>
+        new(sourceFile, line, fileDay, null!, null, clientId, null, referrer, null, eventName, eventData, userAgent, streamTime)
         {
             _row = new Utf8Text(originalRowUtf8),
             _timestamp = new Utf8Text(timestampUtf8),
+            _pageUrl = new Utf8Text(pageUrlUtf8, null),
         };
 
     private Utf8Text _row = new(OriginalRow);
     private Utf8Text _timestamp = new(Timestamp);
+    private Utf8Text _pageUrl = new(PageUrl);
+
+    /// <summary>The page url's text as read (decoded on first use when the row was made from its bytes).</summary>
+    public string? PageUrl
+    {
+        get => _pageUrl.Text;
+        init => _pageUrl = new Utf8Text(value);
+    }
+
+    /// <summary>The page url's UTF-8 bytes when the row was made from its bytes (<see cref="FromUtf8"/>) and has the column.</summary>
+    public bool TryGetPageUrlUtf8(out ReadOnlySpan<byte> utf8) => _pageUrl.TryGetUtf8(out utf8);
 
     /// <summary>The row's text exactly as read (decoded on first use when the row was made from its bytes).</summary>
     public string OriginalRow
@@ -100,16 +114,30 @@ public sealed record ValidEvent(
     /// <see cref="EventId"/>: the pipeline compares, hashes and writes most ids without their text.
     /// </summary>
     /// <remarks>A factory, not a second constructor: serializers take the one constructor.</remarks>
+    /// <param name="pageUrlUtf8">When set, the page url as UTF-8 bytes the event then owns (<paramref name="pageUrl"/> is
+    /// ignored): its text is made only when asked for.</param>
     public static ValidEvent WithIdNumber(UInt128 eventId, string clientId, DateTime timestamp, string eventName, string? pageUrl,
         string? referrer, string? userAgent, string device, string? eventData, string? transactionId, decimal? revenue,
-        string sourceFile, long line, DateTime streamTime, string? landingChannel) =>
-        new(null!, clientId, timestamp, eventName, pageUrl, referrer, userAgent, device, eventData, transactionId, revenue,
+        string sourceFile, long line, DateTime streamTime, string? landingChannel, ReadOnlyMemory<byte>? pageUrlUtf8 = null) =>
+        new(null!, clientId, timestamp, eventName, null, referrer, userAgent, device, eventData, transactionId, revenue,
             sourceFile, line, streamTime, landingChannel)
         {
             _id = new NumberedText(string.Empty, eventId),
+            _pageUrl = new Utf8Text(pageUrlUtf8, pageUrl),
         };
 
     private NumberedText _id = new(EventId);
+    private Utf8Text _pageUrl = new(PageUrl);
+
+    /// <summary>The page url's text (decoded on first use when the event was made from its bytes).</summary>
+    public string? PageUrl
+    {
+        get => _pageUrl.Text;
+        init => _pageUrl = new Utf8Text(value);
+    }
+
+    /// <summary>The page url's UTF-8 bytes when the event was made from them (<see cref="WithIdNumber"/>).</summary>
+    public bool TryGetPageUrlUtf8(out ReadOnlyMemory<byte> utf8) => _pageUrl.TryGetUtf8(out utf8);
 
     /// <summary>The event id's text (made on first use when the event was made from the number).</summary>
     public string EventId
@@ -225,16 +253,31 @@ public sealed record Session(
     public const string IdPrefix = "s-";
 
     /// <summary>A session whose id is kept as its number (<see cref="IdPrefix"/> and <see cref="HexId"/>) until something asks for <see cref="SessionId"/>.</summary>
+    /// <param name="landingPageUtf8">When set, the landing page as UTF-8 bytes (<paramref name="landingPage"/> is ignored):
+    /// its text is made only when asked for.</param>
     public static Session WithIdNumber(UInt128 sessionId, string clientId, DateTime start, DateTime end, int eventCount, int pageViews,
         int emailsFilled, int addsToCart, int checkoutsStarted, int purchases, string? landingPage, string? landingReferrer,
-        string channel, string device, bool isConverted, int orders, decimal revenue, IReadOnlyList<string> transactionIds) =>
-        new(null!, clientId, start, end, eventCount, pageViews, emailsFilled, addsToCart, checkoutsStarted, purchases, landingPage,
+        string channel, string device, bool isConverted, int orders, decimal revenue, IReadOnlyList<string> transactionIds,
+        ReadOnlyMemory<byte>? landingPageUtf8 = null) =>
+        new(null!, clientId, start, end, eventCount, pageViews, emailsFilled, addsToCart, checkoutsStarted, purchases, null,
             landingReferrer, channel, device, isConverted, orders, revenue, transactionIds)
         {
             _id = new NumberedText(IdPrefix, sessionId),
+            _landingPage = new Utf8Text(landingPageUtf8, landingPage),
         };
 
     private NumberedText _id = new(SessionId);
+    private Utf8Text _landingPage = new(LandingPage);
+
+    /// <summary>The landing page's text (decoded on first use when the session was made from its bytes).</summary>
+    public string? LandingPage
+    {
+        get => _landingPage.Text;
+        init => _landingPage = new Utf8Text(value);
+    }
+
+    /// <summary>The landing page's UTF-8 bytes when the session was made from them (<see cref="WithIdNumber"/>).</summary>
+    public bool TryGetLandingPageUtf8(out ReadOnlySpan<byte> utf8) => _landingPage.TryGetUtf8(out utf8);
 
     /// <summary>The session id's text (made on first use when the session was made from the number).</summary>
     public string SessionId

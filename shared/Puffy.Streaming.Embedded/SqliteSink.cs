@@ -207,7 +207,7 @@ public sealed class SqliteSink : IPipelineSink, IDisposable
                         case SessionizedEvent s:
                             var e = s.Event;
                             ev.EventId(e).SessionId(s).Text(e.ClientId).Time(e.Timestamp).Text(e.EventName)
-                                .Text(e.PageUrl).Text(e.Referrer).Text(e.UserAgent).Text(e.Device).Text(e.EventData).Text(e.TransactionId)
+                                .PageUrl(e).Text(e.Referrer).Text(e.UserAgent).Text(e.Device).Text(e.EventData).Text(e.TransactionId)
                                 .Real((double?)e.Revenue).Text(e.SourceFile).Int(e.Line).Run();
                             break;
                         case DeadLetter d:
@@ -217,7 +217,7 @@ public sealed class SqliteSink : IPipelineSink, IDisposable
                         case Session x:
                             se.SessionId(x).Text(x.ClientId).Time(x.Start).Time(x.End)
                                 .Day(DateOnly.FromDateTime(x.Start)).Int(x.EventCount).Int(x.PageViews).Int(x.EmailsFilled)
-                                .Int(x.AddsToCart).Int(x.CheckoutsStarted).Int(x.Purchases).Text(x.LandingPage).Text(x.LandingReferrer)
+                                .Int(x.AddsToCart).Int(x.CheckoutsStarted).Int(x.Purchases).LandingPage(x).Text(x.LandingReferrer)
                                 .Text(x.Channel).Text(x.Device).Int(x.IsConverted ? 1 : 0).Int(x.Orders).Real((double)x.Revenue)
                                 .Text(x.TransactionIds.Count == 0 ? string.Empty : string.Join(",", x.TransactionIds)).Run();
                             break;
@@ -306,6 +306,12 @@ internal static class KeptColumns
 {
     public static BulkStatement OriginalRow(this BulkStatement row, DeadLetter d) =>
         d.TryGetOriginalRowUtf8(out var utf8) ? row.Utf8(utf8) : row.Text(d.OriginalRow);
+
+    public static BulkStatement PageUrl(this BulkStatement row, ValidEvent e) =>
+        e.TryGetPageUrlUtf8(out var utf8) ? row.Utf8(utf8.Span) : row.Text(e.PageUrl);
+
+    public static BulkStatement LandingPage(this BulkStatement row, Session s) =>
+        s.TryGetLandingPageUtf8(out var utf8) ? row.Utf8(utf8) : row.Text(s.LandingPage);
 
     public static BulkStatement EventId(this BulkStatement row, ValidEvent e) =>
         e.TryGetIdNumber(out var id) ? row.Id(string.Empty, id) : row.Text(e.EventId);

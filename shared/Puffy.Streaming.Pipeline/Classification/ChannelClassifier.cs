@@ -24,9 +24,13 @@ public static partial class ChannelClassifier
 
     /// <param name="landingUrl">The landing page url (click ids and UTM parameters come from its query string).</param>
     /// <param name="referrer">The landing referrer; null when the file had no referrer column (UNKNOWN).</param>
-    public static string Classify(string? landingUrl, string? referrer)
+    public static string Classify(string? landingUrl, string? referrer) => Classify(LandingQuery.Parse(landingUrl), referrer);
+
+    /// <summary>As <see cref="Classify(string?, string?)"/>, with the landing url given as ASCII bytes (present, possibly empty).</summary>
+    public static string ClassifyAscii(ReadOnlySpan<byte> landingUrl, string? referrer) => Classify(LandingQuery.ParseAscii(landingUrl), referrer);
+
+    private static string Classify(LandingQuery q, string? referrer)
     {
-        var q = LandingQuery.Parse(landingUrl);
         var medium = q.Medium is { } m ? UtmResolver.Resolve(m) : null;
         var source = q.Source is { } s ? UtmResolver.Resolve(s) : null;
 

@@ -41,15 +41,36 @@ public readonly record struct LandingQuery(ClickIds ClickIds, string? Medium, st
 
     public bool Has(ClickIds id) => (ClickIds & id) != 0;
 
-    public static LandingQuery Parse(string? url)
+    public static LandingQuery Parse(string? url) => Parse(url.AsSpan());
+
+    /// <summary>As <see cref="Parse(string?)"/>, for a url given as ASCII bytes: only a query string is widened to chars.</summary>
+    public static LandingQuery ParseAscii(ReadOnlySpan<byte> url)
     {
-        if (string.IsNullOrEmpty(url))
+        var q = url.IndexOf((byte)'?');
+        if (q < 0)
             return default;
+        var query = url[q..];
+        char[]? rented = null;
+        var chars = query.Length <= 512 ? stackalloc char[query.Length] : (rented = ArrayPool<char>.Shared.Rent(query.Length)).AsSpan(0, query.Length);
+        try
+        {
+            System.Text.Ascii.ToUtf16(query, chars, out _);
+            return Parse(chars);
+        }
+        finally
+        {
+            if (rented is not null)
+                ArrayPool<char>.Shared.Return(rented);
+        }
+    }
+
+    private static LandingQuery Parse(ReadOnlySpan<char> url)
+    {
         var q = url.IndexOf('?');
         if (q < 0)
             return default;
-        var hash = url.IndexOf('#', q);
-        var query = hash < 0 ? url.AsSpan(q + 1) : url.AsSpan(q + 1, hash - q - 1);
+        var hash = url[q..].IndexOf('#');
+        var query = hash < 0 ? url[(q + 1)..] : url[(q + 1)..(q + hash)];
         var ids = ClickIds.None;
         string? medium = null, source = null;
         while (!query.IsEmpty)

@@ -9,10 +9,11 @@ namespace Puffy.Streaming.Pipeline.Ingest;
 public readonly record struct CsvRecord(long Line, string Text, IReadOnlyList<string>? Fields, string? Error)
 {
     /// <summary>A record split straight from its bytes (ASCII): its text is only made when asked for.</summary>
-    internal CsvRecord(long line, ReadOnlyMemory<byte> ascii, IReadOnlyList<string> fields, ReadOnlyMemory<byte>? kept)
-        : this(line, null!, fields, (string?)null) => (Ascii, KeptBytes) = (ascii, kept);
+    internal CsvRecord(long line, ReadOnlyMemory<byte> ascii, IReadOnlyList<string> fields, Range?[] kept)
+        : this(line, null!, fields, (string?)null) => (Ascii, _kept) = (ascii, kept);
 
     private readonly string? _text = Text;
+    private readonly Range?[]? _kept;
 
     /// <summary>The record's text exactly as read (without its line end).</summary>
     public string Text
@@ -25,11 +26,12 @@ public readonly record struct CsvRecord(long Line, string Text, IReadOnlyList<st
     public ReadOnlyMemory<byte> Ascii { get; }
 
     /// <summary>
-    /// The value of the column the reader keeps as bytes (<see cref="CsvRecordReader.KeepBytes"/>), a slice of the
+    /// The value of a column the reader keeps as bytes (<see cref="CsvRecordReader.KeepBytes"/>), a slice of the
     /// record's bytes, when it was taken as one; its entry in <see cref="Fields"/> is then empty. Null otherwise (the
     /// field is in <see cref="Fields"/>).
     /// </summary>
-    public ReadOnlyMemory<byte>? KeptBytes { get; }
+    public ReadOnlyMemory<byte>? KeptBytes(int column) =>
+        _kept is { } kept && (uint)column < (uint)kept.Length && kept[column] is { } range ? Ascii[range] : (ReadOnlyMemory<byte>?)null;
 
     /// <summary>The length of <see cref="Text"/>, without making it.</summary>
     public int TextLength => _text?.Length ?? Ascii.Length;
@@ -50,7 +52,8 @@ public sealed class CsvRecordReader
     private StringPool? _pool;
     private ulong _pooled;
     private char[] _chars = new char[256];
-    private int _keep = -1;
+    private ulong _keep;
+    private readonly Range?[] _kept = new Range?[64];
 
     public CsvRecordReader(ReadOnlyMemory<byte> data)
     {
@@ -76,11 +79,19 @@ public sealed class CsvRecordReader
     }
 
     /// <summary>
-    /// From the next record on, the value of <paramref name="column"/> in an ASCII record is not made into a string but
-    /// given as a slice of the data (<see cref="CsvRecord.KeptBytes"/>), unless it has escaped quotes to undo. The
-    /// caller keeps the data unchanged for as long as it uses the slice.
+    /// From the next record on, the values of the given columns (0 to 63) in an ASCII record are not made into strings
+    /// but given as slices of the data (<see cref="CsvRecord.KeptBytes"/>), unless they have escaped quotes to undo. The
+    /// caller keeps the data unchanged for as long as it uses the slices.
     /// </summary>
-    public void KeepBytes(int column) => _keep = column;
+    public void KeepBytes(params ReadOnlySpan<int> columns)
+    {
+        _keep = 0;
+        foreach (var c in columns)
+        {
+            if (c is >= 0 and < 64)
+                _keep |= 1UL << c;
+        }
+    }
 
     public bool TryRead(out CsvRecord record)
     {
@@ -106,8 +117,7 @@ public sealed class CsvRecordReader
         }
         else
         {
-            var kept = default(Range?);
-            error = Split(bytes, ascii, _fields, _pool, _pooled, ref _chars, ascii ? _keep : -1, ref kept);
+            error = Split(bytes, ascii, _fields, _pool, _pooled, ref _chars, ascii ? _keep : 0, _kept);
             if (error is null)
             {
                 _pos = next;
@@ -115,7 +125,7 @@ public sealed class CsvRecordReader
                 // An ASCII record's text is made only when asked for; most are never needed as one string.
                 var recordBytes = _data.Slice(start, end - start);
                 record = ascii
-                    ? new CsvRecord(line, recordBytes, _fields, kept is { } k ? recordBytes[k] : (ReadOnlyMemory<byte>?)null)
+                    ? new CsvRecord(line, recordBytes, _fields, _kept)
                     : new CsvRecord(line, Encoding.UTF8.GetString(bytes), _fields, null);
                 return true;
             }
@@ -178,21 +188,22 @@ public sealed class CsvRecordReader
     internal static string? Split(string text, List<string> fields)
     {
         var chars = Array.Empty<char>();
-        Range? kept = null;
-        return Split(Encoding.UTF8.GetBytes(text), Ascii.IsValid(text), fields, null, 0, ref chars, -1, ref kept);
+        return Split(Encoding.UTF8.GetBytes(text), Ascii.IsValid(text), fields, null, 0, ref chars, 0, []);
     }
 
     /// <summary>
     /// Splits one record (valid UTF-8, <paramref name="ascii"/> when all of it is ASCII) into <paramref name="fields"/>;
     /// returns an error text when the quoting is broken. Quotes and commas are single bytes that never occur inside a
     /// multi-byte character, so the bytes split as the text would; positions in errors count the text's chars.
-    /// Field number <paramref name="keep"/>, when it needs no unescaping, is left empty and its place in the row
-    /// given as <paramref name="kept"/>.
+    /// The fields whose bits are set in <paramref name="keep"/>, when they need no unescaping, are left empty and their
+    /// place in the row given in <paramref name="kept"/> (by column; null for a kept column taken as a string).
     /// </summary>
     private static string? Split(ReadOnlySpan<byte> row, bool ascii, List<string> fields, StringPool? pool, ulong pooled, ref char[] chars,
-        int keep, ref Range? kept)
+        ulong keep, Range?[] kept)
     {
         fields.Clear();
+        for (var k = keep; k != 0; k &= k - 1)
+            kept[System.Numerics.BitOperations.TrailingZeroCount(k)] = null;
         var i = 0;
         while (true)
         {
@@ -238,7 +249,7 @@ public sealed class CsvRecordReader
                 }
                 else
                 {
-                    fields.Add(fields.Count == keep ? Keep(i, q, ref kept) : Field(row.Slice(i, q - i), ascii, fields.Count, pool, pooled, ref chars));
+                    fields.Add(IsKept(keep, fields.Count) ? Keep(i, q, kept, fields.Count) : Field(row.Slice(i, q - i), ascii, fields.Count, pool, pooled, ref chars));
                     i = q + 1;
                 }
 
@@ -261,7 +272,7 @@ public sealed class CsvRecordReader
             if (next >= 0 && row[i + next] == (byte)'"')
                 return $"quote inside an unquoted field at position {Position(row, i + next, ascii)}";
             var stop = next < 0 ? row.Length : i + next;
-            fields.Add(fields.Count == keep ? Keep(i, stop, ref kept) : Field(row[i..stop], ascii, fields.Count, pool, pooled, ref chars));
+            fields.Add(IsKept(keep, fields.Count) ? Keep(i, stop, kept, fields.Count) : Field(row[i..stop], ascii, fields.Count, pool, pooled, ref chars));
             if (next < 0)
                 return null;
             i = stop + 1;
@@ -273,9 +284,11 @@ public sealed class CsvRecordReader
         }
     }
 
-    private static string Keep(int start, int end, ref Range? kept)
+    private static bool IsKept(ulong keep, int column) => column < 64 && (keep & (1UL << column)) != 0;
+
+    private static string Keep(int start, int end, Range?[] kept, int column)
     {
-        kept = start..end;
+        kept[column] = start..end;
         return string.Empty;
     }
 

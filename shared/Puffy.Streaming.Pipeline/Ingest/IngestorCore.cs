@@ -68,9 +68,10 @@ public sealed class IngestorCore
         var iData = header.IndexOf(CsvHeader.EventData);
         var iUa = header.IndexOf(CsvHeader.UserAgent);
         reader.PoolColumns(_pool, iUa, iRef, iName);
-        // Rows that keep their text in the file's bytes keep their timestamp there too: the row checks read its bytes.
+        // Rows that keep their text in the file's bytes keep their timestamp and page url there too: the row checks
+        // read their bytes, and the page url becomes a string only if something asks for it.
         if (RowTextFromContent)
-            reader.KeepBytes(iTs);
+            reader.KeepBytes(iTs, iPage);
         long rows = 0;
         while (reader.TryRead(out var rec))
         {
@@ -94,20 +95,28 @@ public sealed class IngestorCore
             }
 
             var f = rec.Fields!;
-            var kept = rec.KeptBytes;
-            var ts = kept is null ? f[iTs] : null;
-            if ((kept is { } utf8 ? EventTime.TryParse(utf8.Span, out var t) : EventTime.TryParse(ts, out t))
+            var (keptTs, keptPage) = (rec.KeptBytes(iTs), rec.KeptBytes(iPage));
+            var ts = keptTs is null ? f[iTs] : null;
+            if ((keptTs is { } utf8 ? EventTime.TryParse(utf8.Span, out var t) : EventTime.TryParse(ts, out t))
                 && EventTime.IsPlausibleFor(t, day) && t > StreamTime)
                 StreamTime = t;
-            var (client, page, referrer, name) = (f[iClient], iPage >= 0 ? f[iPage] : null, iRef >= 0 ? f[iRef] : null, f[iName]);
+            var (client, referrer, name) = (f[iClient], iRef >= 0 ? f[iRef] : null, f[iName]);
+            var page = keptPage is null && iPage >= 0 ? f[iPage] : null;
             var (data, ua) = (iData >= 0 ? f[iData] : null, iUa >= 0 ? f[iUa] : null);
             yield return RowTextFromContent && !rec.Ascii.IsEmpty
-                ? RawEvent.FromUtf8(fileName, rec.Line, day, rec.Ascii, client, page, referrer, kept ?? Encoding.UTF8.GetBytes(ts!), name, data, ua, StreamTime)
-                : new RawEvent(fileName, rec.Line, day, rec.Text, null, client, page, referrer, ts ?? Encoding.UTF8.GetString(kept!.Value.Span), name, data, ua, StreamTime);
+                ? RawEvent.FromUtf8(fileName, rec.Line, day, rec.Ascii, client, keptPage ?? Utf8(page),
+                    referrer, keptTs ?? Encoding.UTF8.GetBytes(ts!), name, data, ua, StreamTime)
+                : new RawEvent(fileName, rec.Line, day, rec.Text, null, client, page ?? Text(keptPage), referrer, ts ?? Text(keptTs), name, data,
+                    ua, StreamTime);
         }
 
         OnMetric(new Metric(day, MetricNames.FileRows, string.Empty, rows, fileName));
     }
+
+    private static string? Text(ReadOnlyMemory<byte>? utf8) => utf8 is { } bytes ? Encoding.UTF8.GetString(bytes.Span) : null;
+
+    // Null stays null (a missing column), never an empty value.
+    private static ReadOnlyMemory<byte>? Utf8(string? text) => text is null ? (ReadOnlyMemory<byte>?)null : Encoding.UTF8.GetBytes(text);
 
     /// <summary>The beginning of an oversized row, never ending inside a surrogate pair.</summary>
     private static string Excerpt(string text)

@@ -377,9 +377,11 @@ public sealed class SessionizerCore(SessionizerOptions options)
         private string? _firstEventId;
 
         public OpenSession(ValidEvent first, string channel)
-            : this(null, first.ClientId, first.Timestamp, first.Timestamp, null, channel, first.Device, first.PageUrl, first.Referrer,
-                [], 0, 0m, null)
+            : this(null, first.ClientId, first.Timestamp, first.Timestamp, null, channel, first.Device,
+                first.TryGetPageUrlUtf8(out _) ? null : first.PageUrl, first.Referrer, [], 0, 0m, null)
         {
+            if (first.TryGetPageUrlUtf8(out var landingUtf8))
+                _landingUtf8 = landingUtf8;
             if (first.TryGetIdNumber(out _firstEventNumber))
             {
                 _numbered = true;
@@ -402,7 +404,7 @@ public sealed class SessionizerCore(SessionizerOptions options)
             _firstEventId = firstEventId;
             Channel = channel;
             Device = device;
-            LandingPage = landingPage;
+            _landingPage = landingPage;
             LandingReferrer = landingReferrer;
             counts[..Math.Min(counts.Length, 5)].CopyTo(_counts);
             _events = events;
@@ -417,7 +419,11 @@ public sealed class SessionizerCore(SessionizerOptions options)
         public string FirstEventId => _firstEventId ??= EventId.ToText(_firstEventNumber);
         public string Channel { get; }
         public string Device { get; }
-        public string? LandingPage { get; }
+        // The landing page as the first event's UTF-8 when it has that: its text is only needed for a stored state.
+        private readonly ReadOnlyMemory<byte>? _landingUtf8;
+        private string? _landingPage;
+
+        public string? LandingPage => _landingUtf8 is { } utf8 ? _landingPage ??= System.Text.Encoding.UTF8.GetString(utf8.Span) : _landingPage;
         public string? LandingReferrer { get; }
         public OpenSession? Older { get; set; }
         public OpenSession? Newer { get; set; }
@@ -459,7 +465,8 @@ public sealed class SessionizerCore(SessionizerOptions options)
             var orders = _transactions?.Count ?? 0;
             var transactions = (IReadOnlyList<string>?)_transactions ?? [];
             var session = Session.WithIdNumber(_number, ClientId, Start, Last, _events, _counts[0], _counts[1], _counts[2], _counts[3],
-                _counts[4], LandingPage, LandingReferrer, Channel, Device, orders > 0, orders, _revenue, transactions);
+                _counts[4], _landingUtf8 is null ? _landingPage : null, LandingReferrer, Channel, Device, orders > 0, orders, _revenue, transactions,
+                _landingUtf8);
             // A session restored from a stored state has its id as text only.
             return _numbered ? session : session with { SessionId = SessionId };
         }

@@ -25,30 +25,45 @@ public static class EventId
         return b;
     }
 
-    public static UInt128 Compute(string? clientId, string? timestamp, string? eventName, string? pageUrl,
-        string? referrer, string? eventData, string? userAgent) =>
-        Compute(clientId, timestamp, default, fromUtf8: false, eventName, pageUrl, referrer, eventData, userAgent);
-
-    /// <summary>As the other overload, with the timestamp given as its UTF-8 bytes (present, possibly empty).</summary>
-    public static UInt128 Compute(string? clientId, ReadOnlySpan<byte> timestampUtf8, string? eventName, string? pageUrl,
-        string? referrer, string? eventData, string? userAgent) =>
-        Compute(clientId, null, timestampUtf8, fromUtf8: true, eventName, pageUrl, referrer, eventData, userAgent);
-
-    private static UInt128 Compute(string? clientId, string? timestamp, ReadOnlySpan<byte> timestampUtf8, bool fromUtf8,
-        string? eventName, string? pageUrl, string? referrer, string? eventData, string? userAgent)
+    /// <summary>The id of a row's content fields, each given as its text or as its UTF-8 bytes (<see cref="IdField"/>).</summary>
+    public static UInt128 Compute(IdField clientId, IdField timestamp, IdField eventName, IdField pageUrl, IdField referrer,
+        IdField eventData, IdField userAgent)
     {
-        var max = (7 * 5) + Utf8Max(clientId) + (fromUtf8 ? timestampUtf8.Length : Utf8Max(timestamp)) + Utf8Max(eventName)
-                  + Utf8Max(pageUrl) + Utf8Max(referrer) + Utf8Max(eventData) + Utf8Max(userAgent);
+        var max = (7 * 5) + clientId.MaxBytes + timestamp.MaxBytes + eventName.MaxBytes + pageUrl.MaxBytes + referrer.MaxBytes
+                  + eventData.MaxBytes + userAgent.MaxBytes;
         var buf = Buffer(max).AsSpan();
         var n = 0;
-        n = Append(buf, n, clientId);
-        n = fromUtf8 ? Append(buf, n, timestampUtf8) : Append(buf, n, timestamp);
-        n = Append(buf, n, eventName);
-        n = Append(buf, n, pageUrl);
-        n = Append(buf, n, referrer);
-        n = Append(buf, n, eventData);
-        n = Append(buf, n, userAgent);
+        n = clientId.AppendTo(buf, n);
+        n = timestamp.AppendTo(buf, n);
+        n = eventName.AppendTo(buf, n);
+        n = pageUrl.AppendTo(buf, n);
+        n = referrer.AppendTo(buf, n);
+        n = eventData.AppendTo(buf, n);
+        n = userAgent.AppendTo(buf, n);
         return Hash128(buf[..n]);
+    }
+
+    /// <summary>A field of <see cref="Compute"/>: a text (null when absent), or the UTF-8 bytes of a present one.</summary>
+    public readonly ref struct IdField
+    {
+        private readonly string? _text;
+        private readonly ReadOnlySpan<byte> _utf8;
+        private readonly bool _fromUtf8;
+
+        private IdField(string? text, ReadOnlySpan<byte> utf8, bool fromUtf8)
+        {
+            _text = text;
+            _utf8 = utf8;
+            _fromUtf8 = fromUtf8;
+        }
+
+        public static implicit operator IdField(string? text) => new(text, default, false);
+
+        public static IdField Utf8(ReadOnlySpan<byte> utf8) => new(null, utf8, true);
+
+        internal int MaxBytes => _fromUtf8 ? _utf8.Length : Utf8Max(_text);
+
+        internal int AppendTo(Span<byte> buf, int n) => _fromUtf8 ? Append(buf, n, _utf8) : Append(buf, n, _text);
     }
 
     private static UInt128 Hash128(ReadOnlySpan<byte> data) => new(XxHash64.HashToUInt64(data, 0), XxHash64.HashToUInt64(data, 1));

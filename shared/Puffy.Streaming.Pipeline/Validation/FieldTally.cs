@@ -53,17 +53,25 @@ public sealed class FieldTally
 
     internal void ObserveColumns(RawEvent raw)
     {
-        Count(0, raw.PageUrl);
+        // A page url kept as bytes is present (the file has the column): its length tells empty without a string.
+        if (raw.TryGetPageUrlUtf8(out var page))
+            Count(0, page.Length);
+        else
+            Count(0, raw.PageUrl);
         Count(1, raw.Referrer);
         Count(2, raw.UserAgent);
     }
 
     private void Count(int i, string? columnValue)
     {
-        if (columnValue is null)
-            return; // the column is missing from the file: not observed at all
+        if (columnValue is not null)
+            Count(i, columnValue.Length); // else the column is missing from the file: not observed at all
+    }
+
+    private void Count(int i, int length)
+    {
         _observed[i]++;
-        if (columnValue.Length == 0)
+        if (length == 0)
             _null[i]++;
     }
 

@@ -98,12 +98,15 @@ public static class RowChecks
         if (bot is not null)
             return Reject(DeadLetterReasons.BotUserAgent, BotDetails[bot]);
 
-        var id = timeFromBytes
-            ? EventId.Compute(raw.ClientId, timeUtf8, raw.EventName, raw.PageUrl, raw.Referrer, raw.EventData, raw.UserAgent)
-            : EventId.Compute(raw.ClientId, raw.Timestamp, raw.EventName, raw.PageUrl, raw.Referrer, raw.EventData, raw.UserAgent);
-        var ev = ValidEvent.WithIdNumber(id, raw.ClientId, time, name, raw.PageUrl, raw.Referrer, raw.UserAgent,
-            device, raw.EventData, transactionId, revenue, raw.SourceFile, raw.Line, raw.StreamTime,
-            ChannelClassifier.Classify(raw.PageUrl, raw.Referrer));
+        // The timestamp and page url from the row's bytes when it kept them there: the page url then becomes a string
+        // only if something asks for it (the event keeps a copy of its bytes; the file's buffer serves a later file).
+        var pageFromBytes = raw.TryGetPageUrlUtf8(out var pageUtf8);
+        var id = EventId.Compute(raw.ClientId, timeFromBytes ? EventId.IdField.Utf8(timeUtf8) : raw.Timestamp, raw.EventName,
+            pageFromBytes ? EventId.IdField.Utf8(pageUtf8) : raw.PageUrl, raw.Referrer, raw.EventData, raw.UserAgent);
+        var channel = pageFromBytes ? ChannelClassifier.ClassifyAscii(pageUtf8, raw.Referrer) : ChannelClassifier.Classify(raw.PageUrl, raw.Referrer);
+        var ev = ValidEvent.WithIdNumber(id, raw.ClientId, time, name, pageFromBytes ? null : raw.PageUrl, raw.Referrer, raw.UserAgent,
+            device, raw.EventData, transactionId, revenue, raw.SourceFile, raw.Line, raw.StreamTime, channel,
+            pageFromBytes ? pageUtf8.ToArray() : (ReadOnlyMemory<byte>?)null);
         return new RowVerdict(null, null, ev, id);
     }
 

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Puffy.Streaming.Contracts;
@@ -97,6 +98,13 @@ public sealed class NumberedIdsUnitTests : IDisposable
 
         var numbered = Run(numberedEvents);
         var text = Run(numberedEvents.Select(e => e with { EventId = e.EventId }).ToList());
+        // As the embedded run makes them: the page url kept as UTF-8 too.
+        var utf8 = Run(numberedEvents.Select(WithPageUrlBytes).ToList());
+        Assert.All(utf8.Sessions, s => Assert.True(s.TryGetLandingPageUtf8(out _)));
+        Assert.All(numbered.Sessions, s => Assert.False(s.TryGetLandingPageUtf8(out _)));
+        Assert.Equal(numbered.Events, utf8.Events);
+        Assert.Equivalent(numbered.Sessions, utf8.Sessions, strict: true);
+        Assert.Equal(numbered.Orders, utf8.Orders);
 
         Assert.All(numbered.Events, e => Assert.True(e.TryGetSessionNumber(out _)));
         Assert.All(numbered.Sessions, s => Assert.True(s.TryGetIdNumber(out _)));
@@ -120,6 +128,14 @@ public sealed class NumberedIdsUnitTests : IDisposable
         Assert.Equal(6, table.Rows().Where(r => r.Model == AttributionModels.LastClick).Sum(r => r.Sessions));
 
         Assert.Equal(Rows(text, "text"), Rows(numbered, "numbered"));
+        Assert.Equal(Rows(text, "text-again"), Rows(utf8, "utf8"));
+    }
+
+    private static ValidEvent WithPageUrlBytes(ValidEvent e)
+    {
+        Assert.True(e.TryGetIdNumber(out var id));
+        return ValidEvent.WithIdNumber(id, e.ClientId, e.Timestamp, e.EventName, null, e.Referrer, e.UserAgent, e.Device, e.EventData,
+            e.TransactionId, e.Revenue, e.SourceFile, e.Line, e.StreamTime, e.LandingChannel, Encoding.UTF8.GetBytes(e.PageUrl!));
     }
 
     private static SessionHarness Run(List<ValidEvent> events)
@@ -144,7 +160,8 @@ public sealed class NumberedIdsUnitTests : IDisposable
         using var db = new SqliteConnection($"Data Source={path};Pooling=False");
         db.Open();
         using var cmd = db.CreateCommand();
-        cmd.CommandText = "SELECT event_id || ' ' || session_id || ' ' || ts FROM events UNION ALL SELECT session_id || ' ' || start FROM sessions";
+        cmd.CommandText = "SELECT event_id || ' ' || session_id || ' ' || ts || ' ' || page_url FROM events"
+                          + " UNION ALL SELECT session_id || ' ' || start || ' ' || landing_page FROM sessions";
         using var reader = cmd.ExecuteReader();
         var rows = new List<string>();
         while (reader.Read())

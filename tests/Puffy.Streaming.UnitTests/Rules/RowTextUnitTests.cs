@@ -134,23 +134,36 @@ public sealed class RowTextUnitTests : IDisposable
         Assert.Equal((fromText, textTime), (fromBytes, bytesTime));
     }
 
-    [Fact]
-    public void ReadFile_TimestampKeptAsBytes_ChecksAsTheTextDoes()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void ReadFile_TimestampAndPageUrlKeptAsBytes_CheckAsTheTextDoes(bool pageColumn)
     {
-        // Timestamps plain, quoted, with an escaped quote (made into a string: it needs unescaping), empty, malformed,
-        // in a row that is not ASCII (decoded as text, timestamp included), and in a row with a field missing.
+        // Timestamps and page urls plain, quoted, with an escaped quote (made into a string: it needs unescaping), empty,
+        // malformed, in a row that is not ASCII (decoded as text, timestamp included), and in a row with a field missing;
+        // and a file without a page url column, whose events have none (null, not empty).
         var good = Fx.Iso(Fx.Day.AddHours(9));
         var lines = new[]
         {
             $"client-a,{Fx.Shop},,{good},{EventNames.PageViewed},,\"{Fx.DesktopUa}\"",
-            $"client-b,{Fx.Shop},,\"{Fx.Iso(Fx.Day.AddHours(10))}\",{EventNames.PageViewed},,\"{Fx.DesktopUa}\"",
-            $"client-c,{Fx.Shop},,\"{good}\"\"\",{EventNames.PageViewed},,\"{Fx.DesktopUa}\"",
-            $"client-d,{Fx.Shop},,,{EventNames.PageViewed},,\"{Fx.DesktopUa}\"",
+            $"client-b,\"{Fx.Shop}?utm_medium=email\",,\"{Fx.Iso(Fx.Day.AddHours(10))}\",{EventNames.PageViewed},,\"{Fx.DesktopUa}\"",
+            $"client-c,\"{Fx.Shop}?q=\"\"x\"\"&gclid=1\",,{good},{EventNames.PageViewed},,\"{Fx.DesktopUa}\"",
+            $"client-i,{Fx.Shop},,\"{good}\"\"\",{EventNames.PageViewed},,\"{Fx.DesktopUa}\"",
+            $"client-d,,,,{EventNames.PageViewed},,\"{Fx.DesktopUa}\"",
             $"client-e,{Fx.Shop},,2025-03-01T25:00:00.000Z,{EventNames.PageViewed},,\"{Fx.DesktopUa}\"",
-            $"client-f,{Fx.Shop}?q=\u00e9,,{Fx.Iso(Fx.Day.AddHours(11))},{EventNames.PageViewed},,\"{Fx.DesktopUa}\"",
-            $"client-g,{Fx.Shop},,{good}",
+            $"client-f,{Fx.Shop}?q=\u00e9&utm_medium=cpc,,{Fx.Iso(Fx.Day.AddHours(11))},{EventNames.PageViewed},,\"{Fx.DesktopUa}\"",
+            $"client-g,{Fx.Shop}?gclid=2,,{Fx.Iso(Fx.Day.AddHours(12))},{EventNames.PageViewed},,\"{Fx.DesktopUa}\"",
+            $"client-h,{Fx.Shop},,{good}",
         };
-        var content = Fx.Bytes(Fx.Csv(Fx.Header, lines));
+        var header = Fx.Header;
+        if (!pageColumn)
+        {
+            header = header.Replace("page_url,", "", StringComparison.Ordinal);
+            // Drop each row's second field (the page url, possibly quoted with escapes) by reading it as CSV.
+            lines = lines.Select(l => string.Join(',', CsvFields(l).Where((_, i) => i != 1).Select(Fx.Quote))).ToArray();
+        }
+
+        var content = Fx.Bytes(Fx.Csv(header, lines));
         const string file = "events_20250301.csv";
 
         var fromText = new IngestorCore().ReadFile(file, content).ToList();
@@ -158,15 +171,35 @@ public sealed class RowTextUnitTests : IDisposable
 
         Assert.Equal(lines.Length, fromBytes.Count);
         Assert.True(fromBytes[0].TryGetTimestampUtf8(out _));
+        Assert.Equal(pageColumn, fromBytes[0].TryGetPageUrlUtf8(out _));
         for (var i = 0; i < lines.Length; i++)
         {
             var (text, bytes) = (RowChecks.Check(fromText[i]), RowChecks.Check(fromBytes[i]));
             Assert.Equal((text.Reason, text.Detail, text.Id, text.Event?.Timestamp), (bytes.Reason, bytes.Detail, bytes.Id, bytes.Event?.Timestamp));
+            Assert.Equal(text.Event, bytes.Event);
+            Assert.Equal(text.Event?.PageUrl, bytes.Event?.PageUrl);
+            Assert.Equal(text.Event?.LandingChannel, bytes.Event?.LandingChannel);
             Assert.Equal(fromText[i], fromBytes[i]);
+            Assert.Equal(fromText[i].PageUrl, fromBytes[i].PageUrl);
             Assert.Equal(fromText[i].StreamTime, fromBytes[i].StreamTime);
         }
 
-        Assert.Equal(3, fromBytes.Count(r => RowChecks.Check(r).Reason is null));
+        var valid = fromBytes.Select(r => RowChecks.Check(r).Event).OfType<ValidEvent>().ToList();
+        Assert.Equal(5, valid.Count);
+        Assert.All(valid, e => Assert.Equal(pageColumn, e.PageUrl is not null));
+        if (pageColumn)
+        {
+            Assert.Equal(
+                [Channels.Direct, Channels.Email, Channels.PaidSearch, Channels.PaidOther, Channels.PaidSearch],
+                valid.Select(e => e.LandingChannel));
+        }
+    }
+
+    private static List<string> CsvFields(string line)
+    {
+        var fields = new List<string>();
+        Assert.Null(CsvRecordReader.Split(line, fields));
+        return fields;
     }
 
     [Fact]
@@ -177,7 +210,7 @@ public sealed class RowTextUnitTests : IDisposable
         var time = Fx.Day.AddHours(9);
 
         var fromText = new RawEvent("f.csv", 2, null, row, null, "client-a", Fx.Shop, "", Fx.Iso(time), EventNames.PageViewed, "", Fx.DesktopUa, time);
-        var fromBytes = RawEvent.FromUtf8("f.csv", 2, null, bytes, "client-a", Fx.Shop, "", Fx.Bytes(Fx.Iso(time)), EventNames.PageViewed, "", Fx.DesktopUa, time);
+        var fromBytes = RawEvent.FromUtf8("f.csv", 2, null, bytes, "client-a", Fx.Bytes(Fx.Shop), "", Fx.Bytes(Fx.Iso(time)), EventNames.PageViewed, "", Fx.DesktopUa, time);
 
         Assert.Equal(fromText.GetHashCode(), fromBytes.GetHashCode());
         Assert.Equal(fromText, fromBytes);
@@ -186,6 +219,11 @@ public sealed class RowTextUnitTests : IDisposable
         Assert.True(fromBytes.TryGetTimestampUtf8(out var timeUtf8));
         Assert.Equal(Fx.Iso(time), Encoding.UTF8.GetString(timeUtf8));
         Assert.False(fromText.TryGetTimestampUtf8(out _));
+        Assert.Equal(Fx.Shop, fromBytes.PageUrl);
+        Assert.True(fromBytes.TryGetPageUrlUtf8(out var pageUtf8));
+        Assert.Equal(Fx.Shop, Encoding.UTF8.GetString(pageUtf8));
+        Assert.False(fromText.TryGetPageUrlUtf8(out _));
+        Assert.NotEqual(fromText, fromBytes with { PageUrl = Fx.Shop + "/" });
         Assert.NotEqual(fromText, fromBytes with { OriginalRow = row + "," });
         Assert.NotEqual(fromText, fromBytes with { Timestamp = Fx.Iso(time.AddMilliseconds(1)) });
         Assert.NotEqual(fromText, fromBytes with { Line = 3 });
