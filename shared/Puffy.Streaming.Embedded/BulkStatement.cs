@@ -75,15 +75,10 @@ internal sealed unsafe class BulkStatement : IDisposable
     /// <summary>An id kept as its number: the prefix and the number's 32 hex digits (<see cref="HexId"/>), without making its text.</summary>
     public BulkStatement Id(string prefix, UInt128 number)
     {
-        if (Encoding.UTF8.GetMaxByteCount(prefix.Length) + HexId.Digits > ScratchBytes - _used)
-            return Text(HexId.ToText(prefix, number));
-        var row = new Span<byte>(_base + _used, ScratchBytes - _used);
-        var n = Encoding.UTF8.GetBytes(prefix, row);
-        HexId.FormatUtf8(number, row.Slice(n, HexId.Digits));
-        n += HexId.Digits;
-        Check(SqliteNative.sqlite3_bind_text(_stmt, _next++, _base + _used, n, Static));
-        _used += n;
-        return this;
+        Span<byte> text = stackalloc byte[Encoding.UTF8.GetMaxByteCount(prefix.Length) + HexId.Digits];
+        var n = Encoding.UTF8.GetBytes(prefix, text);
+        HexId.FormatUtf8(number, text.Slice(n, HexId.Digits));
+        return Utf8(text[..(n + HexId.Digits)]);
     }
 
     /// <summary>A UTC time as ISO-8601 with milliseconds (<c>2025-02-23T00:00:01.750Z</c>).</summary>

@@ -376,6 +376,10 @@ public sealed class SessionizerCore(SessionizerOptions options)
         private string? _sessionId;
         private string? _firstEventId;
 
+        // The landing page as the first event's UTF-8 when it has that: its text is only needed for a stored state.
+        private readonly ReadOnlyMemory<byte>? _landingUtf8;
+        private string? _landingPage;
+
         public OpenSession(ValidEvent first, string channel)
             : this(null, first.ClientId, first.Timestamp, first.Timestamp, null, channel, first.Device,
                 first.TryGetPageUrlUtf8(out _) ? null : first.PageUrl, first.Referrer, [], 0, 0m, null)
@@ -419,10 +423,6 @@ public sealed class SessionizerCore(SessionizerOptions options)
         public string FirstEventId => _firstEventId ??= EventId.ToText(_firstEventNumber);
         public string Channel { get; }
         public string Device { get; }
-        // The landing page as the first event's UTF-8 when it has that: its text is only needed for a stored state.
-        private readonly ReadOnlyMemory<byte>? _landingUtf8;
-        private string? _landingPage;
-
         public string? LandingPage => _landingUtf8 is { } utf8 ? _landingPage ??= System.Text.Encoding.UTF8.GetString(utf8.Span) : _landingPage;
         public string? LandingReferrer { get; }
         public OpenSession? Older { get; set; }

@@ -78,23 +78,21 @@ public static class EventId
     public static string Derive(string prefix, string first, string second) => ToText(prefix, DeriveNumber(first, second));
 
     /// <summary>The number of <see cref="Derive"/>'s id.</summary>
-    public static UInt128 DeriveNumber(string first, string second)
-    {
-        var max = 5 + Utf8Max(first) + Utf8Max(second);
-        var buf = Buffer(max).AsSpan();
-        var n = Append(buf, 0, first);
-        n = Append(buf, n, second);
-        return Hash128(buf[..n]);
-    }
+    public static UInt128 DeriveNumber(string first, string second) => DeriveNumber(first, (IdField)second);
 
     /// <summary>As <see cref="DeriveNumber(string, string)"/> with an event id's text as the second part, from its number.</summary>
     public static UInt128 DeriveNumber(string first, UInt128 eventId)
     {
         Span<byte> text = stackalloc byte[HexId.Digits];
         HexId.FormatUtf8(eventId, text);
-        var buf = Buffer(5 + Utf8Max(first) + 5 + text.Length).AsSpan();
-        var n = Append(buf, 0, first);
-        n = Append(buf, n, text);
+        return DeriveNumber(first, IdField.Utf8(text));
+    }
+
+    private static UInt128 DeriveNumber(IdField first, IdField second)
+    {
+        var buf = Buffer((2 * 5) + first.MaxBytes + second.MaxBytes).AsSpan();
+        var n = first.AppendTo(buf, 0);
+        n = second.AppendTo(buf, n);
         return Hash128(buf[..n]);
     }
 
