@@ -148,14 +148,42 @@ public sealed partial class StackScaleOutTests
 
         var replay = stack.ReplayAsync(StackHarness.RealData, "50000x", Ct);
         Assert.True(await stack.WaitForRowsAsync("orders", 40, Ct), "no progress before the freeze:\n" + stack.Logs());
+        // The standby can only restore a state the running one stored: each checkpoint writes the changed file_stats rows,
+        // then stores the state, so rows from a second checkpoint mean the first one's state is stored.
+        Assert.True(await stack.WaitForRowsAsync("file_stats", 1, Ct), "the monitor never checkpointed:\n" + stack.Logs());
+        Assert.True(await stack.WaitForRowsAsync("file_stats", await stack.CountAsync("file_stats", Ct) + 1, Ct), "the monitor checkpointed only once:\n" + stack.Logs());
         Assert.False(replay.IsCompleted, "the replay finished before the freeze");
+        // The token may already have moved once while the second instance joined, so the running one's lease is the latest
+        // taken, not necessarily the first.
+        var frozenEpoch = LastLeaseEpoch(stack.State.LogFile(frozenName), MonitorLease());
+        Assert.True(frozenEpoch is not null, $"{frozenName} runs the stage without a lease:\n" + MonitorLines(stack, monitors));
         var frozen = stack.State.Services[frozenName];
         await FreezeUntilAsync(frozen, () => Role(standby) == "runs the stage", $"{standby} did not take the monitor over");
         await AssertReplayEndsExactlyAsync(stack, replay, embedded);
-        Assert.Contains("Restored the monitor state under lease epoch 2", LocalStack.Tail(stack.State.LogFile(standby), 5000), StringComparison.Ordinal);
+        Assert.True(LastLeaseEpoch(stack.State.LogFile(standby), MonitorRestored()) > frozenEpoch,
+            $"the standby did not restore the stored state under a lease newer than epoch {frozenEpoch}:\n" + MonitorLines(stack, monitors));
         Assert.Equal("stands by", Role(frozenName));
         Assert.Equal(frozen, stack.State.Services[frozenName]);
     }
+
+    /// <summary>The epoch of the last line of <paramref name="log"/> that <paramref name="line"/> matches; null without any.</summary>
+    private static long? LastLeaseEpoch(string log, Regex line) =>
+        File.ReadLines(log).Select(l => line.Match(l)).LastOrDefault(m => m.Success) is { } m
+            ? long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)
+            : null;
+
+    [GeneratedRegex(@"(?:Restored the monitor state under lease epoch|No monitor state stored yet; lease epoch) (\d+)")]
+    private static partial Regex MonitorLease();
+
+    [GeneratedRegex(@"Restored the monitor state under lease epoch (\d+)")]
+    private static partial Regex MonitorRestored();
+
+    /// <summary>The election, lease and checkpoint lines of the monitors' logs, for a failure message.</summary>
+    private static string MonitorLines(StackHarness stack, string[] monitors) =>
+        string.Join('\n', monitors.SelectMany(m => File.ReadLines(stack.State.LogFile(m))
+            .Where(l => l.Contains("lease", StringComparison.OrdinalIgnoreCase) || l.Contains("stage", StringComparison.Ordinal)
+                        || l.Contains("monitor state", StringComparison.Ordinal) || l.Contains("checkpoint", StringComparison.OrdinalIgnoreCase))
+            .Select(l => m + ": " + l)));
 
     /// <summary>
     /// Freezes a process (SIGSTOP: sockets open, no heartbeats) until <paramref name="tookOver"/> holds (polling the logs, up to
