@@ -105,6 +105,15 @@ internal sealed class StackHarness : IAsyncDisposable
         return true;
     }
 
+    /// <summary>
+    /// Waits until the running monitor has stored a state it could be restored from (false if it never did within the
+    /// waits): each of its checkpoints writes the changed file_stats rows, then stores the state, so rows from a second
+    /// checkpoint mean the first one's state is stored.
+    /// </summary>
+    public async Task<bool> WaitForStoredMonitorCheckpointAsync(CancellationToken cancellationToken) =>
+        await WaitForRowsAsync("file_stats", 1, cancellationToken)
+        && await WaitForRowsAsync("file_stats", await CountAsync("file_stats", cancellationToken) + 1, cancellationToken);
+
     /// <summary>The stack's ClickHouse as the read-only analyst.</summary>
     public ClickHouseClient ClickHouse() => new(State.ClickHouseAnalyst());
 
