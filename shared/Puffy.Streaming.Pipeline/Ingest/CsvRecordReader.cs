@@ -5,7 +5,7 @@ using System.Text.Unicode;
 namespace Puffy.Streaming.Pipeline.Ingest;
 
 /// <summary>One CSV record: its text as read and its fields, or why it could not be split.</summary>
-/// <remarks>The field list is reused by the next read: copy what must outlive it.</remarks>
+/// <remarks>The field list and the kept columns' places (<see cref="KeptBytes"/>) are reused by the next read: copy what must outlive it.</remarks>
 public readonly record struct CsvRecord(long Line, string Text, IReadOnlyList<string>? Fields, string? Error)
 {
     /// <summary>A record split straight from its bytes (ASCII): its text is only made when asked for.</summary>
