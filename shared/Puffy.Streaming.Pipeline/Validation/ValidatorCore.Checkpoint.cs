@@ -53,11 +53,8 @@ public sealed partial class ValidatorCore
         if (_streamTime != DateTime.MinValue || _files.Count > 0 || _acceptedIds.Count > 0 || _buffer.Count > 0 || _late.Count > 0)
             throw new InvalidOperationException("only a fresh validator core can be restored");
         _streamTime = streamTime;
-        foreach (var (id, time) in acceptedIds.OrderBy(i => i.Time))
-        {
-            if (_acceptedIds.Add(id))
-                _idExpiry.Enqueue((time.Ticks, id));
-        }
+        foreach (var (id, time) in acceptedIds)
+            _acceptedIds.Add(id, time.Ticks);
 
         // Accepted purchases are the candidates that matter to later decisions (a ledger of the core's own starts empty).
         foreach (var tx in acceptedTransactions)

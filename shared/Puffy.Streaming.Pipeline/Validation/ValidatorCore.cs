@@ -30,8 +30,7 @@ public sealed partial class ValidatorCore
     // Ties of (time, id) are identical rows: the one read first leaves first (a heap alone would not keep their order).
     private readonly PriorityQueue<Pending, (long Ticks, UInt128 Id, long Arrival)> _buffer = new();
     private long _arrivals;
-    private readonly HashSet<UInt128> _acceptedIds = [];
-    private readonly Queue<(long Ticks, UInt128 Id)> _idExpiry = new();
+    private readonly AcceptedIds _acceptedIds;
     private readonly Dictionary<string, FileTally> _files = new(StringComparer.Ordinal);
     // Late rows wait here until everything before the watermark they arrived at is decided (at once with a ledger of its own).
     private readonly Queue<(Pending Row, DateTime Watermark, DateTime StreamTime)> _late = new();
@@ -43,6 +42,7 @@ public sealed partial class ValidatorCore
     {
         ArgumentNullException.ThrowIfNull(options);
         this.options = options;
+        _acceptedIds = new AcceptedIds(options.DedupWindow);
         _ledger = ledger ?? new TransactionLedger(options.DedupWindow).Partition(0);
     }
 
@@ -176,7 +176,7 @@ public sealed partial class ValidatorCore
         {
             TransactionCandidate? accepted = null;
             // An event id already accepted is decided here, whatever its transaction id.
-            if (p.Event.TransactionId is { } tx && !_acceptedIds.Contains(p.Id)
+            if (p.Event.TransactionId is { } tx && !_acceptedIds.Contains(p.Id, key.Ticks)
                 && (key.Ticks >= _ledger.RegisteredThrough.Ticks || !_ledger.TryDecide(tx, new TransactionCandidate(key.Ticks, key.Id), out accepted)))
                 break;
             _buffer.Dequeue();
@@ -200,12 +200,12 @@ public sealed partial class ValidatorCore
                 return;
             TransactionCandidate? accepted = null;
             var ev = p.Event;
-            if (ev.TransactionId is { } tx && !_acceptedIds.Contains(p.Id)
+            if (ev.TransactionId is { } tx && !_acceptedIds.Contains(p.Id, ev.Timestamp.Ticks)
                 && (watermark > _ledger.RegisteredThrough || !_ledger.TryAcceptedBefore(tx, watermark, out accepted)))
                 return;
             _late.Dequeue();
             p.Tally.Pending--;
-            if (_acceptedIds.Contains(p.Id))
+            if (_acceptedIds.Contains(p.Id, ev.Timestamp.Ticks))
                 DeadLetter(p.Tally, p.Raw, DeadLetterReasons.DuplicateEvent, "an identical event was already accepted", ev, fromBuffer: true);
             else if (accepted is { } first)
                 DeadLetter(p.Tally, p.Raw, DeadLetterReasons.DuplicateTransactionId, DuplicateTxDetail(ev.TransactionId!, first), ev, fromBuffer: true);
@@ -218,22 +218,21 @@ public sealed partial class ValidatorCore
     private void Decide(Pending p, TransactionCandidate? accepted)
     {
         var ev = p.Event;
-        Expire(ev.Timestamp.Ticks - options.DedupWindow.Ticks);
+        _acceptedIds.Forget(ev.Timestamp.Ticks - options.DedupWindow.Ticks);
         p.Tally.Pending--;
         // A duplicate event is told before a duplicate transaction id; the usual case (neither) costs one set operation.
-        if (accepted is { } first && !_acceptedIds.Contains(p.Id))
+        if (accepted is { } first && !_acceptedIds.Contains(p.Id, ev.Timestamp.Ticks))
         {
             DeadLetter(p.Tally, p.Raw, DeadLetterReasons.DuplicateTransactionId, DuplicateTxDetail(ev.TransactionId!, first), ev, fromBuffer: true);
             return;
         }
 
-        if (accepted is not null || !_acceptedIds.Add(p.Id))
+        if (accepted is not null || !_acceptedIds.Add(p.Id, ev.Timestamp.Ticks))
         {
             DeadLetter(p.Tally, p.Raw, DeadLetterReasons.DuplicateEvent, "an identical event was already accepted", ev, fromBuffer: true);
             return;
         }
 
-        _idExpiry.Enqueue((ev.Timestamp.Ticks, p.Id));
         if (ev.TransactionId is not null)
         {
             p.Tally.Orders++;
@@ -249,15 +248,6 @@ public sealed partial class ValidatorCore
 
     private static string DuplicateTxDetail(string tx, TransactionCandidate first) =>
         $"transaction_id '{tx}' was already accepted on event {EventId.ToText(first.Id)} at {EventTime.Iso(first.Time)}";
-
-    private void Expire(long beforeTicks)
-    {
-        while (_idExpiry.TryPeek(out var e) && e.Ticks < beforeTicks)
-        {
-            _idExpiry.Dequeue();
-            _acceptedIds.Remove(e.Id);
-        }
-    }
 
     private void DeadLetter(FileTally tally, RawEvent raw, string reason, string detail, ValidEvent? ev, bool fromBuffer)
     {

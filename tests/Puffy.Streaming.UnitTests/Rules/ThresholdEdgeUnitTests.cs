@@ -85,6 +85,24 @@ public sealed class ThresholdEdgeUnitTests
         Assert.Equal([DeadLetterReasons.DuplicateEvent], h.ReasonsFor("client-a"));
     }
 
+    [Theory]
+    [InlineData(0, DeadLetterReasons.DuplicateEvent)]
+    [InlineData(1, DeadLetterReasons.LateEvent)]
+    public void Accept_RowReplayedWhenTheDedupWindowEndsAtItsTime_IsForgottenOnlyPastTheWindowToTheMillisecond(int msBeyond, string reason)
+    {
+        // Ids are held in slices of event time; the window still ends at each id's own time, not at its slice's end.
+        var original = Fx.View("client-a", Fx.Day.AddHours(10).AddMinutes(7));
+        var decided = Fx.Day.AddHours(10).AddMinutes(7).AddDays(3).AddMilliseconds(msBeyond);
+
+        var h = new ValidatorHarness(dedupWindow: TimeSpan.FromDays(3))
+            .Feed("events_20250301.csv", [original])
+            .Feed("events_20250304.csv", [Fx.View("client-b", decided), Fx.View("client-b", decided.AddHours(1))])
+            .Feed("events_20250301_replay.csv", [original])
+            .Flush();
+
+        Assert.Equal([reason], h.ReasonsFor("client-a"));
+    }
+
     [Fact]
     public void Accept_RowReplayedBeyondTheDedupWindow_IsLateEventNotDropped()
     {
