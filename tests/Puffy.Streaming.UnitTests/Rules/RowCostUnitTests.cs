@@ -1,5 +1,6 @@
 using System.Text;
 using Puffy.Streaming.Contracts;
+using Puffy.Streaming.Pipeline;
 using Puffy.Streaming.Pipeline.Ingest;
 using Puffy.Streaming.Pipeline.Marketing;
 using Puffy.Streaming.Pipeline.Validation;
@@ -150,6 +151,27 @@ public sealed class RowCostUnitTests
         var userAgent = new string('x', 5000) + "Spider iPhone";
 
         Assert.Equal(("spider", Devices.Mobile), UserAgents.Traits(userAgent));
+    }
+
+    [Fact]
+    public void Get_ManyKeysAsPooledAndAsFreshInstances_EachAnsweredForItsOwnText()
+    {
+        // More keys than the table by instance has slots, and more than the dictionary keeps: every answer must still
+        // be the key's own, whether it comes from the slot, the dictionary or a fresh computation.
+        var answers = new RecentAnswers<string>(capacity: 1000);
+        var keys = Enumerable.Range(0, 5000).Select(i => "referrer-" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        var computed = 0;
+        for (var round = 0; round < 3; round++)
+        {
+            foreach (var key in keys)
+            {
+                Assert.Equal(key.ToUpperInvariant(), answers.Get(key, k => { computed++; return k.ToUpperInvariant(); }));
+                var copy = new string(key.AsSpan());
+                Assert.Equal(key.ToUpperInvariant(), answers.Get(copy, k => { computed++; return k.ToUpperInvariant(); }));
+            }
+        }
+
+        Assert.InRange(computed, keys.Length, 2 * 3 * keys.Length - 1);
     }
 
     private static Session NewSession(string id) =>
