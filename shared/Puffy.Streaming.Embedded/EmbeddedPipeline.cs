@@ -258,7 +258,7 @@ public sealed class EmbeddedPipeline
             }
 
             var ingestor = new IngestorCore { OnMetric = m => Emit(new Item(null, default, m)), MaxRowBytes = _maxRowBytes, RowTextFromContent = true };
-            var contents = new Dictionary<string, string>(StringComparer.Ordinal);
+            var contents = new ContentIndex();
             foreach (var path in files)
             {
                 var name = Path.GetFileName(path);
@@ -277,15 +277,12 @@ public sealed class EmbeddedPipeline
                 }
 
                 // Files are known by content, as the ingestor service knows them: a copy of a file read before is skipped.
-                var id = FileContent.Id(content.Span);
-                if (contents.TryGetValue(id, out var original))
+                if (contents.CopyOf(name, path, content.Span) is { } original)
                 {
                     ReturnBuffer(name);
                     Emit(new Item(null, default, new FileEnd(name, day, 0, null, null, SameAs: original)));
                     continue;
                 }
-
-                contents[id] = name;
 
                 var fields = new FieldTally();
                 long rows = 0;

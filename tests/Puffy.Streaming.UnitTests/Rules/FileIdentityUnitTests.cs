@@ -84,6 +84,43 @@ public sealed class FileIdentityUnitTests : IDisposable
     }
 
     [Fact]
+    public void CopyOf_SameBytesAgainAndOtherBytesOfTheSameLength_OnlyTheSameBytesAreACopy()
+    {
+        var index = new ContentIndex();
+        var first = Write("events_20250301.csv", Csv("a", "2025-03-01"));
+        var content = File.ReadAllBytes(first);
+        var other = File.ReadAllBytes(Write("events_20250302.csv", Csv("b", "2025-03-01")));
+
+        Assert.Null(index.CopyOf("events_20250301.csv", first, content));
+        Assert.Equal(content.Length, other.Length);
+        Assert.Null(index.CopyOf("events_20250302.csv", Path.Combine(_dir, "events_20250302.csv"), other));
+        Assert.Equal("events_20250301.csv", index.CopyOf("copy.csv", Path.Combine(_dir, "copy.csv"), content.ToArray()));
+        Assert.Equal("events_20250302.csv", index.CopyOf("copy2.csv", Path.Combine(_dir, "copy2.csv"), other));
+    }
+
+    [Fact]
+    public void CopyOf_EarlierFileChangedOrGoneSinceItWasRead_IsNotTakenForTheOriginal()
+    {
+        var index = new ContentIndex();
+        var changed = Write("events_20250301.csv", Csv("a", "2025-03-01"));
+        var gone = Write("events_20250302.csv", Csv("b", "2025-03-02"));
+        var changedContent = File.ReadAllBytes(changed);
+        var goneContent = File.ReadAllBytes(gone);
+        Assert.Null(index.CopyOf("events_20250301.csv", changed, changedContent));
+        Assert.Null(index.CopyOf("events_20250302.csv", gone, goneContent));
+
+        // The same length and fingerprint as what was read, but the file on disk no longer holds those bytes.
+        Write("events_20250301.csv", Csv("c", "2025-03-01"));
+        File.Delete(gone);
+
+        Assert.Null(index.CopyOf("again_20250301.csv", Path.Combine(_dir, "again_20250301.csv"), changedContent));
+        Assert.Null(index.CopyOf("again_20250302.csv", Path.Combine(_dir, "again_20250302.csv"), goneContent));
+        // Each is now remembered as the later name's content.
+        Write("again_20250301.csv", Csv("a", "2025-03-01"));
+        Assert.Equal("again_20250301.csv", index.CopyOf("third.csv", Path.Combine(_dir, "third.csv"), changedContent));
+    }
+
+    [Fact]
     public void Run_DanglingLink_IsAccountedUnreadableWithAnAlertAndTheRestFlows()
     {
         Write("events_20250301.csv", Csv("a", "2025-03-01"));
