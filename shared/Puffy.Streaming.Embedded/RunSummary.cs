@@ -130,7 +130,8 @@ public sealed class RunSummary
 /// <summary>Builds the <see cref="RunSummary"/> from what the pipeline emits, independently of the cores' own counters.</summary>
 public sealed class SummaryBuilder : IPipelineSink
 {
-    private readonly MarketingDaily _marketing = new();
+    // The stages run in this process: each session and order reaches the summary once.
+    private readonly MarketingDaily _marketing = new() { DeliveredOnce = true };
 
     public RunSummary Summary { get; } = new();
 

@@ -46,6 +46,13 @@ public sealed class MarketingDaily
     /// <summary>Keep the contributions counted since the last <see cref="TakeChanges"/> (for a checkpoint).</summary>
     public bool TrackChanges { get; init; }
 
+    /// <summary>
+    /// Every session and order is handed over exactly once (one process runs every stage): count them without remembering
+    /// their ids. In a profile of the embedded run at x100, the per-day id sets took 2 % of all CPU and 38 bytes per event.
+    /// Never for a host that restarts from a checkpoint (<see cref="TrackChanges"/>): it is delivered input again.
+    /// </summary>
+    public bool DeliveredOnce { get; init; }
+
     /// <summary>How long (days of event time behind the newest day counted) the ids of counted sessions and orders are remembered.</summary>
     public TimeSpan IdHorizon { get; init; } = DefaultIdHorizon;
 
@@ -152,15 +159,19 @@ public sealed class MarketingDaily
 
     private bool CountSession(SessionKey sessionId, DateOnly day, string channel, bool converted)
     {
-        // Sessions close in about the order of their days: the last day's set serves most of them without a tree lookup.
-        if (_lastSessionIds is not { } ids || _lastSessionDay != day)
+        if (!DeliveredOnce)
         {
-            ids = IdsOf(_sessionIds, day, capacity: _lastSessionIds?.Count ?? 0);
-            (_lastSessionDay, _lastSessionIds) = (day, ids);
+            // Sessions close in about the order of their days: the last day's set serves most of them without a tree lookup.
+            if (_lastSessionIds is not { } ids || _lastSessionDay != day)
+            {
+                ids = IdsOf(_sessionIds, day, capacity: _lastSessionIds?.Count ?? 0);
+                (_lastSessionDay, _lastSessionIds) = (day, ids);
+            }
+
+            if (!ids.Add(sessionId))
+                return false;
         }
 
-        if (!ids.Add(sessionId))
-            return false;
         ref var v = ref CollectionsMarshal.GetValueRefOrAddDefault(_sessions, (day, channel), out _);
         v = (v.Sessions + 1, v.Converted + (converted ? 1 : 0));
         return true;
@@ -168,7 +179,7 @@ public sealed class MarketingDaily
 
     private bool Count(OrderContribution o)
     {
-        if (!IdsOf(_orderIds, o.Day()).Add(o.TransactionId))
+        if (!DeliveredOnce && !IdsOf(_orderIds, o.Day()).Add(o.TransactionId))
             return false;
         foreach (var credit in o.Credits)
         {

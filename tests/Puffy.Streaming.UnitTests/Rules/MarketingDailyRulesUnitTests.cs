@@ -21,6 +21,28 @@ public sealed class MarketingDailyRulesUnitTests
         Assert.Single(rows, r => r.Day == day && r.Model == model && r.Channel == channel);
 
     [Fact]
+    public void Rows_DeliveredOnceWithoutRememberingIds_SameTableAsRememberingThem()
+    {
+        var start = Fx.Day.AddHours(10);
+        var remembering = new MarketingDaily();
+        var deliveredOnce = new MarketingDaily { DeliveredOnce = true };
+        var email = new Touch(Channels.Email, "s0", start);
+        var direct = new Touch(Channels.Direct, "s5", start.AddDays(1));
+        foreach (var table in new[] { remembering, deliveredOnce })
+        {
+            for (var i = 0; i < 6; i++)
+                table.Add(NewSession($"s{i}", start.AddHours(i * 5), i % 2 == 0 ? Channels.Email : Channels.Direct, orders: i % 3 == 0 ? 1 : 0, revenue: 10m * i));
+            table.Add(NewOrder("T-1", 10m, email, direct, email));
+            table.Add(NewOrder("T-2", 25m, email, email, email));
+        }
+
+        Assert.Equal(remembering.Rows(), deliveredOnce.Rows());
+        Assert.Equal(0, deliveredOnce.RememberedIds);
+        Assert.Equal(8, remembering.RememberedIds);
+        Assert.Equal(2, RowOf(deliveredOnce.Rows(), Day1, AttributionModels.LastClick, Channels.Email).Sessions); // 10:00 and 20:00; 06:00 is the next day
+    }
+
+    [Fact]
     public void Rows_FourSessionsOneOrder_ConversionRateIsOrdersOverSessions()
     {
         var start = Fx.Day.AddHours(10);
