@@ -43,25 +43,33 @@ public readonly record struct LandingQuery(ClickIds ClickIds, string? Medium, st
 
     public static LandingQuery Parse(string? url) => Parse(url.AsSpan());
 
-    /// <summary>As <see cref="Parse(string?)"/>, for a url given as ASCII bytes: only a query string is widened to chars.</summary>
+    /// <summary>
+    /// As <see cref="Parse(string?)"/>, for a url given as ASCII bytes. The query string is split on the bytes, and only
+    /// a pair whose key may be one looked for (by its first letter) is widened to chars and read as
+    /// <see cref="Parse(string?)"/> reads it: most pairs of a landing url are ruled out without a copy.
+    /// </summary>
     public static LandingQuery ParseAscii(ReadOnlySpan<byte> url)
     {
         var q = url.IndexOf((byte)'?');
         if (q < 0)
             return default;
-        var query = url[q..];
-        char[]? rented = null;
-        var chars = query.Length <= 512 ? stackalloc char[query.Length] : (rented = ArrayPool<char>.Shared.Rent(query.Length)).AsSpan(0, query.Length);
-        try
+        var hash = url[q..].IndexOf((byte)'#');
+        var query = hash < 0 ? url[(q + 1)..] : url[(q + 1)..(q + hash)];
+        var found = default(Found);
+        Span<char> chars = stackalloc char[256];
+        while (!query.IsEmpty)
         {
-            System.Text.Ascii.ToUtf16(query, chars, out _);
-            return Parse(chars);
+            var amp = query.IndexOf((byte)'&');
+            var pair = amp < 0 ? query : query[..amp];
+            query = amp < 0 ? [] : query[(amp + 1)..];
+            if (pair.IsEmpty || (pair[0] != (byte)'%' && !MayBeKnown((char)pair[0])))
+                continue;
+            var wide = pair.Length <= chars.Length ? chars[..pair.Length] : new char[pair.Length];
+            System.Text.Ascii.ToUtf16(pair, wide, out _);
+            found.Read(wide);
         }
-        finally
-        {
-            if (rented is not null)
-                ArrayPool<char>.Shared.Return(rented);
-        }
+
+        return found.Result;
     }
 
     private static LandingQuery Parse(ReadOnlySpan<char> url)
@@ -71,46 +79,61 @@ public readonly record struct LandingQuery(ClickIds ClickIds, string? Medium, st
             return default;
         var hash = url[q..].IndexOf('#');
         var query = hash < 0 ? url[(q + 1)..] : url[(q + 1)..(q + hash)];
-        var ids = ClickIds.None;
-        string? medium = null, source = null;
+        var found = default(Found);
         while (!query.IsEmpty)
         {
             var amp = query.IndexOf('&');
             var pair = amp < 0 ? query : query[..amp];
             query = amp < 0 ? [] : query[(amp + 1)..];
+            found.Read(pair);
+        }
+
+        return found.Result;
+    }
+
+    /// <summary>What the pairs read so far hold: the first utm_medium and utm_source, and the click ids.</summary>
+    private struct Found
+    {
+        private ClickIds _ids;
+        private string? _medium;
+        private string? _source;
+
+        public readonly LandingQuery Result => new(_ids, _medium, _source);
+
+        /// <summary>Reads one <c>key=value</c> pair of the query string.</summary>
+        public void Read(ReadOnlySpan<char> pair)
+        {
             if (pair.IsEmpty)
-                continue;
+                return;
             var eq = pair.IndexOf('=');
             var rawKey = eq < 0 ? pair : pair[..eq];
             // Most keys of a landing url are none of these (size, oid, sub1, ...): their first letter rules them out before
             // any decoding, which can change the first letter only when the key starts with an escape.
             if (rawKey.IsEmpty || (rawKey[0] != '%' && !MayBeKnown(rawKey[0])))
-                continue;
+                return;
             var key = rawKey.ContainsAny('%', '+') ? Decode(rawKey).AsSpan() : rawKey;
             var value = eq < 0 ? [] : pair[(eq + 1)..];
             if (key.Equals(UtmMedium, StringComparison.OrdinalIgnoreCase))
             {
-                medium ??= Decode(value);
-                continue;
+                _medium ??= Decode(value);
+                return;
             }
 
             if (key.Equals(UtmSource, StringComparison.OrdinalIgnoreCase))
             {
-                source ??= Decode(value);
-                continue;
+                _source ??= Decode(value);
+                return;
             }
 
             foreach (var (name, flag) in Known)
             {
                 if (key.Equals(name, StringComparison.OrdinalIgnoreCase))
                 {
-                    ids |= flag;
-                    break;
+                    _ids |= flag;
+                    return;
                 }
             }
         }
-
-        return new LandingQuery(ids, medium, source);
     }
 
     /// <summary>False when no key starting with <paramref name="first"/> can equal a known key ignoring case (beyond ASCII the full comparison decides).</summary>

@@ -258,4 +258,25 @@ public sealed class ChannelRulesUnitTests
         });
         Assert.Equal(H("google"), q.Source);
     }
+    [Fact]
+    public void LandingQuery_FromAsciiBytes_ReadsWhatTheTextReads()
+    {
+        string[] crafted =
+        [
+            Landing, Url(""), Url("&&"), Url("=1"), Url("gclid"), Url("gclid="), Url("GCLID=1&utm_source=" + H("google")),
+            Url("utm_medium=" + H("cpc") + "&utm_medium=" + H("email")), Url("%67clid=1"), Url("%75tm_source=" + H("sms")),
+            Url("utm+medium=x&utm_source=a+b%20c"), Url("size=F8A6D9&sub1=7EABC2&gad_source=C4CA42#gclid=1"),
+            Landing + "#top?gclid=1", Url("fbclid=" + new string('x', 600) + "&utm_medium=" + H("cpc")),
+            Url(new string('g', 300) + "=1&ttclid=2"), Url("utm_source=%E2%82%AC&irgwc=1"), Url("utm_source=%zz&wbraid=1"),
+        ];
+        var real = Directory.GetFiles(RepoPaths.RealData, "*.csv")
+            .SelectMany(f => File.ReadLines(f).Skip(1))
+            .Select(line => line.Split(',', 3)[1])
+            .Where(url => url.Contains('?', StringComparison.Ordinal) && System.Text.Ascii.IsValid(url))
+            .ToList();
+        Assert.True(real.Count > 1000, $"only {real.Count} real landing urls with a query");
+
+        foreach (var url in crafted.Concat(real))
+            Assert.Equal(LandingQuery.Parse(url), LandingQuery.ParseAscii(System.Text.Encoding.ASCII.GetBytes(url)));
+    }
 }
