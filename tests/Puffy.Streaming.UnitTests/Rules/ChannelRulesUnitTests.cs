@@ -258,6 +258,7 @@ public sealed class ChannelRulesUnitTests
         });
         Assert.Equal(H("google"), q.Source);
     }
+
     [Fact]
     public void LandingQuery_FromAsciiBytes_ReadsWhatTheTextReads()
     {
