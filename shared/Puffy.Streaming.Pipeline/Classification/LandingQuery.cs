@@ -62,7 +62,7 @@ public readonly record struct LandingQuery(ClickIds ClickIds, string? Medium, st
             var amp = query.IndexOf((byte)'&');
             var pair = amp < 0 ? query : query[..amp];
             query = amp < 0 ? [] : query[(amp + 1)..];
-            if (pair.IsEmpty || (pair[0] != (byte)'%' && !MayBeKnown((char)pair[0])))
+            if (pair.IsEmpty || !MayBeKnown((char)pair[0]))
                 continue;
             var wide = pair.Length <= chars.Length ? chars[..pair.Length] : new char[pair.Length];
             System.Text.Ascii.ToUtf16(pair, wide, out _);
@@ -109,7 +109,7 @@ public readonly record struct LandingQuery(ClickIds ClickIds, string? Medium, st
             var rawKey = eq < 0 ? pair : pair[..eq];
             // Most keys of a landing url are none of these (size, oid, sub1, ...): their first letter rules them out before
             // any decoding, which can change the first letter only when the key starts with an escape.
-            if (rawKey.IsEmpty || (rawKey[0] != '%' && !MayBeKnown(rawKey[0])))
+            if (rawKey.IsEmpty || !MayBeKnown(rawKey[0]))
                 return;
             var key = rawKey.ContainsAny('%', '+') ? Decode(rawKey).AsSpan() : rawKey;
             var value = eq < 0 ? [] : pair[(eq + 1)..];
@@ -136,8 +136,11 @@ public readonly record struct LandingQuery(ClickIds ClickIds, string? Medium, st
         }
     }
 
-    /// <summary>False when no key starting with <paramref name="first"/> can equal a known key ignoring case (beyond ASCII the full comparison decides).</summary>
-    private static bool MayBeKnown(char first) => first > 0x7F || FirstLetters.Contains(first);
+    /// <summary>
+    /// False when no key whose raw text starts with <paramref name="first"/> can equal a known key ignoring case: an escape
+    /// (<c>%</c>) may decode to any letter, and beyond ASCII the full comparison decides.
+    /// </summary>
+    private static bool MayBeKnown(char first) => first == '%' || first > 0x7F || FirstLetters.Contains(first);
 
     private static string Decode(ReadOnlySpan<char> s)
     {
