@@ -99,7 +99,11 @@ public static partial class BackgroundProcess
         }
     }
 
-    /// <summary>True while the process exists and is not a zombie (exited, waiting to be reaped).</summary>
+    /// <summary>
+    /// True while the process exists and has not fully exited. A zombie (exited, waiting to be reaped) counts as gone
+    /// only once all its threads have: when the main thread of a multi-threaded server ends first, the others still hold
+    /// its open files and listening sockets for a moment, and a new server on the same port would fail to bind.
+    /// </summary>
     public static bool IsAlive(int pid)
     {
         if (pid <= 0)
@@ -118,11 +122,46 @@ public static partial class BackgroundProcess
             return true; // exists, owned by someone else
         }
 
-        // "pid (comm) state ...": comm may contain spaces and parentheses, the state follows the last ')'.
+        return StateOf(stat) switch
+        {
+            null => false,
+            'Z' or 'X' or 'x' => AnyThreadRunning(pid),
+            _ => true,
+        };
+    }
+
+    // "pid (comm) state ...": comm may contain spaces and parentheses, the state follows the last ')'.
+    private static char? StateOf(string stat)
+    {
         var close = stat.LastIndexOf(')');
-        if (close < 0 || close + 2 >= stat.Length)
-            return false;
-        return stat[close + 2] is not ('Z' or 'X' or 'x');
+        return close < 0 || close + 2 >= stat.Length ? null : stat[close + 2];
+    }
+
+    private static bool AnyThreadRunning(int pid)
+    {
+        try
+        {
+            foreach (var task in Directory.EnumerateDirectories(string.Create(CultureInfo.InvariantCulture, $"/proc/{pid}/task")))
+            {
+                string stat;
+                try
+                {
+                    stat = File.ReadAllText(Path.Combine(task, "stat"));
+                }
+                catch (IOException)
+                {
+                    continue; // that thread is gone
+                }
+
+                if (StateOf(stat) is { } state && state is not ('Z' or 'X' or 'x'))
+                    return true;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+
+        return false;
     }
 
     /// <summary>

@@ -31,6 +31,52 @@ public sealed class BackgroundProcessTests
     }
 
     [Fact]
+    public async Task IsAlive_MainThreadEndedWhileAnotherRuns_StillAliveUntilTheLastThreadEnds()
+    {
+        using var dir = new TempDirectory("puffy-bg-");
+        var log = Path.Combine(dir.Path, "out.log");
+        // The main thread ends on its own (pthread_exit) while a second thread sleeps: the process's files stay open.
+        const string Script = """
+            import ctypes, threading, time
+            threading.Thread(target=time.sleep, args=(120,)).start()
+            print("ready", flush=True)
+            ctypes.CDLL(None).pthread_exit(None)
+            """;
+
+        var pid = BackgroundProcess.Start("/usr/bin/python3", ["-c", Script], log);
+        try
+        {
+            await WaitUntilAsync(() => MainThreadState(pid) == 'Z');
+            Assert.Equal("ready\n", ReadShared(log));
+            Assert.Equal('Z', MainThreadState(pid));
+
+            Assert.True(BackgroundProcess.IsAlive(pid));
+
+            BackgroundProcess.Kill(pid);
+            await WaitUntilAsync(() => !BackgroundProcess.IsAlive(pid));
+            Assert.False(BackgroundProcess.IsAlive(pid));
+        }
+        finally
+        {
+            if (BackgroundProcess.IsAlive(pid))
+                BackgroundProcess.Kill(pid);
+        }
+    }
+
+    private static char? MainThreadState(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[stat.LastIndexOf(')') + 2];
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    [Fact]
     public async Task Start_ShellTextInArguments_ReachesTheProgramLiterally()
     {
         using var dir = new TempDirectory("puffy-bg-");
